@@ -1,6 +1,7 @@
 """Build the Cython extensions of fastzmq.
 
-Every ``src/fastzmq/*.pyx`` becomes one extension module. Set
+Every ``src/fastzmq/*.pyx`` becomes one extension module. While developing, build one module in place with
+``FASTZMQ_ONLY=_ring python setup.py build_ext --inplace -t build/tmp_ring``. Set
 ``FASTZMQ_CYTHON_TRACE=1`` to build with line tracing (for profiling).
 """
 
@@ -16,8 +17,12 @@ SRC = os.path.join("src", "fastzmq")
 
 def extensions():
     exts = []
+    only = os.environ.get("FASTZMQ_ONLY")  # build one module: FASTZMQ_ONLY=_ring
     for pyx in sorted(glob.glob(os.path.join(SRC, "*.pyx"))):
-        name = "fastzmq." + os.path.splitext(os.path.basename(pyx))[0]
+        mod = os.path.splitext(os.path.basename(pyx))[0]
+        if only and mod not in only.split(","):
+            continue
+        name = "fastzmq." + mod
         exts.append(
             Extension(
                 name,
