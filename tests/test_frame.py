@@ -6,11 +6,11 @@ import struct
 import time
 
 import pytest
+from fastzmq._frame import Decoder, Scanner, encode_command, encode_frame, encode_message, scan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fastzmq import _frame
-from fastzmq._frame import Decoder, Scanner, encode_command, encode_frame, encode_message, scan
 from fastzmq.zmtp import BadFrame, MessageTooLarge, ProtocolError
 from fastzmq.zmtp import commands as cmd
 
@@ -19,8 +19,9 @@ from fastzmq.zmtp import commands as cmd
 bodies = st.one_of(st.binary(max_size=20), st.binary(min_size=250, max_size=300))
 messages = st.lists(bodies, min_size=1, max_size=4)
 commands_ = st.tuples(st.binary(min_size=1, max_size=12), st.binary(max_size=270))
-items = st.lists(st.one_of(messages.map(lambda m: ("msg", m)), commands_.map(lambda c: ("cmd", c))),
-                 max_size=8)
+items = st.lists(
+    st.one_of(messages.map(lambda m: ("msg", m)), commands_.map(lambda c: ("cmd", c))), max_size=8
+)
 
 
 def build(seq):
@@ -183,8 +184,12 @@ def test_roundtrip(seq):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.one_of(messages.map(lambda m: ("msg", m)), commands_.map(lambda c: ("cmd", c))),
-                max_size=3))
+@given(
+    st.lists(
+        st.one_of(messages.map(lambda m: ("msg", m)), commands_.map(lambda c: ("cmd", c))),
+        max_size=3,
+    )
+)
 def test_every_split_point_and_byte_by_byte(seq):
     data, frames, _ = build(seq)
     for cut in range(len(data) + 1):
@@ -218,8 +223,11 @@ def _outcome(fn):
 
 
 @SETTINGS
-@given(st.binary(max_size=64), st.lists(st.integers(min_value=0), max_size=6),
-       st.sampled_from([-1, 0, 3, 300]))
+@given(
+    st.binary(max_size=64),
+    st.lists(st.integers(min_value=0), max_size=6),
+    st.sampled_from([-1, 0, 3, 300]),
+)
 def test_random_bytes_parse_or_reject(data, cuts, limit):
     def via_decoder():
         return decode_chunks(split(data, cuts), limit)[0]
@@ -275,13 +283,19 @@ def test_ping_pong_error():
     assert ping == cmd.Ping(600, b"ctx")
     assert cmd.decode_command(cmd.pong_for(ping)[2:]) == cmd.Pong(b"ctx")
     assert cmd.decode_command(cmd.encode_error("nope")[2:]) == cmd.Error("nope")
-    assert cmd.decode_command(encode_command(b"JOIN", b"g")[2:]) == cmd.UnknownCommand(b"JOIN", b"g")
+    assert cmd.decode_command(encode_command(b"JOIN", b"g")[2:]) == cmd.UnknownCommand(
+        b"JOIN", b"g"
+    )
     with pytest.raises(ValueError):
         cmd.encode_ping(70000)
     with pytest.raises(ValueError):
         cmd.encode_ping(1, b"x" * 17)
-    for bad in (encode_command(b"PING", b"\x00"), encode_command(b"PING", bytes(19)),
-                encode_command(b"PONG", bytes(17)), encode_command(b"ERROR", b"\x05ab")):
+    for bad in (
+        encode_command(b"PING", b"\x00"),
+        encode_command(b"PING", bytes(19)),
+        encode_command(b"PONG", bytes(17)),
+        encode_command(b"ERROR", b"\x05ab"),
+    ):
         with pytest.raises(BadFrame):
             cmd.decode_command(bad[2:])
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Mapping, Optional, Tuple, Union
+from typing import Mapping, Tuple, Union
 
 from fastzmq._frame import encode_command, encode_frame, parse_command
 from fastzmq.zmtp import BadFrame
@@ -216,7 +216,7 @@ def decode_command(body: bytes):
     return decode(data)
 
 
-def decode_subscription_message(body: bytes) -> Optional[Union[Subscribe, Cancel]]:
+def decode_subscription_message(body: bytes) -> Union[Subscribe, Cancel] | None:
     """The ZMTP 3.0 form: a one-frame message ``\\x01topic`` / ``\\x00topic``; else None."""
     if not body or body[0] > 1:
         return None

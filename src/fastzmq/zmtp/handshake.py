@@ -29,7 +29,7 @@ with whatever arrived, sends ``data_to_send()``, and calls ``next_event()`` unti
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Tuple, Union
+from typing import Mapping, Tuple, Union
 
 from fastzmq._frame import Decoder, encode_command, parse_command
 from fastzmq.zmtp import (
@@ -140,9 +140,9 @@ class Handshake:
         self,
         socket_type: str = "DEALER",
         identity: bytes = b"",
-        mechanism: Optional[Mechanism] = None,
+        mechanism: Mechanism | None = None,
         as_server: bool = False,
-        metadata: Optional[Mapping[str, Union[str, bytes]]] = None,
+        metadata: Mapping[str, Union[str, bytes]] | None = None,
         version: Tuple[int, int] = (3, 1),
         max_command_size: int = DEFAULT_MAX_COMMAND_SIZE,
     ) -> None:
@@ -156,13 +156,13 @@ class Handshake:
         self.as_server = as_server
         self.version = tuple(version)
         self.state = GREETING
-        self.peer_version: Optional[Tuple[int, int]] = None
+        self.peer_version: Tuple[int, int] | None = None
         self.peer_as_server = False
         self._metadata = self._our_metadata(metadata or {})
         self._out = bytearray(encode_greeting(self.mechanism.name, as_server, self.version))
         self._greeting = bytearray()
         self._decoder = Decoder(max_command_size)
-        self._result: Optional[Event] = None
+        self._result: Event | None = None
 
     # ------------------------------------------------------------------ public API
 
