@@ -20,6 +20,7 @@ _ZMQ_TEXTS = {
     Errno.ENOCOMPATPROTO: "The protocol is not compatible with the socket type",
     Errno.ETERM: "Context was terminated",
     Errno.EMTHREAD: "No thread available",
+    Errno.EHOSTUNREACH: "Host unreachable",  # libzmq's wording, on every platform
 }
 _FALLBACK_TEXTS = {
     "ENOTSUP": "Not supported",
