@@ -266,3 +266,12 @@ def test_received_frame_constructor_is_cheap():
     ref = time.perf_counter() - start
     print(f"Frame._from_bytes {ours / n * 1e9:.0f} ns, pyzmq Frame() {ref / n * 1e9:.0f} ns")
     assert ours < ref * 3  # loose: catches an accidental slow path, not a benchmark
+
+
+def test_zero_copy_tracking_also_for_bytes():
+    f = Frame(b"q" * 10, copy=False, track=True)
+    tracker = f.tracker
+    assert tracker is not _FINISHED_TRACKER and not tracker.done
+    del f
+    gc.collect()
+    assert tracker.done
