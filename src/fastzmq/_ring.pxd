@@ -1,0 +1,105 @@
+# C-level API of the chunked single-producer single-consumer ring (theory in _ring.pyx).
+#
+# One producer thread calls the "producer" methods, one consumer thread the "consumer" ones;
+# the "both" methods may be called from either. Nothing here takes a lock or makes a syscall,
+# except a wake-up write when the other side's waiter is asleep.
+
+cimport cython
+from cpython.object cimport PyObject
+from libc.stdint cimport uint64_t
+
+from fastzmq._waiter cimport waiter_t
+
+
+cdef struct chunk_t:
+    chunk_t* next       # written by the producer before any byte beyond this chunk is published
+
+
+cdef class Ring:
+    # ---- configuration (written before use, then read-only) ----
+    cdef waiter_t* reader       # may be NULL; woken (wake_if_asleep) when publish() makes data visible
+    cdef waiter_t* writer       # may be NULL; woken when consume(n, nmsgs>0) leaves pending_msgs() <= low_water
+    cdef size_t chunk_size      # bytes of data per chunk, a power of two >= 64
+    cdef uint64_t low_water     # default: ULLONG_MAX (wake an asleep writer on every consume with nmsgs > 0)
+    cdef object _reader_ref     # keeps the Waiter objects behind reader/writer alive
+    cdef object _writer_ref
+    cdef bint closed
+    cdef char _pad0[64]
+    # ---- producer-private ----
+    cdef chunk_t* wchunk        # chunk holding the write cursor
+    cdef uint64_t wbase         # absolute position of wchunk's first byte
+    cdef uint64_t wpos          # committed position (private until published)
+    cdef uint64_t wpub          # producer's copy of published_pos
+    cdef uint64_t wmsgs         # producer's copy of published_msgs
+    cdef uint64_t n_alloc       # chunks malloc'ed (debug counter)
+    cdef char _pad1[64]
+    # ---- written by the producer (release), read by the consumer (acquire) ----
+    cdef uint64_t published_pos
+    cdef uint64_t published_msgs
+    cdef char _pad2[64]
+    # ---- consumer-private ----
+    cdef chunk_t* rchunk        # chunk holding the read cursor
+    cdef uint64_t rbase         # absolute position of rchunk's first byte
+    cdef uint64_t rpos          # read cursor (== consumed_pos)
+    cdef uint64_t rlimit        # consumer's last acquired value of published_pos
+    cdef uint64_t rmsgs         # consumer's copy of consumed_msgs
+    cdef uint64_t n_free        # chunks free'd (debug counter; close() adds the rest)
+    cdef char _pad3[64]
+    # ---- written by the consumer (release / exchange), read by the producer ----
+    cdef uint64_t consumed_pos
+    cdef uint64_t consumed_msgs
+    cdef void* spare            # one recycled chunk, handed back with an atomic exchange
+    cdef char _pad4[64]
+
+    # --- producer side ---
+    # Contiguous free bytes at the write cursor (*avail > 0); takes the next chunk (the spare, or
+    # malloc) when the current one is full. NULL (and *avail = 0) on malloc failure.
+    cdef unsigned char* write_space(self, size_t* avail) noexcept nogil
+    # Advance the write cursor by n <= *avail of the last write_space(). Not yet visible.
+    cdef void commit(self, size_t n) noexcept nogil
+    # Copy n bytes in (spanning chunks) and commit them. 0 ok, -1 out of memory (then a prefix
+    # of the bytes may be committed: the ring is meant to be dropped).
+    cdef int write(self, const void* data, size_t n) noexcept nogil
+    # Make every committed byte visible, add nmsgs to the published message count, then wake
+    # the reader if it is asleep. A no-op when nothing new is committed and nmsgs == 0.
+    cdef void publish(self, size_t nmsgs) noexcept nogil
+    cdef uint64_t committed_unpublished(self) noexcept nogil
+
+    # --- consumer side ---
+    # consume(n) may release at most what readable()/read_space()/read_iov() last reported.
+    cdef size_t readable(self) noexcept nogil
+    # Contiguous published bytes at the read cursor (within one chunk); NULL and *avail = 0 if none.
+    cdef const unsigned char* read_space(self, size_t* avail) noexcept nogil
+    # Fill iov (a struct iovec[max_iov]) with the published runs from the read cursor, at most
+    # max_bytes in all. Returns the number of entries (0 if nothing is readable). Consumes nothing.
+    cdef int read_iov(self, void* iov, int max_iov, size_t max_bytes) noexcept nogil
+    # Release n bytes (freeing finished chunks) and count nmsgs messages consumed; when
+    # nmsgs > 0 and pending_msgs() <= low_water, wake the writer if it is asleep.
+    cdef void consume(self, size_t n, size_t nmsgs) noexcept nogil
+    # Copy exactly n published bytes out and consume them (nmsgs = 0). -1 if fewer are readable.
+    cdef int read(self, void* out, size_t n) noexcept nogil
+
+    # --- both ---
+    cdef uint64_t pending_msgs(self) noexcept nogil     # published_msgs - consumed_msgs
+    cdef uint64_t published_bytes(self) noexcept nogil
+    cdef uint64_t consumed_bytes(self) noexcept nogil
+
+    # --- private helpers ---
+    cdef chunk_t* _take_chunk(self) noexcept nogil
+    cdef void _recycle(self, chunk_t* c) noexcept nogil
+    cdef void _advance(self) noexcept nogil
+    cdef void _free_all(self) noexcept nogil
+
+
+# A queue of PyObject* for inproc: each message is one 8-byte record holding a strong reference.
+# put() and get() are cpdef: C callers get a direct call (the class is final), tests call them
+# from Python. None cannot be queued (get() returns None for "empty").
+@cython.final
+cdef class ObjectRing:
+    cdef readonly Ring ring
+    # INCREF o, write its pointer, publish(1). TypeError for None, MemoryError on malloc failure.
+    cpdef int put(self, object o) except -1
+    # The oldest queued object (the queue's reference is handed to the caller), or None if empty.
+    cpdef object get(self)
+    # Same without the GIL: a new reference the caller owns, or NULL if empty.
+    cdef PyObject* take(self) noexcept nogil

@@ -1,0 +1,769 @@
+"""Chunked lock-free single-producer single-consumer byte ring, and an object ring on top.
+
+Theory of operation
+-------------------
+The one queue of fastzmq (ARCHITECTURE.md, "ring"): ZMTP bytes between a socket's thread and
+the I/O thread, 8-byte PyObject* records between two sockets (inproc). Exactly one producer
+thread and one consumer thread; no lock, no CAS loop, no syscall on the data path.
+
+Storage. A singly linked list of equal chunks (a power of two, default 64 KiB). Positions are
+absolute 64-bit byte counters that never wrap in practice; a position p lives in the chunk
+whose base b satisfies b <= p <= b + chunk_size (p == b + chunk_size is the *end* of that chunk,
+not yet the start of the next). The producer owns the tail chunk (wchunk) and appends; the
+consumer owns the head chunk (rchunk) and frees the chunks it has finished.
+
+Producer: write_space() hands out the free room of wchunk; when wchunk is full it takes a new
+chunk (the spare, or malloc), sets new.next = NULL, links wchunk.next = new (a plain store)
+and moves on. commit() advances the private wpos. publish(nmsgs) does, in order:
+  1. store published_pos = wpos                  (release)
+  2. store published_msgs += nmsgs               (release)
+  3. seq_cst fence; load reader.asleep; if 1: exchange it to 0 and write the eventfd
+     (waiter_wake_if_asleep, see _waiter.pyx).
+Consumer: loads published_pos (acquire) into its cache rlimit; every byte below it, and every
+`next` link of a chunk ending below it, was written before the release store (1), so the
+acquire makes it visible (message passing, correct on x86-64 TSO and on ARM alike). It only
+follows rchunk.next once rlimit > end of rchunk, i.e. once the producer has provably linked the
+next chunk. consume(n, nmsgs) advances rpos, hands each finished chunk back, then stores
+consumed_pos (release) and consumed_msgs (release), and, when nmsgs > 0 and pending_msgs() <=
+low_water, runs waiter_wake_if_asleep(writer).
+
+Chunk hand-back. A finished chunk is exchanged (acq_rel) into `spare`; if the exchange
+returns an older spare, that one is freed. The producer takes the spare with an exchange
+(acq_rel) against NULL. The consumer's release orders its last reads of the chunk before the
+hand-over, the producer's acquire orders its new writes after it: the producer never scribbles
+on bytes the consumer is still reading. At most one spare exists, so memory is bounded by
+the data in flight plus one chunk, and a steady stream mallocs nothing.
+
+Message counts. published_msgs is stored after published_pos, with release: a consumer that
+acquires a count then loads the position sees every byte of the counted messages.
+pending_msgs() loads consumed_msgs (acquire) before published_msgs (acquire): the consumer
+read the published count before storing its consumed count, so the second load is at least
+the first and the difference never underflows.
+
+Why no wake-up is lost. A sleeper (say the consumer, waiting for data) does
+  arm: store asleep = 1 (seq_cst), fence (seq_cst); re-check readable(); sleep only if empty.
+The producer does: store published_pos (release), fence (seq_cst), load asleep.
+Both sides store, fence, then load the other's location (Dekker). The fences are totally
+ordered: if the consumer's comes first, the producer's load sees asleep = 1 and it signals; if
+the producer's comes first, the consumer's re-check sees the new position and it does not
+sleep. The StoreLoad barrier is what forbids the one bad outcome, each load reading the old
+value while its own store sits in a store buffer. The writer side is symmetric: the producer
+arms, re-checks pending_msgs() < its HWM; the consumer stores consumed_msgs, fences, loads
+asleep. The consumer only looks when pending <= low_water (hysteresis, as libzmq's LWM): a
+producer blocked at the HWM is woken when the queue has drained to low_water, which a consumer
+that keeps reading always reaches. Its load of published_msgs for that test may be stale, but
+only low, which at worst wakes a writer that was not waiting for it (spurious, harmless).
+"""
+
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_DECREF, Py_INCREF
+from libc.stdint cimport uint32_t, uint64_t
+from libc.stdlib cimport free
+from libc.string cimport memcpy, memset
+from posix.stdlib cimport posix_memalign
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
+from posix.uio cimport iovec
+
+from fastzmq._waiter cimport (
+    Waiter,
+    fz_exchange_acq_rel_ptr,
+    fz_load_acquire_u64,
+    fz_load_relaxed_u64,
+    fz_store_release_u64,
+    waiter_wake_if_asleep,
+)
+
+DEFAULT_CHUNK_SIZE = 65536
+
+cdef enum:
+    _CHUNK_HDR = 64          # chunk header size: keeps the data cache-line aligned
+    _MIN_CHUNK = 64
+
+cdef uint64_t _NO_LOW_WATER = 0xFFFFFFFFFFFFFFFF
+
+
+cdef inline unsigned char* _data(chunk_t* c) noexcept nogil:
+    return (<unsigned char*>c) + _CHUNK_HDR
+
+
+cdef size_t _round_chunk(size_t n) noexcept:
+    cdef size_t s = _MIN_CHUNK
+    while s < n:
+        s <<= 1
+    return s
+
+
+cdef class Ring:
+    """SPSC chunked byte ring. C-level API in _ring.pxd; Python test API on PyRing."""
+
+    def __cinit__(self, size_t chunk_size=DEFAULT_CHUNK_SIZE):
+        self.chunk_size = _round_chunk(chunk_size)
+        self.low_water = _NO_LOW_WATER
+        cdef chunk_t* c = self._take_chunk()
+        if c == NULL:
+            raise MemoryError()
+        self.wchunk = self.rchunk = c
+
+    def __dealloc__(self):
+        self._free_all()
+
+    # ---- chunk management ----
+    cdef chunk_t* _take_chunk(self) noexcept nogil:
+        cdef void* mem = fz_exchange_acq_rel_ptr(&self.spare, NULL)
+        if mem == NULL:
+            if posix_memalign(&mem, 64, _CHUNK_HDR + self.chunk_size) != 0:
+                return NULL
+            self.n_alloc += 1
+        (<chunk_t*>mem).next = NULL
+        return <chunk_t*>mem
+
+    cdef void _recycle(self, chunk_t* c) noexcept nogil:
+        cdef void* old = fz_exchange_acq_rel_ptr(&self.spare, c)
+        if old != NULL:
+            free(old)
+            self.n_free += 1
+
+    cdef void _free_all(self) noexcept nogil:
+        # Single-threaded teardown: both sides are gone.
+        cdef chunk_t* c = self.rchunk
+        cdef chunk_t* nxt
+        while c != NULL:
+            nxt = c.next
+            free(c)
+            self.n_free += 1
+            c = nxt
+        self.rchunk = self.wchunk = NULL
+        c = <chunk_t*>fz_exchange_acq_rel_ptr(&self.spare, NULL)
+        if c != NULL:
+            free(c)
+            self.n_free += 1
+        self.closed = True
+
+    # ---- producer ----
+    cdef unsigned char* write_space(self, size_t* avail) noexcept nogil:
+        cdef size_t off = <size_t>(self.wpos - self.wbase)
+        cdef chunk_t* c
+        if off == self.chunk_size:
+            c = self._take_chunk()
+            if c == NULL:
+                avail[0] = 0
+                return NULL
+            self.wchunk.next = c      # published by the release store of published_pos
+            self.wchunk = c
+            self.wbase += self.chunk_size
+            off = 0
+        avail[0] = self.chunk_size - off
+        return _data(self.wchunk) + off
+
+    cdef void commit(self, size_t n) noexcept nogil:
+        self.wpos += n
+
+    cdef int write(self, const void* data, size_t n) noexcept nogil:
+        cdef const unsigned char* src = <const unsigned char*>data
+        cdef size_t avail, k
+        cdef unsigned char* dst
+        while n:
+            dst = self.write_space(&avail)
+            if dst == NULL:
+                return -1
+            k = n if n < avail else avail
+            memcpy(dst, src, k)
+            self.wpos += k
+            src += k
+            n -= k
+        return 0
+
+    cdef void publish(self, size_t nmsgs) noexcept nogil:
+        if self.wpos == self.wpub and nmsgs == 0:
+            return
+        self.wpub = self.wpos
+        fz_store_release_u64(&self.published_pos, self.wpos)
+        if nmsgs:
+            self.wmsgs += nmsgs
+            fz_store_release_u64(&self.published_msgs, self.wmsgs)
+        if self.reader != NULL:
+            waiter_wake_if_asleep(self.reader)
+
+    cdef uint64_t committed_unpublished(self) noexcept nogil:
+        return self.wpos - self.wpub
+
+    # ---- consumer ----
+    cdef size_t readable(self) noexcept nogil:
+        self.rlimit = fz_load_acquire_u64(&self.published_pos)
+        return <size_t>(self.rlimit - self.rpos)
+
+    cdef void _advance(self) noexcept nogil:
+        # Step into the next chunk only once a byte beyond this one is published (so the
+        # producer has linked it); hand each finished chunk back.
+        cdef chunk_t* old
+        while (self.rpos - self.rbase >= self.chunk_size
+               and self.rlimit > self.rbase + self.chunk_size):
+            old = self.rchunk
+            self.rchunk = old.next
+            self.rbase += self.chunk_size
+            self._recycle(old)
+
+    cdef const unsigned char* read_space(self, size_t* avail) noexcept nogil:
+        cdef size_t off, room, have
+        if self.rpos == self.rlimit:
+            self.rlimit = fz_load_acquire_u64(&self.published_pos)
+            if self.rpos == self.rlimit:
+                avail[0] = 0
+                return NULL
+        self._advance()
+        off = <size_t>(self.rpos - self.rbase)
+        room = self.chunk_size - off
+        have = <size_t>(self.rlimit - self.rpos)
+        avail[0] = room if room < have else have
+        return _data(self.rchunk) + off
+
+    cdef int read_iov(self, void* iov, int max_iov, size_t max_bytes) noexcept nogil:
+        cdef iovec* v = <iovec*>iov
+        cdef uint64_t pos = self.rpos, base = self.rbase, end
+        cdef chunk_t* c = self.rchunk
+        cdef size_t off, k
+        cdef int i = 0
+        self.rlimit = fz_load_acquire_u64(&self.published_pos)
+        end = self.rlimit
+        if end - pos > max_bytes:
+            end = pos + max_bytes
+        while pos < end and i < max_iov:
+            off = <size_t>(pos - base)
+            if off == self.chunk_size:
+                c = c.next
+                base += self.chunk_size
+                off = 0
+            k = self.chunk_size - off
+            if k > end - pos:
+                k = <size_t>(end - pos)
+            v[i].iov_base = _data(c) + off
+            v[i].iov_len = k
+            pos += k
+            i += 1
+        return i
+
+    cdef void consume(self, size_t n, size_t nmsgs) noexcept nogil:
+        self.rpos += n
+        self._advance()
+        fz_store_release_u64(&self.consumed_pos, self.rpos)
+        if nmsgs == 0:
+            return
+        self.rmsgs += nmsgs
+        fz_store_release_u64(&self.consumed_msgs, self.rmsgs)
+        if (self.writer != NULL
+                and fz_load_relaxed_u64(&self.published_msgs) - self.rmsgs <= self.low_water):
+            waiter_wake_if_asleep(self.writer)
+
+    cdef int read(self, void* out, size_t n) noexcept nogil:
+        cdef unsigned char* dst = <unsigned char*>out
+        cdef uint64_t pos = self.rpos, base = self.rbase
+        cdef chunk_t* c = self.rchunk
+        cdef size_t off, k, left = n
+        if self.readable() < n:
+            return -1
+        while left:
+            off = <size_t>(pos - base)
+            if off == self.chunk_size:
+                c = c.next
+                base += self.chunk_size
+                off = 0
+            k = self.chunk_size - off
+            if k > left:
+                k = left
+            memcpy(dst, _data(c) + off, k)
+            dst += k
+            pos += k
+            left -= k
+        self.consume(n, 0)
+        return 0
+
+    # ---- both ----
+    cdef uint64_t pending_msgs(self) noexcept nogil:
+        cdef uint64_t done = fz_load_acquire_u64(&self.consumed_msgs)
+        return fz_load_acquire_u64(&self.published_msgs) - done
+
+    cdef uint64_t published_bytes(self) noexcept nogil:
+        return fz_load_acquire_u64(&self.published_pos)
+
+    cdef uint64_t consumed_bytes(self) noexcept nogil:
+        return fz_load_acquire_u64(&self.consumed_pos)
+
+    # ---- Python-visible configuration (names that do not shadow the C API) ----
+    def set_reader(self, Waiter w):
+        """Waiter woken by publish(); None detaches. Call before the threads start."""
+        self._reader_ref = w
+        self.reader = NULL if w is None else &w.w
+
+    def set_writer(self, Waiter w):
+        """Waiter woken by consume(); None detaches. Call before the threads start."""
+        self._writer_ref = w
+        self.writer = NULL if w is None else &w.w
+
+    def set_low_water(self, uint64_t v):
+        """An asleep writer is woken by consume(n, nmsgs > 0) once pending_msgs() <= v."""
+        self.low_water = v
+
+    @property
+    def chunk_bytes(self):
+        return self.chunk_size
+
+    @property
+    def chunks_allocated(self):
+        return self.n_alloc
+
+    @property
+    def chunks_freed(self):
+        return self.n_free
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Python test API (the C names above cannot be reused by def methods of Ring: a def method
+# of the same name would shadow the cdef one even for C callers).
+# ---------------------------------------------------------------------------------------------
+
+cdef extern from "Python.h":
+    void _decref "Py_DECREF"(PyObject* o) nogil
+
+
+cdef class PyRing:
+    """Python-level driver of a Ring, for tests and experiments (one thread at a time)."""
+
+    cdef readonly Ring ring
+
+    def __cinit__(self, size_t chunk_size=DEFAULT_CHUNK_SIZE):
+        self.ring = Ring(chunk_size)
+
+    cdef Ring _open(self):
+        if self.ring.closed:
+            raise ValueError("ring is closed")
+        return self.ring
+
+    def write(self, const unsigned char[::1] data not None):
+        """Copy data in (spanning chunks) and commit it; publish() makes it visible."""
+        cdef Ring r = self._open()
+        if data.shape[0] and r.write(&data[0], data.shape[0]) < 0:
+            raise MemoryError()
+
+    def write_reserve(self, const unsigned char[::1] data not None):
+        """Write through write_space()+commit(): at most one contiguous run. Returns bytes taken."""
+        cdef Ring r = self._open()
+        cdef size_t avail, k = data.shape[0]
+        cdef unsigned char* dst = r.write_space(&avail)
+        if dst == NULL:
+            raise MemoryError()
+        if k > avail:
+            k = avail
+        if k:
+            memcpy(dst, &data[0], k)
+        r.commit(k)
+        return k
+
+    def publish(self, size_t nmsgs=0):
+        self._open().publish(nmsgs)
+
+    def read(self, size_t n):
+        """Copy exactly n published bytes out and consume them (ValueError if fewer readable)."""
+        cdef Ring r = self._open()
+        cdef bytearray out = bytearray(n)
+        cdef unsigned char* dst = out
+        if r.read(dst, n) < 0:
+            raise ValueError(f"only {r.readable()} bytes readable, {n} requested")
+        return bytes(out)
+
+    def peek(self):
+        """The contiguous published run at the read cursor (b'' if none), not consumed."""
+        cdef size_t avail
+        cdef const unsigned char* p = self._open().read_space(&avail)
+        return b"" if p == NULL else p[:avail]
+
+    def read_iov(self, int max_iov=64, size_t max_bytes=<size_t>-1):
+        """The published runs read_iov() reports, as a list of bytes (nothing consumed)."""
+        cdef Ring r = self._open()
+        cdef iovec v[64]
+        cdef int i, n
+        if max_iov > 64 or max_iov < 0:
+            raise ValueError("max_iov must be in 0..64")
+        n = r.read_iov(v, max_iov, max_bytes)
+        return [(<unsigned char*>v[i].iov_base)[:v[i].iov_len] for i in range(n)]
+
+    def consume(self, size_t n, size_t nmsgs=0):
+        cdef Ring r = self._open()
+        if n > r.readable():
+            raise ValueError(f"cannot consume {n} bytes: {r.readable()} readable")
+        if nmsgs > r.pending_msgs():
+            raise ValueError(f"cannot consume {nmsgs} messages: {r.pending_msgs()} pending")
+        r.consume(n, nmsgs)
+
+    @property
+    def readable(self):
+        return self._open().readable()
+
+    @property
+    def pending_msgs(self):
+        return self._open().pending_msgs()
+
+    @property
+    def committed_unpublished(self):
+        return self._open().committed_unpublished()
+
+    @property
+    def published_bytes(self):
+        return self.ring.published_bytes()
+
+    @property
+    def consumed_bytes(self):
+        return self.ring.consumed_bytes()
+
+    def close(self):
+        """Free every chunk (both sides must be done with the ring)."""
+        self.ring._free_all()
+
+
+# ---------------------------------------------------------------------------------------------
+# ObjectRing: PyObject* records for inproc
+# ---------------------------------------------------------------------------------------------
+
+cdef void _drop_all(ObjectRing self) noexcept:
+    cdef PyObject* p
+    if self.ring is None or self.ring.closed:
+        return
+    p = self.take()
+    while p != NULL:
+        _decref(p)
+        p = self.take()
+
+
+cdef class ObjectRing:
+    """SPSC queue of Python objects: each put() moves one strong reference into the ring."""
+
+    def __cinit__(self, size_t chunk_size=DEFAULT_CHUNK_SIZE):
+        self.ring = Ring(chunk_size)
+
+    def __dealloc__(self):
+        _drop_all(self)
+
+    cpdef int put(self, object o) except -1:
+        cdef PyObject* p = <PyObject*>o
+        if o is None:
+            raise TypeError("None cannot be queued: get() uses it to mean 'empty'")
+        if self.ring.closed:
+            raise ValueError("ring is closed")
+        Py_INCREF(o)
+        if self.ring.write(&p, sizeof(p)) < 0:   # all-or-nothing: 8 divides chunk_size
+            Py_DECREF(o)
+            raise MemoryError()
+        self.ring.publish(1)
+        return 0
+
+    cdef PyObject* take(self) noexcept nogil:
+        cdef size_t avail
+        cdef const unsigned char* p = self.ring.read_space(&avail)
+        cdef PyObject* o
+        if p == NULL:
+            return NULL
+        o = (<PyObject**>p)[0]
+        self.ring.consume(sizeof(o), 1)
+        return o
+
+    cpdef object get(self):
+        cdef PyObject* p
+        if self.ring.closed:
+            raise ValueError("ring is closed")
+        p = self.take()
+        if p == NULL:
+            return None
+        o = <object>p       # a new reference for the caller...
+        _decref(p)          # ...and the queue's one dropped: net, the queue's reference moved
+        return o
+
+    @property
+    def pending(self):
+        return self.ring.pending_msgs()
+
+    def close(self):
+        """Release every queued reference and free the chunks."""
+        _drop_all(self)
+        self.ring._free_all()
+
+
+# ---------------------------------------------------------------------------------------------
+# nogil drivers for the stress tests and the benchmark: each side runs in its own thread,
+# entirely without the GIL, sleeping on its waiter exactly as a socket would.
+# ---------------------------------------------------------------------------------------------
+
+from fastzmq._waiter cimport (
+    fz_cpu_relax,
+    waiter_arm,
+    waiter_disarm,
+    waiter_drain,
+    waiter_poll,
+    waiter_t,
+)
+
+cdef enum:
+    _WAKE_TIMEOUT_MS = 1000    # a sleeper not woken within this (and 2 s more) = lost wake-up
+    _HDR = 12                  # stress message header: u32 total size, u64 sequence number
+    _S_SLEEPS = 0
+    _S_LOST = 1
+    _S_ERRORS = 2
+    _S_DONE = 3
+    _S_NSTATS = 4
+
+
+cdef inline long long _now_ms() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec * 1000 + ts.tv_nsec // 1000000
+
+
+cdef inline uint64_t _xorshift(uint64_t* s) noexcept nogil:
+    cdef uint64_t x = s[0]
+    x ^= x << 13
+    x ^= x >> 7
+    x ^= x << 17
+    s[0] = x
+    return x
+
+
+cdef inline bint _ready(Ring r, bint want_data, uint64_t arg) noexcept nogil:
+    # consumer: at least arg bytes readable; producer: fewer than arg messages pending
+    if want_data:
+        return r.readable() >= arg
+    return r.pending_msgs() < arg
+
+
+cdef int _await(Ring r, waiter_t* w, bint want_data, uint64_t arg, int spin,
+                long long deadline, uint64_t* st) noexcept nogil:
+    """Spin, then arm / re-check / poll / drain until ready. -1 past the deadline."""
+    cdef int i, rc
+    for i in range(spin):
+        if _ready(r, want_data, arg):
+            return 0
+        fz_cpu_relax()
+    while True:
+        waiter_arm(w)
+        if _ready(r, want_data, arg):
+            waiter_disarm(w)
+            return 0
+        st[_S_SLEEPS] += 1
+        rc = waiter_poll(w, _WAKE_TIMEOUT_MS)
+        if rc == 0 and _ready(r, want_data, arg) and waiter_poll(w, 2000) == 0:
+            st[_S_LOST] += 1       # the condition is true yet nobody signalled
+        waiter_drain(w)
+        if _now_ms() > deadline:
+            waiter_disarm(w)
+            return -1
+
+
+cdef int _stress_produce_nogil(Ring r, uint64_t nmsgs, size_t max_size, uint64_t seed,
+                               uint64_t hwm, int batch_max, int spin, long long deadline,
+                               uint64_t* st) noexcept nogil:
+    cdef unsigned char hdr[_HDR]
+    cdef uint64_t seq, rnd = seed | 1
+    cdef uint32_t size
+    cdef size_t i, avail, k, j
+    cdef unsigned char* dst
+    cdef int batch = 0, batch_len = 1
+    for seq in range(nmsgs):
+        size = <uint32_t>(_HDR + _xorshift(&rnd) % (max_size - _HDR + 1))
+        memcpy(hdr, &size, 4)
+        memcpy(hdr + 4, &seq, 8)
+        if r.write(hdr, _HDR) < 0:
+            return -1
+        i = _HDR
+        while i < size:                      # the payload goes through write_space/commit
+            dst = r.write_space(&avail)
+            if dst == NULL:
+                return -1
+            k = size - i if size - i < avail else avail
+            for j in range(k):
+                dst[j] = <unsigned char>(seq * 7 + i + j)
+            r.commit(k)
+            i += k
+        batch += 1
+        if batch >= batch_len or seq + 1 == nmsgs:
+            r.publish(batch)
+            batch = 0
+            batch_len = 1 + <int>(_xorshift(&rnd) % <uint64_t>batch_max)
+            if r.pending_msgs() >= hwm and _await(r, r.writer, False, hwm, spin, deadline, st):
+                return -1
+        st[_S_DONE] = seq + 1
+    return 0
+
+
+cdef int _stress_consume_nogil(Ring r, uint64_t nmsgs, int spin, long long deadline,
+                               uint64_t* st) noexcept nogil:
+    cdef unsigned char hdr[_HDR]
+    cdef uint64_t seq, got
+    cdef uint32_t size
+    cdef size_t i, avail, j
+    cdef const unsigned char* p
+    for seq in range(nmsgs):
+        if _await(r, r.reader, True, _HDR, spin, deadline, st):
+            return -1
+        r.read(hdr, _HDR)
+        memcpy(&size, hdr, 4)
+        memcpy(&got, hdr + 4, 8)
+        if got != seq or size < _HDR:
+            st[_S_ERRORS] += 1
+            return -1
+        i = _HDR
+        while i < size:                      # whole messages are published: no waiting here
+            p = r.read_space(&avail)
+            if p == NULL:
+                st[_S_ERRORS] += 1
+                return -1
+            if avail > size - i:
+                avail = size - i
+            for j in range(avail):
+                if p[j] != <unsigned char>(seq * 7 + i + j):
+                    st[_S_ERRORS] += 1
+            r.consume(avail, 0)
+            i += avail
+        r.consume(0, 1)
+        st[_S_DONE] = seq + 1
+    return 0
+
+
+cdef dict _stats(uint64_t* st, int rc):
+    return {"rc": rc, "sleeps": st[_S_SLEEPS], "lost_wakeups": st[_S_LOST],
+            "errors": st[_S_ERRORS], "done": st[_S_DONE]}
+
+
+def _stress_produce(Ring r not None, uint64_t nmsgs, size_t max_size=200, uint64_t seed=1,
+                    uint64_t hwm=1000, int batch_max=4, int spin=0, double timeout=20.0):
+    """Producer side of the stress test (needs r's writer waiter). Returns a stats dict."""
+    cdef uint64_t st[_S_NSTATS]
+    cdef long long deadline = _now_ms() + <long long>(timeout * 1000)
+    cdef int rc
+    if r.writer == NULL or max_size < _HDR or batch_max < 1 or hwm < 1:
+        raise ValueError("needs a writer waiter, max_size >= 12, batch_max >= 1, hwm >= 1")
+    st[:] = [0, 0, 0, 0]
+    with nogil:
+        rc = _stress_produce_nogil(r, nmsgs, max_size, seed, hwm, batch_max, spin, deadline, st)
+    return _stats(st, rc)
+
+
+def _stress_consume(Ring r not None, uint64_t nmsgs, int spin=0, double timeout=20.0):
+    """Consumer side: checks order, sequence numbers and every payload byte."""
+    cdef uint64_t st[_S_NSTATS]
+    cdef long long deadline = _now_ms() + <long long>(timeout * 1000)
+    cdef int rc
+    if r.reader == NULL:
+        raise ValueError("needs a reader waiter")
+    st[:] = [0, 0, 0, 0]
+    with nogil:
+        rc = _stress_consume_nogil(r, nmsgs, spin, deadline, st)
+    return _stats(st, rc)
+
+
+cdef int _bench_produce_nogil(Ring r, uint64_t nmsgs, size_t size, uint64_t hwm, int spin,
+                              long long deadline, uint64_t* st) noexcept nogil:
+    cdef unsigned char buf[65536]
+    cdef uint64_t i
+    memset(buf, 0x5A, size)
+    for i in range(nmsgs):
+        if r.write(buf, size) < 0:
+            return -1
+        r.publish(1)
+        if r.pending_msgs() >= hwm and _await(r, r.writer, False, hwm, spin, deadline, st):
+            return -1
+    return 0
+
+
+cdef int _bench_consume_nogil(Ring r, uint64_t nmsgs, size_t size, int spin,
+                              long long deadline, uint64_t* st) noexcept nogil:
+    cdef unsigned char buf[65536]
+    cdef uint64_t i
+    cdef size_t left, avail
+    cdef const unsigned char* p
+    for i in range(nmsgs):
+        if _await(r, r.reader, True, size, spin, deadline, st):
+            return -1
+        left = size
+        while left:
+            p = r.read_space(&avail)
+            if avail > left:
+                avail = left
+            memcpy(buf + size - left, p, avail)
+            left -= avail
+            r.consume(avail, 1 if left == 0 else 0)
+    st[_S_DONE] = nmsgs
+    return 0
+
+
+def _bench_spsc(uint64_t nmsgs, size_t msg_size, uint64_t hwm=10000, int spin=2000,
+                size_t chunk_size=DEFAULT_CHUNK_SIZE, double timeout=60.0):
+    """Producer (this thread) and consumer (a new thread) move nmsgs messages of msg_size bytes
+    through one Ring, both in nogil loops with waiters attached (write+publish(1) per message;
+    read_space+memcpy+consume per message; HWM with low_water = hwm // 2).
+    Returns (seconds, consumer_stats, producer_stats)."""
+    import threading
+    import time
+
+    cdef uint64_t st[_S_NSTATS]
+    cdef long long deadline = _now_ms() + <long long>(timeout * 1000)
+    cdef int rc
+    if msg_size == 0 or msg_size > 65536:
+        raise ValueError("msg_size must be in 1..65536")
+    ring = Ring(chunk_size)
+    rw, ww = Waiter(), Waiter()
+    ring.set_reader(rw)
+    ring.set_writer(ww)
+    ring.set_low_water(hwm // 2)
+    out = {}
+    ready = threading.Event()
+
+    def consumer():
+        cdef uint64_t cst[_S_NSTATS]
+        cdef int crc
+        cst[:] = [0, 0, 0, 0]
+        ready.set()
+        with nogil:
+            crc = _bench_consume_nogil(ring, nmsgs, msg_size, spin, deadline, cst)
+        out["consumer"] = _stats(cst, crc)
+
+    t = threading.Thread(target=consumer, daemon=True)
+    t.start()
+    ready.wait()
+    st[:] = [0, 0, 0, 0]
+    t0 = time.perf_counter()
+    with nogil:
+        rc = _bench_produce_nogil(ring, nmsgs, msg_size, hwm, spin, deadline, st)
+    t.join()
+    elapsed = time.perf_counter() - t0
+    rw.close()
+    ww.close()
+    return elapsed, out.get("consumer"), _stats(st, rc)
+
+
+def _bench_single_thread(uint64_t nmsgs, size_t msg_size, int batch=1):
+    """write+publish then read_space+consume in ONE thread, waiters attached but never asleep:
+    the uncontended cost of the data path. Returns ns per message (both halves together)."""
+    import time
+
+    cdef unsigned char buf[4096]
+    cdef uint64_t i
+    cdef int j
+    cdef size_t avail
+    if msg_size == 0 or msg_size > 4096 or batch < 1:
+        raise ValueError("msg_size must be in 1..4096 and batch >= 1")
+    cdef Ring r = Ring()
+    rw, ww = Waiter(), Waiter()
+    r.set_reader(rw)
+    r.set_writer(ww)
+    memset(buf, 1, msg_size)
+    t0 = time.perf_counter()
+    with nogil:
+        i = 0
+        while i < nmsgs:
+            for j in range(batch):
+                r.write(buf, msg_size)
+                r.publish(1)
+            for j in range(batch):
+                r.read_space(&avail)
+                r.consume(msg_size, 1)
+            i += batch
+    elapsed = time.perf_counter() - t0
+    return elapsed * 1e9 / nmsgs

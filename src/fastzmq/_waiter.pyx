@@ -1,0 +1,236 @@
+"""Waiter: a pollable fd plus an atomic ``asleep`` flag, so a thread sleeps only when it must
+and is woken only when it sleeps.
+
+Theory of operation
+-------------------
+A waiter belongs to one sleeping side (a socket, or the I/O thread). ``fd`` is what it polls
+(and, for a socket, what it exposes as its pollable ``FD``): an eventfd on Linux, the read
+end of a non-blocking pipe elsewhere (``wfd`` is then the write end).
+
+Sleeping and waking are a Dekker pair over two memory locations, the sleeper's condition C
+(for a ring: its published position or message count) and ``asleep``:
+
+    sleeper                               waker
+    store asleep = 1        (seq_cst)     store C                 (release)
+    fence                   (seq_cst)     fence                   (seq_cst)
+    load C  -> true: disarm, go on        load asleep -> 1: exchange(asleep, 0);
+            -> false: poll(fd), drain              if it was 1: write fd
+
+The two seq_cst fences are totally ordered. If the sleeper's fence comes first, the waker's
+load of ``asleep`` sees 1 (or a later value written by a disarm, or by another waker that then
+signals); if the waker's fence comes first, the sleeper's re-check sees C. Without the fences,
+each side's load could be satisfied before its own store became visible to the other (StoreLoad
+reordering, allowed on x86-64 through the store buffer and on ARM), and both would miss: the
+sleeper sleeps on a true condition and nobody writes the fd. The exchange makes a single waker
+signal per arm; a stale fd count from an earlier signal only causes a spurious wake-up, after
+which the sleeper re-checks. The common path of a waker (nobody asleep) is a fence and a load.
+
+Signals: ``Waiter.wait`` polls without the GIL. On EINTR it takes the GIL and runs Python's
+signal handlers (``PyErr_CheckSignals``), so a KeyboardInterrupt raised by a handler propagates
+out of ``wait`` promptly. Because a signal may land between the GIL release and ``poll()`` (then
+poll does not see EINTR), a long wait is cut into slices of at most 200 ms with a handler check
+between slices: the bound on signal latency, at the cost of five idle wake-ups a second.
+"""
+
+from cpython.exc cimport PyErr_CheckSignals, PyErr_SetFromErrno
+from libc.errno cimport EINTR, errno
+
+cdef extern from *:
+    """
+    #include <errno.h>
+    #include <fcntl.h>
+    #include <poll.h>
+    #include <stdint.h>
+    #include <time.h>
+    #include <unistd.h>
+    #ifdef __linux__
+    #include <sys/eventfd.h>
+    #endif
+
+    /* 0 ok, -1 errno. eventfd on Linux (rfd == wfd), a non-blocking pipe pair elsewhere. */
+    static int fz_waiter_open(int *rfd, int *wfd) {
+    #ifdef __linux__
+        int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (fd < 0) return -1;
+        *rfd = *wfd = fd;
+        return 0;
+    #else
+        int p[2];
+        if (pipe(p) < 0) return -1;
+        for (int i = 0; i < 2; i++) {
+            fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK);
+            fcntl(p[i], F_SETFD, FD_CLOEXEC);
+        }
+        *rfd = p[0];
+        *wfd = p[1];
+        return 0;
+    #endif
+    }
+
+    static void fz_waiter_write(int rfd, int wfd) {
+        ssize_t r;
+        if (rfd == wfd) {
+            uint64_t one = 1;
+            do { r = write(wfd, &one, sizeof one); } while (r < 0 && errno == EINTR);
+        } else {
+            char one = 1;
+            do { r = write(wfd, &one, 1); } while (r < 0 && errno == EINTR);
+        }
+        (void)r; /* EAGAIN: the counter/pipe is already non-empty, so fd is readable */
+    }
+
+    static void fz_waiter_read_all(int rfd, int wfd) {
+        char buf[64];
+        ssize_t r;
+        if (rfd == wfd) {  /* one read resets an eventfd counter */
+            do { r = read(rfd, buf, 8); } while (r < 0 && errno == EINTR);
+            return;
+        }
+        for (;;) {
+            r = read(rfd, buf, sizeof buf);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < (ssize_t)sizeof buf) return;
+        }
+    }
+
+    static int fz_poll_in(int fd, int timeout_ms) {
+        struct pollfd p;
+        p.fd = fd;
+        p.events = POLLIN;
+        p.revents = 0;
+        int r = poll(&p, 1, timeout_ms);
+        return r < 0 ? -1 : (r > 0 ? 1 : 0);
+    }
+
+    static int64_t fz_monotonic_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+    """
+    int fz_waiter_open(int* rfd, int* wfd) nogil
+    void fz_waiter_write(int rfd, int wfd) nogil
+    void fz_waiter_read_all(int rfd, int wfd) nogil
+    int fz_poll_in(int fd, int timeout_ms) nogil
+    long long fz_monotonic_ms() nogil
+    int close(int fd) nogil
+
+cdef enum:
+    _SIGNAL_SLICE_MS = 200  # longest poll() between two checks for Python signal handlers
+
+
+cdef void waiter_signal(waiter_t* w) noexcept nogil:
+    if w.wfd >= 0:
+        fz_waiter_write(w.fd, w.wfd)
+
+
+cdef void waiter_arm(waiter_t* w) noexcept nogil:
+    fz_store_seq_cst_int(&w.asleep, 1)
+    fz_fence_seq_cst()
+
+
+cdef void waiter_disarm(waiter_t* w) noexcept nogil:
+    fz_store_relaxed_int(&w.asleep, 0)
+
+
+cdef void waiter_drain(waiter_t* w) noexcept nogil:
+    if w.fd >= 0:
+        fz_waiter_read_all(w.fd, w.wfd)
+
+
+cdef int waiter_poll(waiter_t* w, int timeout_ms) noexcept nogil:
+    return fz_poll_in(w.fd, timeout_ms)
+
+
+cdef void _waiter_close(waiter_t* w) noexcept nogil:
+    if w.wfd >= 0 and w.wfd != w.fd:
+        close(w.wfd)
+    if w.fd >= 0:
+        close(w.fd)
+    w.fd = -1
+    w.wfd = -1
+
+
+cdef int _check_open(Waiter self) except -1:
+    if self.w.fd < 0:
+        raise ValueError("waiter is closed")
+    return 0
+
+
+cdef class Waiter:
+    """An eventfd (or pipe) and an ``asleep`` flag. See the module docstring for the protocol."""
+
+    def __cinit__(self):
+        self.w.asleep = 0
+        self.w.fd = -1
+        self.w.wfd = -1
+        if fz_waiter_open(&self.w.fd, &self.w.wfd) < 0:
+            PyErr_SetFromErrno(OSError)
+
+    def __dealloc__(self):
+        _waiter_close(&self.w)
+
+    def fileno(self):
+        """The pollable fd: readable after a signal, until drained."""
+        _check_open(self)
+        return self.w.fd
+
+    @property
+    def closed(self):
+        return self.w.fd < 0
+
+    @property
+    def asleep(self):
+        """Current value of the asleep flag (for tests and debugging)."""
+        return fz_load_relaxed_int(&self.w.asleep) != 0
+
+    def signal(self):
+        _check_open(self)
+        waiter_signal(&self.w)
+
+    def wake_if_asleep(self):
+        """Fence; if asleep, clear the flag and signal. Returns nothing."""
+        _check_open(self)
+        waiter_wake_if_asleep(&self.w)
+
+    def arm(self):
+        waiter_arm(&self.w)
+
+    def disarm(self):
+        waiter_disarm(&self.w)
+
+    def drain(self):
+        _check_open(self)
+        waiter_drain(&self.w)
+
+    def close(self):
+        _waiter_close(&self.w)
+
+    def wait(self, int timeout_ms=-1):
+        """Block until the fd is readable (True) or timeout_ms passes (False); -1 = forever.
+
+        Does not drain. Releases the GIL while blocked; Python signal handlers run on EINTR.
+        """
+        return self.wait_c(timeout_ms) == 1
+
+    cdef int wait_c(self, int timeout_ms) except -1:
+        cdef long long deadline = fz_monotonic_ms() + timeout_ms
+        cdef long long left
+        cdef int step, rc, err
+        _check_open(self)
+        while True:
+            step = _SIGNAL_SLICE_MS
+            if timeout_ms >= 0:
+                left = deadline - fz_monotonic_ms()
+                if left < step:
+                    step = <int>left if left > 0 else 0
+            with nogil:
+                rc = fz_poll_in(self.w.fd, step)
+                err = errno
+            if rc > 0:
+                return 1
+            if rc < 0 and err != EINTR:
+                raise OSError(err, "poll() on the waiter fd failed")
+            PyErr_CheckSignals()
+            if timeout_ms >= 0 and fz_monotonic_ms() >= deadline:
+                return 0
