@@ -223,6 +223,22 @@ cdef void kid_del(Node* nd, unsigned char c) noexcept nogil:
         nd.keys = NULL
         nd.kids = NULL
         nd.kcap = 0
+    elif nd.nkids * 4 <= nd.kcap:
+        kid_shrink(nd)
+
+
+cdef void kid_shrink(Node* nd) noexcept nogil:
+    """Halve a sparse array that is at most a quarter full (churn must not ratchet memory)."""
+    cdef int cap = nd.kcap // 2
+    cdef unsigned char* keys = <unsigned char*>PyMem_RawRealloc(nd.keys, cap)
+    cdef Node** kids
+    if keys == NULL:
+        return
+    nd.keys = keys
+    nd.kcap = <uint16_t>cap  # a kids array left bigger than kcap is harmless
+    kids = <Node**>PyMem_RawRealloc(nd.kids, cap * sizeof(Node*))
+    if kids != NULL:
+        nd.kids = kids
 
 
 # ---------------------------------------------------------------------------------------
