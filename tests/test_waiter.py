@@ -1,0 +1,192 @@
+"""Tests of the waiter (fastzmq._waiter): fd semantics, timeouts, signals, CPU, no lost wake-up."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import threading
+import time
+
+import pytest
+from fastzmq._ring import Ring
+from fastzmq._waiter import Waiter
+
+from fastzmq import _ring, _waiter
+
+
+@pytest.fixture
+def w():
+    waiter = Waiter()
+    yield waiter
+    waiter.close()
+
+
+def test_compiled_module_loaded():
+    assert _waiter.__file__.endswith((".so", ".pyd"))
+
+
+def test_signal_makes_fd_readable_until_drained(w):
+    assert select.select([w.fileno()], [], [], 0)[0] == []
+    assert not w.wait(0)
+    w.signal()
+    w.signal()
+    assert select.select([w.fileno()], [], [], 0)[0] == [w.fileno()]
+    assert w.wait(0)
+    assert w.wait(0)  # wait does not drain
+    w.drain()
+    assert not w.wait(0)
+    w.drain()  # draining an empty waiter does not block
+
+
+def test_wake_if_asleep_signals_only_an_armed_waiter(w):
+    w.wake_if_asleep()
+    assert not w.wait(0)
+    w.arm()
+    assert w.asleep
+    w.wake_if_asleep()
+    assert not w.asleep  # the waker clears the flag: one signal per arm
+    assert w.wait(0)
+    w.drain()
+    w.wake_if_asleep()
+    assert not w.wait(0)
+    w.arm()
+    w.disarm()
+    w.wake_if_asleep()
+    assert not w.wait(0)
+
+
+def test_closed_waiter_refuses_use():
+    w = Waiter()
+    w.close()
+    assert w.closed
+    with pytest.raises(ValueError):
+        w.fileno()
+    with pytest.raises(ValueError):
+        w.wait(0)
+    w.close()  # idempotent
+
+
+def test_wait_timeout_is_honoured(w):
+    t0 = time.monotonic()
+    assert w.wait(150) is False
+    dt = time.monotonic() - t0
+    assert 0.14 <= dt < 1.0
+
+
+def test_wait_returns_when_signalled_from_another_thread(w):
+    timer = threading.Timer(0.1, w.signal)
+    timer.start()
+    t0 = time.monotonic()
+    assert w.wait(5000) is True
+    assert time.monotonic() - t0 < 2.0
+    timer.join()
+
+
+def test_blocked_wait_uses_no_cpu(w):
+    c0 = time.thread_time()
+    t0 = time.monotonic()
+    assert w.wait(300) is False
+    assert time.monotonic() - t0 >= 0.29
+    assert time.thread_time() - c0 < 0.05
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _raise_interrupted(signum, frame):
+    raise _Interrupted()
+
+
+@pytest.mark.parametrize("how", ["pthread_kill", "os.kill"])
+def test_wait_is_interruptible_by_a_signal(w, how):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers run in the main thread only")
+    main = threading.main_thread().ident
+    old = signal.signal(signal.SIGUSR1, _raise_interrupted)
+
+    def fire():
+        if how == "pthread_kill":
+            signal.pthread_kill(main, signal.SIGUSR1)
+        else:
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+    timer = threading.Timer(0.2, fire)
+    try:
+        timer.start()
+        t0 = time.monotonic()
+        with pytest.raises(_Interrupted):
+            w.wait(10_000)
+        assert time.monotonic() - t0 < 1.5
+    finally:
+        timer.join()
+        signal.signal(signal.SIGUSR1, old)
+
+
+def test_python_level_handoffs_lose_no_wakeup():
+    """arm / re-check / wait / drain against a waker that sets the condition then wakes."""
+    a, b = Waiter(), Waiter()  # a: the consumer sleeps on it; b: the producer does
+    box = []
+    acked = [0]
+    n = 3000
+    timeouts = []
+
+    def sleep_until(waiter, cond):
+        while not cond():
+            waiter.arm()
+            if cond():
+                waiter.disarm()
+                return
+            if not waiter.wait(2000) and cond():
+                timeouts.append(1)
+            waiter.drain()
+
+    def consumer():
+        for i in range(n):
+            sleep_until(a, lambda i=i: len(box) > i)
+            acked[0] = i + 1
+            b.wake_if_asleep()
+
+    t = threading.Thread(target=consumer)
+    t.start()
+    for i in range(n):
+        box.append(i)
+        a.wake_if_asleep()
+        sleep_until(b, lambda i=i: acked[0] > i)
+    t.join(20)
+    assert not t.is_alive()
+    assert timeouts == []
+    assert box == list(range(n))
+    a.close()
+    b.close()
+
+
+@pytest.mark.timeout(60)
+def test_nogil_ping_pong_loses_no_wakeup():
+    """hwm=1, no spinning: each message is a hand-off where both sides arm, re-check and
+    sleep on their eventfd. 150k hand-offs; a lost wake-up shows as a 1 s poll timeout with
+    a true condition (counted) and would also stall the run."""
+    ring = Ring(4096)
+    rw, ww = Waiter(), Waiter()
+    ring.set_reader(rw)
+    ring.set_writer(ww)
+    ring.set_low_water(0)
+    n = 150_000
+    out = {}
+
+    def consumer():
+        out["c"] = _ring._stress_consume(ring, n, spin=0, timeout=40.0)
+
+    t = threading.Thread(target=consumer)
+    t.start()
+    p = _ring._stress_produce(ring, n, max_size=40, hwm=1, batch_max=1, spin=0, timeout=40.0)
+    t.join(45)
+    assert not t.is_alive()
+    c = out["c"]
+    assert p["rc"] == 0 and c["rc"] == 0, (p, c)
+    assert c["done"] == n and c["errors"] == 0
+    assert p["lost_wakeups"] == 0 and c["lost_wakeups"] == 0
+    assert p["sleeps"] + c["sleeps"] > n // 4  # the sleeping path really was exercised
+    rw.close()
+    ww.close()
