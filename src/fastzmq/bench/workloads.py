@@ -1,0 +1,147 @@
+"""The standard workloads: which roles, sockets, transports and sizes.
+
+Each workload is data: its roles (one process each, or one process with two
+threads for inproc), which endpoints each binds or connects to, which role's
+result is the measurement, and the side-channel gates (a role waits for "go"
+until other roles have said "ready"/"synced"). ``procs.py`` runs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Tuple
+
+KIB = 1024
+STREAM_SIZES = (16, 256, 4 * KIB, 64 * KIB)
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    name: str  # unique within its workload
+    role: str  # a key of roles.ROLES
+    binds: Tuple[str, ...] = ()  # endpoint keys it binds and reports ("bound")
+    connects: Tuple[str, ...] = ()  # endpoint keys it needs before it starts
+    params: Dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Gate:
+    waiter: str  # this role blocks until told "go" ...
+    needs: Tuple[Tuple[str, str], ...]  # ... once each (role, event) has been reported
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    title: str
+    kind: str  # "throughput" (msgs/s) or "latency" (round trips, microseconds)
+    transport: str  # tcp, ipc or inproc: the endpoints' scheme
+    sizes: Tuple[int, ...]
+    roles: Tuple[RoleSpec, ...]
+    measure: str  # the role whose result is the measurement
+    params: Dict[str, object] = field(default_factory=dict)
+    gates: Tuple[Gate, ...] = ()
+    stops: Tuple[str, ...] = ()  # roles told "stop" once `measure` has its result
+    guess_rate: float = 100_000.0  # msgs/s, conservative: sizes the calibration run
+    min_count: int = 200
+    pattern: str = ""  # the plot groups lines by pattern
+
+    def role(self, name: str) -> RoleSpec:
+        return next(r for r in self.roles if r.name == name)
+
+
+def _stream(pattern: str, transport: str, types: Tuple[str, str], sizes) -> Workload:
+    params = {"send_type": types[0], "recv_type": types[1]}
+    name = f"{pattern}-{transport}"
+    title = f"{transport} {types[0]} -> {types[1]}, one sender"
+    if transport == "inproc":
+        roles = (RoleSpec("main", "inproc_stream", binds=()),)
+        return Workload(name, title + " (two threads)", "throughput", transport, sizes,
+                        roles, "main", params, pattern=pattern)  # fmt: skip
+    roles = (
+        RoleSpec("recv", "stream_recv", binds=("data",)),
+        RoleSpec("send", "stream_send", connects=("data",)),
+    )
+    title += " (two processes)"
+    return Workload(name, title, "throughput", transport, sizes, roles, "recv", params,
+                    pattern=pattern)  # fmt: skip
+
+
+def _pubsub(topics: str) -> Workload:
+    roles = (
+        RoleSpec("pub", "pub", binds=("data",)),
+        RoleSpec("sub", "sub", connects=("data",), params={"topics": topics}),
+    )
+    if topics == "all":
+        name, title, measure = "pub-sub-all-tcp", "SUB subscribed to all 1000 topics", "sub"
+    else:
+        name, title, measure = "pub-sub-one-tcp", "SUB on 1 of 1000 topics: publish rate", "pub"
+    return Workload(name, title, "throughput", "tcp", (64,), roles, measure,
+                    gates=(Gate("pub", (("sub", "synced"),)),), min_count=5000,
+                    pattern="pub-sub")  # fmt: skip
+
+
+def _reqrep() -> Workload:
+    roles = (
+        RoleSpec("rep", "rep_echo", binds=("data",)),
+        RoleSpec("req", "req_latency", connects=("data",)),
+    )
+    title = "REQ/REP round trip latency (two processes)"
+    return Workload("req-rep-tcp", title, "latency", "tcp", (16,), roles, "req",
+                    guess_rate=5_000.0, pattern="req-rep")  # fmt: skip
+
+
+def _pipeline() -> Workload:
+    workers = tuple(RoleSpec(f"worker{i}", "worker", connects=("vent", "sink")) for i in (1, 2))
+    roles = (
+        RoleSpec("vent", "ventilator", binds=("vent",)),
+        RoleSpec("sink", "sink", binds=("sink",)),
+    ) + workers
+    needs = tuple((w.name, "ready") for w in workers) + (("sink", "synced"),)
+    gate = Gate("vent", needs)
+    title = "ventilator -> 2 workers -> sink, 4 processes"
+    return Workload("pipeline-tcp", title, "throughput", "tcp", (16,), roles, "sink",
+                    params={"workers": len(workers)}, gates=(gate,),
+                    stops=tuple(w.name for w in workers),
+                    guess_rate=50_000.0, pattern="pipeline")  # fmt: skip
+
+
+def standard() -> List[Workload]:
+    """All workloads, in table order."""
+    return [
+        _stream("push-pull", "tcp", ("PUSH", "PULL"), STREAM_SIZES),
+        _stream("push-pull", "ipc", ("PUSH", "PULL"), STREAM_SIZES),
+        _stream("push-pull", "inproc", ("PUSH", "PULL"), STREAM_SIZES),
+        _stream("pair", "inproc", ("PAIR", "PAIR"), (16, 4 * KIB)),
+        _reqrep(),
+        _pubsub("all"),
+        _pubsub("one"),
+        _pipeline(),
+    ]
+
+
+def select(workloads: List[Workload], only: str) -> List[Workload]:
+    """Workloads whose name contains any comma-separated item of `only`."""
+    items = [item.strip() for item in only.split(",") if item.strip()]
+    chosen = [w for w in workloads if any(item in w.name for item in items)]
+    if not chosen:
+        names = ", ".join(w.name for w in workloads)
+        raise ValueError(f"no workload matches {only!r}; choose from: {names}")
+    return chosen
+
+
+def hwm_for(size: int) -> int:
+    """SNDHWM/RCVHWM for throughput runs: 10000 messages, at most 64 MiB queued."""
+    return max(100, min(10_000, (64 * KIB * KIB) // size))
+
+
+def count_for(workload: Workload, rate: float, seconds: float, size: int) -> int:
+    """Messages for a run of about `seconds` at `rate` msgs/s, bounded."""
+    cap = max(workload.min_count, min(3_000_000, (2 * KIB**3) // size))
+    return int(max(workload.min_count, min(cap, rate * seconds)))
+
+
+def format_size(size: int) -> str:
+    if size >= KIB and size % KIB == 0:
+        return f"{size // KIB} KiB"
+    return f"{size} B"
