@@ -46,6 +46,8 @@ is subscribed to several prefixes of the topic is written once, at O(1) per hit.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.long cimport PyLong_AsLongLongAndOverflow
+from cpython.number cimport PyNumber_Index
 from cpython.mem cimport PyMem_RawFree, PyMem_RawMalloc, PyMem_RawRealloc
 from libc.stdint cimport int32_t, uint16_t, uint32_t
 from libc.string cimport memcmp, memcpy, memmove, memset
@@ -494,8 +496,12 @@ cdef inline bytes as_bytes(object b):
 
 
 cdef int32_t check_pid(object pipe_id) except -1:
-    cdef long long v = pipe_id.__index__()
-    if v < 0 or v > PIPE_ID_LIMIT:
+    cdef int overflow = 0
+    cdef long long v
+    if type(pipe_id) is not int:
+        pipe_id = PyNumber_Index(pipe_id)  # TypeError for float, str...
+    v = PyLong_AsLongLongAndOverflow(pipe_id, &overflow)
+    if overflow or v < 0 or v > PIPE_ID_LIMIT:
         raise ValueError(f"pipe id must be in [0, 2**31): {pipe_id!r}")
     return <int32_t>v
 
@@ -800,7 +806,17 @@ cdef class Mtrie:
 
     def match(self, topic) -> set:
         """The distinct pipe ids subscribed to some prefix of topic."""
-        return set(self._match_c(topic, -1))
+        cdef bytes b = as_bytes(topic)
+        cdef int stackbuf[64]
+        cdef int k, j
+        cdef const int32_t* ids
+        if self.has_all_c():
+            k = self.root_pipes_c(&ids)
+            return {ids[j] for j in range(k)}
+        if tree_bound(&self.t, ptr(b), len(b)) <= 64:
+            k = self.match_c(ptr(b), len(b), stackbuf, 64)
+            return {stackbuf[j] for j in range(k)}
+        return set(self._match_c(b, -1))
 
     def _match_c(self, topic, int max_out=-1) -> list:
         """match_c's output as a list, in emission order (max_out -1: room for all)."""
