@@ -1,0 +1,104 @@
+"""inproc transport: sockets of one Context joined by a pair of object rings.
+
+``connect`` before ``bind`` is allowed (as in libzmq): the connecting socket gets its
+pipe at once (messages queue), and the peer side waits in the context's pending list
+until a socket binds the endpoint. HWM follows libzmq's inproc rule: a pipe holds the
+sender's SNDHWM plus the receiver's RCVHWM (0 on either side means unlimited).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastzmq import constants as _c
+from fastzmq._pipe import make_inproc_pair
+from fastzmq.error import ZMQError
+
+
+def _hwm(a: int, b: int) -> int:
+    return 0 if a == 0 or b == 0 else a + b
+
+
+def _join(binder: Any, connecter: Any, b_side: Any, c_side: Any) -> None:
+    c_side.sndhwm = _hwm(connecter.sndhwm, binder.rcvhwm)
+    b_side.sndhwm = _hwm(binder.sndhwm, connecter.rcvhwm)
+    c_side.routing_id = binder.routing_id_opt
+    b_side.routing_id = connecter.routing_id_opt
+    c_side.connected = b_side.connected = True
+
+
+def bind(sock: Any, ep: Any) -> None:
+    ctx = sock.context
+    with ctx._lock:
+        if ep.address in ctx._inproc:
+            raise ZMQError(_c.EADDRINUSE, f"Address already in use: {ep.url}")
+        ctx._inproc[ep.address] = sock
+        pending = ctx._inproc_pending.pop(ep.address, [])
+    for connecter, b_side, c_side in pending:
+        if connecter.closed:
+            continue
+        _join(sock, connecter, b_side, c_side)
+        b_side.owner = connecter
+        c_side.owner = sock
+        b_side.endpoint = ep.url
+        sock._attach(b_side)
+
+
+def connect(sock: Any, ep: Any) -> None:
+    ctx = sock.context
+    c_side, b_side = make_inproc_pair()
+    c_side.endpoint = b_side.endpoint = ep.url
+    c_side.sndhwm = sock.sndhwm
+    with ctx._lock:
+        binder = ctx._inproc.get(ep.address)
+        if binder is None or binder.closed:
+            ctx._inproc_pending.setdefault(ep.address, []).append((sock, b_side, c_side))
+            binder = None
+    c_side.owner = binder
+    sock._attach(c_side)
+    if binder is not None:
+        _join(binder, sock, b_side, c_side)
+        b_side.owner = sock
+        binder._post("attach", b_side)
+
+
+def drop(sock: Any, ep: Any, kind: str) -> None:
+    """unbind / disconnect of an inproc endpoint."""
+    ctx = sock.context
+    with ctx._lock:
+        if kind == "bind" and ctx._inproc.get(ep.address) is sock:
+            del ctx._inproc[ep.address]
+        pend = ctx._inproc_pending.get(ep.address, [])
+        ctx._inproc_pending[ep.address] = [p for p in pend if p[0] is not sock]
+    for pipe in sock._get_pipes():
+        if pipe.kind == 1 and pipe.endpoint == ep.url:
+            _detach_pair(sock, pipe)
+
+
+def _detach_pair(sock: Any, pipe: Any) -> None:
+    peer = pipe.owner
+    sock._detach(pipe)
+    if peer is not None and not peer.closed:
+        for other in peer._get_pipes():
+            if other.kind == 1 and other.owner is sock and other.endpoint == pipe.endpoint:
+                peer._post("detach", other)
+
+
+def close_socket(sock: Any) -> None:
+    """Tell every inproc peer we are gone; forget our bindings and pending connects."""
+    ctx = sock.context
+    if ctx is None:
+        return
+    with ctx._lock:
+        for address, binder in list(ctx._inproc.items()):
+            if binder is sock:
+                del ctx._inproc[address]
+        for address, pend in list(ctx._inproc_pending.items()):
+            ctx._inproc_pending[address] = [p for p in pend if p[0] is not sock]
+    for pipe in sock._get_pipes():
+        if pipe.kind == 1:
+            peer = pipe.owner
+            if peer is not None and not peer.closed:
+                for other in peer._get_pipes():
+                    if other.kind == 1 and other.owner is sock:
+                        peer._post("detach", other)

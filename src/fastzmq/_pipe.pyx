@@ -1,0 +1,248 @@
+# cython: language_level=3
+"""Pipes: a socket's two rings to one peer.
+
+Theory of operation
+-------------------
+A pipe is the socket-side view of a pair of single-producer single-consumer rings
+(``_ring.pyx``): ``out`` (this socket produces) and ``inq`` (this socket consumes).
+
+* Wire pipes (tcp, ipc) carry ZMTP 3.x frames exactly as they go on the wire
+  (RFC 23 "Framing"). ``write_msg`` encodes each frame's header and copies its body
+  into ``out`` and publishes the whole message at once, so the engine on the other
+  side only ever sees whole messages. The engine publishes into ``inq`` only up to
+  the end of the last complete message it scanned, so ``read_frame`` never meets a
+  partial message: a multipart message is atomic by construction.
+* Inproc pipes carry one 8-byte ``PyObject*`` record per message: a ``bytes`` for a
+  single-frame message, a ``tuple`` of ``bytes`` for a multipart one. The receiver
+  gets the very object that was sent (zero copy).
+
+HWM counts whole messages: ``out.pending_msgs()`` is published minus consumed
+messages, and the consumer (engine or peer socket) counts the messages it consumes.
+The socket thread is the only caller of every method here.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_DECREF, Py_INCREF
+from libc.string cimport memcpy
+
+from fastzmq._frame cimport FRAME_COMMAND, FRAME_MORE, decode_header, encode_header
+from fastzmq._ring cimport Ring
+
+cdef extern from "Python.h":
+    PyObject* PyBytes_FromStringAndSize_raw "PyBytes_FromStringAndSize" (const char*, Py_ssize_t)
+
+
+cdef inline bytes _as_bytes(object frame):
+    if type(frame) is bytes:
+        return <bytes>frame
+    if isinstance(frame, str):
+        raise TypeError("str objects cannot be sent as frames: encode them, or use send_string")
+    if hasattr(frame, "bytes") and not isinstance(frame, (bytearray, memoryview)):
+        return frame.bytes  # a Frame
+    return bytes(frame)
+
+
+cdef class Pipe:
+    def __cinit__(self, int kind, Ring out, Ring inq):
+        self.kind = kind
+        self.out = out
+        self.inq = inq
+        self.sndhwm = 0
+        self.routing_id = None
+        self.peer_type = None
+        self.zmtp_minor = 1
+        self.pipe_id = -1
+        self.detached = False
+        self.connected = False
+        self.stash = None
+
+    def __repr__(self):
+        kind = "wire" if self.kind == PIPE_WIRE else "inproc"
+        return f"<Pipe {kind} id={self.pipe_id} endpoint={self.endpoint!r}>"
+
+    # ---- sending ----
+    cdef bint can_write(self) noexcept:
+        if self.detached:
+            return False
+        return self.sndhwm == 0 or self.out.pending_msgs() < self.sndhwm
+
+    cdef int write_one(self, object frame) except -1:
+        cdef bytes b
+        cdef Py_ssize_t n
+        cdef size_t avail, h
+        cdef unsigned char* dst
+        cdef PyObject* p
+        b = _as_bytes(frame)
+        if self.kind == PIPE_INPROC:
+            p = <PyObject*>b
+            Py_INCREF(b)
+            if self.out.write(&p, sizeof(PyObject*)) < 0:
+                Py_DECREF(b)
+                raise MemoryError()
+            self.out.publish(1)
+            return 0
+        n = PyBytes_GET_SIZE(b)
+        dst = self.out.write_space(&avail)
+        if dst == NULL:
+            raise MemoryError()
+        if avail >= <size_t>n + 9:
+            h = encode_header(dst, n, 0)
+            memcpy(dst + h, PyBytes_AS_STRING(b), n)
+            self.out.commit(h + n)
+        else:
+            self._write_frame(b, 0)
+        self.out.publish(1)
+        return 0
+
+    cdef int _write_frame(self, bytes b, int flags) except -1:
+        cdef unsigned char hdr[9]
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(b)
+        cdef size_t h = encode_header(hdr, n, flags)
+        if self.out.write(hdr, h) < 0 or self.out.write(PyBytes_AS_STRING(b), n) < 0:
+            raise MemoryError()
+        return 0
+
+    cdef int write_msg(self, list frames) except -1:
+        cdef Py_ssize_t i, last = len(frames) - 1
+        cdef PyObject* p
+        cdef object t
+        if last == 0:
+            return self.write_one(frames[0])
+        if self.kind == PIPE_INPROC:
+            t = tuple([_as_bytes(f) for f in frames])
+            p = <PyObject*>t
+            Py_INCREF(t)
+            if self.out.write(&p, sizeof(PyObject*)) < 0:
+                Py_DECREF(t)
+                raise MemoryError()
+            self.out.publish(1)
+            return 0
+        for i in range(last + 1):
+            self._write_frame(_as_bytes(frames[i]), FRAME_MORE if i < last else 0)
+        self.out.publish(1)
+        return 0
+
+    cdef int write_command(self, bytes name, bytes data) except -1:
+        """A ZMTP command frame (wire) or a ('cmd', name, data) record (inproc)."""
+        cdef bytes body
+        cdef PyObject* p
+        cdef object t
+        if self.kind == PIPE_INPROC:
+            t = _InprocCommand(name, data)
+            p = <PyObject*>t
+            Py_INCREF(t)
+            self.out.write(&p, sizeof(PyObject*))
+            self.out.publish(1)
+            return 0
+        body = bytes([len(name)]) + name + data
+        self._write_frame(body, FRAME_COMMAND)
+        self.out.publish(1)
+        return 0
+
+    # ---- receiving ----
+    cdef bint has_msg(self) noexcept:
+        if self.stash:
+            return True
+        return self.inq.readable() > 0
+
+    cdef object read_frame(self, int* flags):
+        if self.kind == PIPE_INPROC:
+            return self._read_inproc(flags)
+        return self._read_wire(flags)
+
+    cdef object _read_inproc(self, int* flags):
+        cdef PyObject* p
+        cdef object o
+        if self.stash:
+            o = self.stash.pop(0)
+            flags[0] = FRAME_MORE if self.stash else 0
+            return o
+        if self.inq.readable() < sizeof(PyObject*):
+            return None
+        self.inq.read(&p, sizeof(PyObject*))
+        self.inq.consume(0, 1)
+        o = <object>p
+        Py_DECREF(o)  # the ring's reference is now ours (held by o)
+        if type(o) is bytes:
+            flags[0] = 0
+            return o
+        if type(o) is _InprocCommand:
+            flags[0] = FRAME_COMMAND
+            return o
+        self.stash = list(<tuple>o)
+        o = self.stash.pop(0)
+        flags[0] = FRAME_MORE if self.stash else 0
+        return o
+
+    cdef object _read_wire(self, int* flags):
+        cdef size_t avail
+        cdef const unsigned char* src = self.inq.read_space(&avail)
+        cdef int h, fl
+        cdef unsigned long long size
+        cdef bytes b
+        cdef unsigned char hdr[9]
+        if src == NULL:
+            return None
+        h = decode_header(src, avail, &fl, &size)
+        if h > 0 and avail >= h + size:
+            # fast path: the whole frame is contiguous
+            b = PyBytes_FromStringAndSize(<const char*>src + h, <Py_ssize_t>size)
+            self.inq.consume(h + size, 0 if fl & FRAME_MORE else 1)
+            flags[0] = fl
+            return b
+        # slow path: the frame spans chunks; the message is complete, so read it piecewise
+        self.inq.read(hdr, 1)
+        h = 9 if hdr[0] & 2 else 2
+        self.inq.read(hdr + 1, h - 1)
+        decode_header(hdr, h, &fl, &size)
+        b = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>size)
+        if size:
+            self.inq.read(PyBytes_AS_STRING(b), size)
+        self.inq.consume(0, 0 if fl & FRAME_MORE else 1)
+        flags[0] = fl
+        return b
+
+    cdef list read_msg(self, int* flags):
+        """Every frame of the next message (or one command), or None if nothing is queued."""
+        cdef int fl = 0
+        cdef object f = self.read_frame(&fl)
+        cdef list parts
+        if f is None:
+            return None
+        flags[0] = fl
+        parts = [f]
+        while fl & FRAME_MORE:
+            parts.append(self.read_frame(&fl))
+        return parts
+
+    cdef void drop_queued(self):
+        """Release whatever is queued in our inbound ring (inproc references included)."""
+        cdef int fl = 0
+        while self.has_msg():
+            self.read_frame(&fl)
+
+
+class _InprocCommand:
+    """A ZMTP command carried over an inproc pipe (SUBSCRIBE, CANCEL)."""
+
+    __slots__ = ("name", "data")
+
+    def __init__(self, name, data):
+        self.name = name
+        self.data = data
+
+
+def make_inproc_pair(size_t chunk_size=4096):
+    """Two connected inproc pipes (a's out is b's in): returns (a, b)."""
+    cdef Ring r1 = Ring(chunk_size)
+    cdef Ring r2 = Ring(chunk_size)
+    return Pipe(PIPE_INPROC, r1, r2), Pipe(PIPE_INPROC, r2, r1)
+
+
+def make_wire_pipe(size_t chunk_size=65536):
+    """A wire pipe and its two rings: returns (pipe, out_ring, in_ring)."""
+    cdef Ring out = Ring(chunk_size)
+    cdef Ring inq = Ring(chunk_size)
+    return Pipe(PIPE_WIRE, out, inq), out, inq
+

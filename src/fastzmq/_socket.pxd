@@ -1,0 +1,72 @@
+from libc.stdint cimport int64_t, uint64_t
+
+from fastzmq._pipe cimport Pipe
+from fastzmq._trie cimport Mtrie, Trie
+from fastzmq._waiter cimport Waiter, waiter_t
+
+
+cdef class SocketCore:
+    cdef readonly int socket_type
+    cdef Waiter sig                 # the pollable FD; rw waiter = &sig.w
+    cdef waiter_t ww                # write-side waiter sharing sig's fd
+    cdef object mailbox             # deque of (command, arg) from other threads
+    cdef list pipes                 # every attached pipe
+    cdef Py_ssize_t lb_idx, fq_idx
+    cdef int next_pipe_id
+    cdef dict pipe_by_id            # pipe_id -> Pipe (PUB/XPUB)
+    cdef dict pipe_by_rid           # routing id -> Pipe (ROUTER)
+    cdef uint64_t next_rid
+    # sending state
+    cdef list out_parts             # frames of a multipart message being assembled
+    cdef Pipe out_pipe              # the pipe chosen at its first frame (None: decide at the end)
+    cdef bint out_drop              # the message being assembled is to be dropped (ROUTER)
+    # receiving state
+    cdef list in_parts              # frames of the current message not yet returned
+    cdef public bint rcvmore
+    # REQ/REP
+    cdef bint req_sent              # REQ: a request is out, a reply is due
+    cdef Pipe req_pipe              # REQ: where the request went; REP: where the reply goes
+    cdef list rep_envelope          # REP: the request's envelope, delimiter included
+    cdef bint rep_pending           # REP: a request was received, a reply is due
+    # subscriptions
+    cdef Trie subs                  # SUB/XSUB: what we are subscribed to
+    cdef Mtrie mtrie                # PUB/XPUB: who is subscribed to what
+    cdef list xpub_queue            # XPUB: subscription messages for the user
+    cdef int* match_buf
+    cdef int match_cap
+    # options (hot ones as C fields; the rest in options)
+    cdef public int64_t sndhwm, rcvhwm
+    cdef public int sndtimeo, rcvtimeo, linger
+    cdef public int64_t maxmsgsize
+    cdef public bint router_mandatory, immediate, xpub_verbose, xpub_verboser, xpub_manual
+    cdef public bint xpub_nodrop, req_relaxed, req_correlate, conflate
+    cdef public bytes routing_id_opt
+    cdef public bytes xpub_welcome
+    cdef public dict options
+    # state
+    cdef public bint closed
+    cdef public object context
+    cdef readonly uint64_t dropped_hwm  # PUB/XPUB: messages dropped because a pipe was full
+    cdef readonly uint64_t dropped_unroutable
+
+    cdef int _process_mailbox(self) except -1
+    cdef int _check_open(self) except -1
+    cdef Pipe _lb_pick(self)
+    cdef Pipe _fq_pick(self)
+    cdef int _wait(self, bint for_write, int timeout_ms, double deadline) except -1
+    cdef int _send_msg(self, list frames, int flags) except -1
+    cdef object _recv_frame(self, int flags)
+    cdef list _recv_msg(self, int flags)
+    cdef int _process_inbound_subs(self) except -1
+    cdef Py_ssize_t _live_pipes(self)
+    cdef Pipe _wait_writable(self, int flags)
+    cdef int _send_more(self, bytes data, int flags) except -1
+    cdef int _pick_route(self, bytes rid, int flags) except -1
+    cdef int _finish_message(self, bytes data, int flags) except -1
+    cdef int _dist_send(self, list frames) except -1
+    cdef int _send_sub(self, Pipe p, bytes topic, bint add) except -1
+    cdef int _xsub_send(self, list frames, int flags) except -1
+    cdef int _block_readable(self, int flags) except -1
+    cdef bint _readable_now(self)
+    cdef list _filter_in(self, Pipe p, list msg)
+    cdef bint _lb_pick_peek(self)

@@ -1,0 +1,833 @@
+# cython: language_level=3
+"""The socket core: routing strategies over pipes, and every classic socket type.
+
+Theory of operation
+-------------------
+A socket owns a list of pipes (``_pipe.pyx``), one per peer, and runs entirely in
+the caller's thread. The routing strategies are written once and shared:
+
+* load-balance (``_lb_pick``): round-robin over pipes that are below SNDHWM
+  (PUSH, DEALER, REQ; PAIR is load-balance over at most one pipe);
+* fair-queue (``_fq_pick``): round-robin over pipes with a message queued
+  (PULL, DEALER, ROUTER, REP, SUB, XSUB, PAIR, REQ's replies);
+* distribute (``_dist_send``): every pipe whose subscriptions match the first
+  frame, dropping (and counting) where a pipe is at its HWM (PUB, XPUB);
+* route by identity (``_route_send``): the first frame names the pipe (ROUTER).
+
+RFC 28 envelopes (REQ/REP) and the REQ/REP state machines (``EFSM``) sit on top;
+RFC 29 subscriptions (SUB sends SUBSCRIBE/CANCEL, PUB filters with the ``Mtrie``)
+likewise. Other threads talk to the socket only through ``mailbox`` (a deque;
+attach/detach of pipes) followed by a signal on the socket's waiter fd, which is
+also the socket's pollable ``FD``.
+
+Blocking: arm the waiter, re-check, then sleep on the fd with the GIL released
+(``Waiter.wait_c``, which runs signal handlers so Ctrl-C raises). A producer or
+consumer on the other side of a ring wakes us only when we are armed.
+"""
+
+import time
+from collections import deque
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from libc.stdlib cimport free, malloc, realloc
+
+from fastzmq._frame cimport FRAME_COMMAND, FRAME_MORE
+from fastzmq._pipe cimport PIPE_INPROC, Pipe
+from fastzmq._trie cimport Mtrie, Trie
+from fastzmq._waiter cimport Waiter, waiter_arm, waiter_disarm, waiter_drain, waiter_signal
+
+from fastzmq import constants as _c
+from fastzmq.error import Again, ContextTerminated, ZMQError
+from fastzmq.message import Frame
+
+from fastzmq._pipe import _InprocCommand
+
+cdef enum:
+    PAIR = 0
+    PUB = 1
+    SUB = 2
+    REQ = 3
+    REP = 4
+    DEALER = 5
+    ROUTER = 6
+    PULL = 7
+    PUSH = 8
+    XPUB = 9
+    XSUB = 10
+
+cdef enum:
+    DONTWAIT = 1
+    SNDMORE = 2
+
+cdef int EAGAIN = _c.EAGAIN
+cdef int EFSM = _c.EFSM
+cdef int ENOTSUP = _c.ENOTSUP
+cdef int ENOTSOCK = _c.ENOTSOCK
+cdef int EHOSTUNREACH = _c.EHOSTUNREACH
+cdef int ETERM = _c.ETERM
+cdef int EINVAL = _c.EINVAL
+
+SOCKET_TYPE_NAMES = {
+    PAIR: "PAIR", PUB: "PUB", SUB: "SUB", REQ: "REQ", REP: "REP", DEALER: "DEALER",
+    ROUTER: "ROUTER", PULL: "PULL", PUSH: "PUSH", XPUB: "XPUB", XSUB: "XSUB",
+}
+
+cdef inline bint _can_send(int t) noexcept:
+    return t != PULL and t != SUB
+
+cdef inline bint _can_recv(int t) noexcept:
+    return t != PUSH and t != PUB
+
+cdef inline bint _has_subs(int t) noexcept:
+    return t == SUB or t == XSUB
+
+cdef inline bint _is_pub(int t) noexcept:
+    return t == PUB or t == XPUB
+
+
+cdef class SocketCore:
+    def __cinit__(self, *args, **kwargs):
+        self.sig = Waiter()
+        self.ww.asleep = 0
+        self.ww.fd = self.sig.w.fd
+        self.ww.wfd = self.sig.w.wfd
+        self.mailbox = deque()
+        self.pipes = []
+        self.pipe_by_id = {}
+        self.pipe_by_rid = {}
+        self.out_parts = None
+        self.in_parts = None
+        self.options = {}
+        self.sndhwm = 1000
+        self.rcvhwm = 1000
+        self.sndtimeo = -1
+        self.rcvtimeo = -1
+        self.linger = -1
+        self.maxmsgsize = -1
+        self.next_rid = 0x6b8b4567
+        self.match_buf = NULL
+        self.match_cap = 0
+
+    def __dealloc__(self):
+        if self.match_buf != NULL:
+            free(self.match_buf)
+
+    def _init_core(self, int socket_type):
+        if socket_type not in SOCKET_TYPE_NAMES:
+            raise ZMQError(EINVAL, f"Invalid socket type: {socket_type}")
+        self.socket_type = socket_type
+        if _has_subs(socket_type):
+            self.subs = Trie()
+        if _is_pub(socket_type):
+            self.mtrie = Mtrie()
+            self.xpub_queue = []
+
+    # ------------------------------------------------------------------ pipes
+    def _post(self, command, arg):
+        """Called from any thread: queue a command for this socket and wake it."""
+        self.mailbox.append((command, arg))
+        waiter_signal(&self.sig.w)
+
+    cdef int _process_mailbox(self) except -1:
+        while self.mailbox:
+            command, arg = self.mailbox.popleft()
+            if command == "attach":
+                self._attach(arg)
+            elif command == "detach":
+                self._detach(arg)
+            elif command == "reconnected":
+                self._on_reconnected(arg)
+        return 0
+
+    def _attach(self, Pipe pipe):
+        """Adopt a pipe: wire up its waiters, give it an id, send our subscriptions."""
+        pipe.out.writer = &self.ww
+        pipe.out._writer_ref = self
+        pipe.inq.reader = &self.sig.w
+        pipe.inq._reader_ref = self
+        pipe.pipe_id = self.next_pipe_id
+        self.next_pipe_id += 1
+        if self.socket_type == ROUTER:
+            self._assign_routing_id(pipe)
+        if self.socket_type == PAIR and self._live_pipes() >= 1:
+            pipe.detached = True  # PAIR takes one peer only
+            return
+        self.pipes.append(pipe)
+        if _is_pub(self.socket_type):
+            self.pipe_by_id[pipe.pipe_id] = pipe
+            if self.xpub_welcome is not None:
+                pipe.write_one(self.xpub_welcome)
+        if _has_subs(self.socket_type):
+            self._send_all_subs(pipe)
+        # the peer may have queued messages before we were attached
+        waiter_signal(&self.sig.w)
+
+    cdef Py_ssize_t _live_pipes(self):
+        cdef Pipe p
+        cdef Py_ssize_t n = 0
+        for p in self.pipes:
+            if not p.detached:
+                n += 1
+        return n
+
+    def _assign_routing_id(self, Pipe pipe):
+        rid = pipe.routing_id
+        if not rid or rid in self.pipe_by_rid:
+            if rid and self.options.get(_c.ROUTER_HANDOVER):
+                old = self.pipe_by_rid.pop(rid)
+                old.routing_id = None
+            else:
+                self.next_rid += 1
+                rid = b"\x00" + self.next_rid.to_bytes(4, "big")
+        pipe.routing_id = rid
+        self.pipe_by_rid[rid] = pipe
+
+    def _detach(self, Pipe pipe):
+        """The peer is gone: stop sending to it; drop it once its queue is read."""
+        pipe.detached = True
+        if self.socket_type == ROUTER and pipe.routing_id is not None:
+            if self.pipe_by_rid.get(pipe.routing_id) is pipe:
+                del self.pipe_by_rid[pipe.routing_id]
+        if _is_pub(self.socket_type):
+            self.pipe_by_id.pop(pipe.pipe_id, None)
+            gone = self.mtrie.remove_pipe(pipe.pipe_id)
+            if self.socket_type == XPUB:
+                for prefix in gone:
+                    self.xpub_queue.append(b"\x00" + prefix)
+        if not pipe.has_msg():
+            self._drop_pipe(pipe)
+
+    def _on_reconnected(self, Pipe pipe):
+        if _has_subs(self.socket_type):
+            self._send_all_subs(pipe)
+
+    def _drop_pipe(self, Pipe pipe):
+        try:
+            self.pipes.remove(pipe)
+        except ValueError:
+            pass
+        if self.req_pipe is pipe:
+            self.req_pipe = None
+
+    # ------------------------------------------------------------------ strategies
+    cdef Pipe _lb_pick(self):
+        cdef Py_ssize_t n = len(self.pipes), i, k
+        cdef Pipe p
+        for i in range(n):
+            k = (self.lb_idx + i) % n
+            p = <Pipe>self.pipes[k]
+            if p.can_write():
+                self.lb_idx = (k + 1) % n
+                return p
+        return None
+
+    cdef Pipe _fq_pick(self):
+        cdef Py_ssize_t n = len(self.pipes), i, k
+        cdef Pipe p
+        for i in range(n):
+            k = (self.fq_idx + i) % n
+            p = <Pipe>self.pipes[k]
+            if p.has_msg():
+                self.fq_idx = k
+                return p
+            if p.detached:
+                self._drop_pipe(p)
+                return self._fq_pick()
+        return None
+
+    cdef int _check_open(self) except -1:
+        if self.closed:
+            raise ZMQError(ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
+        if self.context is not None and self.context._terminated:
+            raise ContextTerminated()
+        if self.mailbox:
+            self._process_mailbox()
+        return 0
+
+    cdef int _wait(self, bint for_write, int timeout_ms, double deadline) except -1:
+        """Sleep until signalled or the deadline passes (raise Again then)."""
+        cdef int remaining = timeout_ms
+        if timeout_ms > 0:
+            remaining = <int>((deadline - time.monotonic()) * 1000.0 + 0.999)
+            if remaining <= 0:
+                raise Again()
+        self.sig.wait_c(remaining)
+        waiter_disarm(&self.ww)
+        waiter_disarm(&self.sig.w)
+        waiter_drain(&self.sig.w)
+        if self.context is not None and self.context._terminated:
+            raise ContextTerminated()
+        if self.closed:
+            raise ZMQError(ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
+        if self.mailbox:
+            self._process_mailbox()
+        if timeout_ms > 0 and time.monotonic() >= deadline:
+            return 1
+        return 0
+
+    cdef Pipe _wait_writable(self, int flags):
+        """The load-balanced pipe for the next message, blocking per SNDTIMEO."""
+        cdef Pipe p
+        cdef bint armed = False
+        cdef double deadline = 0
+        if self.sndtimeo > 0:
+            deadline = time.monotonic() + self.sndtimeo / 1000.0
+        while True:
+            p = self._lb_pick()
+            if p is not None:
+                if armed:
+                    waiter_disarm(&self.ww)
+                return p
+            if flags & DONTWAIT or self.sndtimeo == 0:
+                raise Again()
+            if not armed:
+                waiter_arm(&self.ww)
+                armed = True
+                continue
+            if self._wait(True, self.sndtimeo, deadline):
+                if self._lb_pick() is None:
+                    raise Again()
+            armed = False
+
+    # ------------------------------------------------------------------ send
+    def send(self, data, int flags=0, copy=True, track=False, routing_id=None, group=None):
+        """Send one frame; with SNDMORE, more frames of the same message follow."""
+        cdef Pipe p
+        cdef int t = self.socket_type
+        if self.closed or self.mailbox or (self.context is not None and self.context._terminated):
+            self._check_open()
+        if not _can_send(t):
+            raise ZMQError(ENOTSUP, f"{SOCKET_TYPE_NAMES[t]} sockets cannot send")
+        if type(data) is not bytes:
+            data = _to_frame_bytes(data)
+        if flags & SNDMORE:
+            self._send_more(data, flags)
+        elif self.out_parts is None and (t == PUSH or t == DEALER or t == PAIR):
+            # the hot path: a single-frame message, load-balanced
+            p = self._lb_pick()
+            if p is None:
+                p = self._wait_writable(flags)
+            p.write_one(data)
+        else:
+            self._finish_message(data, flags)
+        if track:
+            return _done_tracker()
+        return None
+
+    def send_multipart(self, msg_parts, int flags=0, copy=True, track=False, **kwargs):
+        """Send a sequence of frames as one message."""
+        cdef list frames = []
+        cdef Py_ssize_t i, n
+        cdef object part
+        cdef Pipe p
+        cdef int t = self.socket_type
+        if self.closed or self.mailbox or (self.context is not None and self.context._terminated):
+            self._check_open()
+        if not _can_send(t):
+            raise ZMQError(ENOTSUP, f"{SOCKET_TYPE_NAMES[t]} sockets cannot send")
+        for i, part in enumerate(msg_parts):
+            if type(part) is bytes:
+                frames.append(part)
+            elif isinstance(part, str):
+                raise TypeError(f"Frame {i} ({part!r:.32}) is str: encode it or use send_string")
+            else:
+                frames.append(_to_frame_bytes(part))
+        n = len(frames)
+        if n == 0:
+            raise ValueError("cannot send an empty multipart message")
+        flags &= ~SNDMORE
+        if self.out_parts is None and (t == PUSH or t == DEALER or t == PAIR):
+            p = self._lb_pick()
+            if p is None:
+                p = self._wait_writable(flags)
+            p.write_msg(frames)
+        else:
+            for i in range(n - 1):
+                self._send_more(frames[i], flags | SNDMORE)
+            self._finish_message(frames[n - 1], flags)
+        if track:
+            return _done_tracker()
+        return None
+
+    cdef int _send_more(self, bytes data, int flags) except -1:
+        cdef int t = self.socket_type
+        if self.out_parts is None:
+            if t == REQ and self.req_sent and not self.req_relaxed:
+                raise ZMQError(EFSM)
+            if t == REP and not self.rep_pending:
+                raise ZMQError(EFSM)
+            self.out_parts = []
+            self.out_pipe = None
+            self.out_drop = False
+            if t == PUSH or t == DEALER or t == PAIR or t == REQ:
+                self.out_pipe = self._wait_writable(flags)
+            elif t == ROUTER:
+                self._pick_route(data, flags)
+                return 0  # the routing id is not sent on the wire
+        self.out_parts.append(data)
+        return 0
+
+    cdef int _pick_route(self, bytes rid, int flags) except -1:
+        cdef Pipe p = self.pipe_by_rid.get(rid)
+        if p is None or p.detached:
+            if self.router_mandatory:
+                self.out_parts = None
+                raise ZMQError(EHOSTUNREACH, "Host unreachable (no peer with that routing id)")
+            self.out_drop = True
+            self.dropped_unroutable += 1
+            return 0
+        if not p.can_write():
+            if self.router_mandatory:
+                if flags & DONTWAIT or self.sndtimeo == 0:
+                    self.out_parts = None
+                    raise Again()
+            else:
+                self.out_drop = True
+                return 0
+        self.out_pipe = p
+        return 0
+
+    cdef int _finish_message(self, bytes data, int flags) except -1:
+        cdef list frames
+        if self.out_parts is None:
+            frames = [data]
+            if self.socket_type == ROUTER:
+                # a single frame that is only a routing id: nothing to send
+                self._pick_route(data, flags)
+                self.out_drop = True
+        else:
+            frames = self.out_parts
+            frames.append(data)
+        self.out_parts = None
+        return self._send_msg(frames, flags)
+
+    cdef int _send_msg(self, list frames, int flags) except -1:
+        cdef int t = self.socket_type
+        cdef Pipe p = self.out_pipe
+        self.out_pipe = None
+        if t == PUB or t == XPUB:
+            self._process_inbound_subs()
+            return self._dist_send(frames)
+        if t == XSUB:
+            return self._xsub_send(frames, flags)
+        if t == ROUTER:
+            if self.out_drop or p is None:
+                return 0
+            p.write_msg(frames)
+            return 0
+        if t == REQ:
+            if self.req_sent and not self.req_relaxed:
+                raise ZMQError(EFSM)
+            if p is None:
+                p = self._wait_writable(flags)
+            p.write_msg([b""] + frames)
+            self.req_sent = True
+            self.req_pipe = p
+            self.in_parts = None
+            return 0
+        if t == REP:
+            if not self.rep_pending:
+                raise ZMQError(EFSM)
+            self.rep_pending = False
+            p = self.req_pipe
+            self.req_pipe = None
+            if p is not None and not p.detached:
+                p.write_msg(self.rep_envelope + frames)
+            self.rep_envelope = None
+            return 0
+        if p is None:
+            p = self._wait_writable(flags)
+        p.write_msg(frames)
+        return 0
+
+    cdef int _dist_send(self, list frames) except -1:
+        cdef bytes topic = frames[0]
+        cdef int n, i
+        cdef Pipe p
+        if len(self.pipes) == 0:
+            return 0
+        if self.match_cap < self.next_pipe_id + 1:
+            self.match_cap = self.next_pipe_id + 64
+            self.match_buf = <int*>realloc(self.match_buf, self.match_cap * sizeof(int))
+            if self.match_buf == NULL:
+                self.match_cap = 0
+                raise MemoryError()
+        n = self.mtrie.match_c(<const unsigned char*>PyBytes_AS_STRING(topic),
+                               PyBytes_GET_SIZE(topic), self.match_buf, self.match_cap)
+        for i in range(n):
+            p = self.pipe_by_id.get(self.match_buf[i])
+            if p is None or p.detached:
+                continue
+            if p.can_write():
+                p.write_msg(frames)
+            elif self.xpub_nodrop:
+                raise Again()
+            else:
+                self.dropped_hwm += 1
+        return 0
+
+    # ------------------------------------------------------------------ subscriptions
+    def _subscribe(self, bytes topic, bint add):
+        """SUB/XSUB: change our own subscriptions and tell every peer."""
+        cdef Pipe p
+        if add:
+            changed = self.subs.add(topic)
+        else:
+            changed = self.subs.remove(topic)
+        for p in self.pipes:
+            if not p.detached:
+                self._send_sub(p, topic, add)
+        return changed
+
+    cdef int _send_sub(self, Pipe p, bytes topic, bint add) except -1:
+        if p.kind != PIPE_INPROC and p.zmtp_minor == 0:
+            p.write_one((b"\x01" if add else b"\x00") + topic)
+        else:
+            p.write_command(b"SUBSCRIBE" if add else b"CANCEL", topic)
+        return 0
+
+    def _send_all_subs(self, Pipe p):
+        for topic in self.subs.prefixes():
+            self._send_sub(p, topic, True)
+
+    cdef int _xsub_send(self, list frames, int flags) except -1:
+        cdef bytes first = frames[0]
+        cdef Pipe p
+        if len(frames) == 1 and len(first) > 0 and first[0] in (0, 1):
+            self._subscribe(first[1:], first[0] == 1)
+            return 0
+        for p in self.pipes:  # other messages go upstream to every publisher
+            if not p.detached and p.can_write():
+                p.write_msg(frames)
+        return 0
+
+    cdef int _process_inbound_subs(self) except -1:
+        """PUB/XPUB: apply the SUBSCRIBE/CANCEL commands (or 3.0 messages) peers sent."""
+        cdef Pipe p
+        cdef int fl = 0
+        cdef list msg
+        for p in list(self.pipes):
+            while p.has_msg():
+                msg = p.read_msg(&fl)
+                if msg is None:
+                    break
+                self._apply_sub(p, msg[0], fl)
+            if p.detached and not p.has_msg():
+                self._drop_pipe(p)
+        return 0
+
+    def _apply_sub(self, Pipe p, frame, int fl):
+        if fl & FRAME_COMMAND:
+            name, data = _command_parts(frame)
+            if name == b"SUBSCRIBE":
+                add = True
+            elif name == b"CANCEL":
+                add = False
+            else:
+                self._other_command(p, name, data)
+                return
+        else:
+            if not frame or frame[0] not in (0, 1):
+                if self.socket_type == XPUB:
+                    self.xpub_queue.append(frame)  # plain upstream message (XSUB sends)
+                return
+            add = frame[0] == 1
+            data = frame[1:]
+        if self.socket_type == XPUB and self.xpub_manual:
+            self.xpub_queue.append((b"\x01" if add else b"\x00") + data)
+            self.options["_last_sub_pipe"] = p
+            return
+        if add:
+            first = self.mtrie.add(data, p.pipe_id)
+        else:
+            first = self.mtrie.remove(data, p.pipe_id)
+        if self.socket_type == XPUB and (first or self.xpub_verboser or (add and self.xpub_verbose)):
+            self.xpub_queue.append((b"\x01" if add else b"\x00") + data)
+
+    def _other_command(self, Pipe p, name, data):
+        if name == b"PING":
+            from fastzmq.zmtp.commands import pong_for
+            try:
+                pong = pong_for(data)
+            except Exception:
+                return
+            p.write_command(b"PONG", pong)
+
+    def _manual_subscribe(self, bytes topic, bint add):
+        """XPUB_MANUAL: subscribe the pipe of the last subscription message."""
+        p = self.options.get("_last_sub_pipe")
+        if p is None or (<Pipe>p).detached:
+            return
+        if add:
+            self.mtrie.add(topic, (<Pipe>p).pipe_id)
+        else:
+            self.mtrie.remove(topic, (<Pipe>p).pipe_id)
+
+    # ------------------------------------------------------------------ recv
+    def recv(self, int flags=0, copy=True, track=False):
+        """Receive one frame (bytes, or a Frame with copy=False)."""
+        cdef object f
+        if self.closed or self.mailbox or (self.context is not None and self.context._terminated):
+            self._check_open()
+        f = self._recv_frame(flags)
+        if copy:
+            return f
+        return Frame._from_bytes(f, self.rcvmore)
+
+    def recv_multipart(self, int flags=0, copy=True, track=False):
+        """Receive every frame of one message, as a list."""
+        cdef list parts
+        if self.closed or self.mailbox or (self.context is not None and self.context._terminated):
+            self._check_open()
+        parts = [self._recv_frame(flags)]
+        while self.rcvmore:
+            parts.append(self._recv_frame(flags))
+        if not copy:
+            n = len(parts) - 1
+            return [Frame._from_bytes(b, i < n) for i, b in enumerate(parts)]
+        return parts
+
+    cdef object _recv_frame(self, int flags):
+        cdef int t = self.socket_type
+        cdef int fl = 0
+        cdef Pipe p
+        cdef object f
+        if self.in_parts:
+            f = self.in_parts.pop(0)
+            self.rcvmore = len(self.in_parts) > 0
+            return f
+        if not _can_recv(t):
+            raise ZMQError(ENOTSUP, f"{SOCKET_TYPE_NAMES[t]} sockets cannot receive")
+        if t == PULL or t == DEALER or t == PAIR:
+            while True:
+                p = self._fq_pick()
+                if p is not None:
+                    f = p.read_frame(&fl)
+                    if fl & FRAME_COMMAND:
+                        self._apply_command(p, f)
+                        continue
+                    if fl & FRAME_MORE:
+                        self.in_parts = []
+                        while fl & FRAME_MORE:
+                            self.in_parts.append(p.read_frame(&fl))
+                        self.rcvmore = True
+                    else:
+                        self.rcvmore = False
+                    return f
+                self._block_readable(flags)
+        cdef list msg = self._recv_msg(flags)
+        f = msg.pop(0)
+        if msg:
+            self.in_parts = msg
+            self.rcvmore = True
+        else:
+            self.rcvmore = False
+        return f
+
+    def _apply_command(self, Pipe p, frame):
+        name, data = _command_parts(frame)
+        self._other_command(p, name, data)
+
+    cdef int _block_readable(self, int flags) except -1:
+        cdef double deadline = 0
+        if flags & DONTWAIT or self.rcvtimeo == 0:
+            raise Again()
+        waiter_arm(&self.sig.w)
+        if self._readable_now():
+            waiter_disarm(&self.sig.w)
+            return 0
+        if self.rcvtimeo > 0:
+            deadline = self.options.get("_rdeadline") or 0
+            if not deadline:
+                deadline = time.monotonic() + self.rcvtimeo / 1000.0
+                self.options["_rdeadline"] = deadline
+            try:
+                if self._wait(False, self.rcvtimeo, deadline):
+                    if not self._readable_now():
+                        raise Again()
+            except Again:
+                self.options["_rdeadline"] = 0
+                raise
+        else:
+            self._wait(False, -1, 0)
+        return 0
+
+    cdef bint _readable_now(self):
+        cdef Pipe p
+        if self.xpub_queue:
+            return True
+        for p in self.pipes:
+            if p.has_msg():
+                return True
+        return False
+
+    cdef list _recv_msg(self, int flags):
+        """One whole message for the enveloped / filtered socket types."""
+        cdef int t = self.socket_type
+        cdef int fl = 0
+        cdef Pipe p
+        cdef list msg
+        self.options["_rdeadline"] = 0
+        while True:
+            if t == XPUB:
+                self._process_inbound_subs()
+                if self.xpub_queue:
+                    return [self.xpub_queue.pop(0)]
+                self._block_readable(flags)
+                continue
+            if t == REQ and not self.req_sent:
+                raise ZMQError(EFSM)
+            if t == REP and self.rep_pending:
+                raise ZMQError(EFSM)
+            p = self._fq_pick()
+            if p is None:
+                self._block_readable(flags)
+                continue
+            msg = p.read_msg(&fl)
+            if fl & FRAME_COMMAND:
+                self._apply_command(p, msg[0])
+                continue
+            msg = self._filter_in(p, msg)
+            if msg is not None:
+                self.options["_rdeadline"] = 0
+                return msg
+
+    cdef list _filter_in(self, Pipe p, list msg):
+        """Apply the socket type's receive rules; None drops the message."""
+        cdef int t = self.socket_type
+        cdef Py_ssize_t i
+        cdef bytes first
+        if t == SUB or t == XSUB:
+            first = msg[0]
+            if self.subs.check_c(<const unsigned char*>PyBytes_AS_STRING(first),
+                                 PyBytes_GET_SIZE(first)):
+                return msg
+            return None
+        if t == ROUTER:
+            return [p.routing_id] + msg
+        if t == REQ:
+            if p is not self.req_pipe and not self.req_relaxed:
+                return None  # a late reply from another peer
+            if len(msg) < 2 or msg[0] != b"":
+                return None  # malformed: no empty delimiter
+            self.req_sent = False
+            return msg[1:]
+        if t == REP:
+            for i in range(len(msg)):
+                if msg[i] == b"":
+                    self.rep_envelope = msg[: i + 1]
+                    self.req_pipe = p
+                    self.rep_pending = True
+                    return msg[i + 1:] or [b""]
+            return None  # no delimiter: not a request, drop it
+        return msg
+
+    # ------------------------------------------------------------------ polling
+    def _events(self):
+        """POLLIN/POLLOUT now; arms the waiters for what is not ready (edge FD)."""
+        cdef int ev = 0
+        if self.mailbox:
+            self._process_mailbox()
+        waiter_drain(&self.sig.w)
+        if _can_recv(self.socket_type):
+            if self.in_parts or self._readable_now():
+                ev |= 1
+            elif self.socket_type == XPUB:
+                self._process_inbound_subs()
+                if self.xpub_queue:
+                    ev |= 1
+        if _can_send(self.socket_type):
+            if self.socket_type in (PUB, XPUB, ROUTER, XSUB) or self.out_parts is not None:
+                ev |= 2
+            elif self.socket_type == REP:
+                if self.rep_pending:
+                    ev |= 2
+            elif self.socket_type == REQ and self.req_sent and not self.req_relaxed:
+                pass
+            elif self._lb_pick_peek():
+                ev |= 2
+        if not ev & 1:
+            waiter_arm(&self.sig.w)
+            if self._readable_now():
+                ev |= 1
+        if not ev & 2 and _can_send(self.socket_type):
+            waiter_arm(&self.ww)
+            if self._lb_pick_peek():
+                ev |= 2
+        if self.socket_type == REQ:
+            if self.req_sent:
+                ev &= ~2
+            else:
+                ev &= ~1
+        elif self.socket_type == REP:
+            if self.rep_pending:
+                ev &= ~1
+            else:
+                ev &= ~2
+        return ev
+
+    cdef bint _lb_pick_peek(self):
+        cdef Pipe p
+        for p in self.pipes:
+            if p.can_write():
+                return True
+        return False
+
+    def _fileno(self):
+        return self.sig.w.fd
+
+    def _wake(self):
+        """Wake a thread blocked in this socket (term, close from another thread)."""
+        waiter_signal(&self.sig.w)
+
+    def _get_pipes(self):
+        return list(self.pipes)
+
+    def _drop_all_pipes(self):
+        cdef Pipe p
+        for p in self.pipes:
+            p.drop_queued()
+        self.pipes = []
+        self.pipe_by_id.clear()
+        self.pipe_by_rid.clear()
+
+    def _close_fd(self):
+        self.sig.close()
+
+    def get_stats(self):
+        """Counters: messages dropped at a full pipe (PUB/XPUB) and unroutable (ROUTER)."""
+        return {
+            "dropped_hwm": self.dropped_hwm,
+            "dropped_unroutable": self.dropped_unroutable,
+            "pipes": len(self.pipes),
+        }
+
+
+def _command_parts(frame):
+    if type(frame) is _InprocCommand:
+        return frame.name, frame.data
+    n = frame[0] if frame else 0
+    return bytes(frame[1 : 1 + n]), bytes(frame[1 + n :])
+
+
+cdef bytes _to_frame_bytes(object data):
+    if isinstance(data, str):
+        raise TypeError("unicode not allowed, use send_string")
+    if isinstance(data, Frame):
+        return data.bytes
+    try:
+        return bytes(memoryview(data))
+    except TypeError:
+        raise TypeError(f"a bytes-like object is required, not {type(data).__name__!r}") from None
+
+
+_DONE = None
+
+
+def _done_tracker():
+    global _DONE
+    if _DONE is None:
+        from fastzmq.message import MessageTracker
+
+        _DONE = MessageTracker()
+    return _DONE
