@@ -28,9 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="write every sample and the environment")
     p.add_argument("--plot", metavar="FILE.png", help="throughput vs size (needs matplotlib)")
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
-    p.add_argument("--impls", default="fastzmq,zmq", metavar="A,B",
-                   help="implementation modules, first is compared to second "
-                   "(development: zmq,zmq runs pyzmq against itself)")  # fmt: skip
+    p.add_argument(
+        "--impls",
+        default="fastzmq,zmq",
+        metavar="A,B",
+        help="implementation modules, first is compared to second "
+        "(development: zmq,zmq runs pyzmq against itself)",
+    )
     return p
 
 

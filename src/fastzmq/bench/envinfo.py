@@ -50,8 +50,9 @@ def environment(impls: List[Impl]) -> dict:
     }
 
 
-def write_json(path: str, impls: List[Impl], settings: Settings, samples: List[Sample],
-               workloads: List[str]) -> None:  # fmt: skip
+def write_json(
+    path: str, impls: List[Impl], settings: Settings, samples: List[Sample], workloads: List[str]
+) -> None:
     doc = {
         "environment": environment(impls),
         "settings": asdict(settings),

@@ -52,8 +52,9 @@ class Worker:
         self.role = role
         self.stderr = tempfile.TemporaryFile()
         cmd = [sys.executable, "-m", "fastzmq.bench._child", impl]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr, env=child_env())  # fmt: skip
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=child_env()
+        )
         self.reader = LineReader(self.proc.stdout.fileno())
         self.result: dict | None = None
         self.events: set = set()

@@ -50,8 +50,9 @@ def summarize(samples: List[Sample], kind: str, size: int) -> Cell:
         return Cell(failure="-")
     if kind == "latency":
         meds = [s.median_us for s in runs]
-        return Cell(None, len(runs), median(meds), median([s.p99_us for s in runs]),
-                    spread_pct(meds))  # fmt: skip
+        return Cell(
+            None, len(runs), median(meds), median([s.p99_us for s in runs]), spread_pct(meds)
+        )
     rates = [s.rate for s in runs]
     rate = median(rates)
     return Cell(None, len(runs), rate, rate * size / 1e6, spread_pct(rates))
@@ -132,8 +133,9 @@ def header(labels: List[str], repeat: int) -> List[str]:
     return [title, legend, "", top]
 
 
-def table(workloads: List[Workload], samples: List[Sample], labels: List[str],
-          repeat: int) -> List[str]:  # fmt: skip
+def table(
+    workloads: List[Workload], samples: List[Sample], labels: List[str], repeat: int
+) -> List[str]:
     """The whole table as lines (no trailing newlines)."""
     groups: Dict[tuple, List[Sample]] = {}
     for s in samples:
@@ -145,10 +147,11 @@ def table(workloads: List[Workload], samples: List[Sample], labels: List[str],
             if wl.kind != kind:
                 kind = wl.kind
                 lines.append(sub_header(kind, len(labels), labels))
-            cells = [summarize(groups.get((wl.name, size, lb), []), wl.kind, size)
-                     for lb in labels]  # fmt: skip
+            cells = [summarize(groups.get((wl.name, size, lb), []), wl.kind, size) for lb in labels]
             lines.append(row(wl, size, cells).rstrip())
     lines.append("")
-    lines.append("spread = (max - min) / median over the runs; HWM: 10000 msgs capped at 64 MiB "
-                 "queued (PUB/SUB: 0)")  # fmt: skip
+    lines.append(
+        "spread = (max - min) / median over the runs; HWM: 10000 msgs capped at 64 MiB "
+        "queued (PUB/SUB: 0)"
+    )
     return lines

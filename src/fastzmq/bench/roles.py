@@ -126,8 +126,14 @@ def lost(expected: int, received: int) -> dict:
 def rate_result(n: int, mark: int, t0: float, t1: float) -> dict:
     secs = max(t1 - t0, 1e-9)
     timed = n - mark
-    return {"status": "ok", "expected": n, "received": n, "timed": timed, "seconds": secs,
-            "rate": timed / secs}  # fmt: skip
+    return {
+        "status": "ok",
+        "expected": n,
+        "received": n,
+        "timed": timed,
+        "seconds": secs,
+        "rate": timed / secs,
+    }
 
 
 def receive_ordered(z: ModuleType, sock, expected: range, size: int, spec: dict, at: int = 0):
@@ -306,9 +312,15 @@ def req_latency(z: ModuleType, spec: dict, chan) -> dict:
             return lat
         lat = lat[warm:]
         total = sum(lat) / 1e9
-        return {"status": "ok", "expected": count, "received": count, "seconds": total,
-                "rate": count / total, "median_us": median(lat) / 1e3,
-                "p99_us": percentile(lat, 99) / 1e3}  # fmt: skip
+        return {
+            "status": "ok",
+            "expected": count,
+            "received": count,
+            "seconds": total,
+            "rate": count / total,
+            "median_us": median(lat) / 1e3,
+            "p99_us": percentile(lat, 99) / 1e3,
+        }
 
 
 def _round_trips(z, sock, n: int, tail: bytes, size: int, spec: dict):

@@ -34,8 +34,13 @@ class Settings:
 
     def opts(self, size: int) -> dict:
         deadline = self.setup_ms / 1000.0 + max(20.0, 30.0 * self.target_s)
-        return {"hwm": hwm_for(size), "setup_ms": self.setup_ms, "idle_ms": self.idle_ms,
-                "linger_ms": self.linger_ms, "deadline_s": deadline}  # fmt: skip
+        return {
+            "hwm": hwm_for(size),
+            "setup_ms": self.setup_ms,
+            "idle_ms": self.idle_ms,
+            "linger_ms": self.linger_ms,
+            "deadline_s": deadline,
+        }
 
 
 @dataclass
@@ -65,8 +70,11 @@ class Sample:
 def make_sample(wl: Workload, impl: Impl, size: int, rep: int, count: int, res: dict) -> Sample:
     keys = ("detail", "rate", "seconds", "median_us", "p99_us", "received")
     fields = {k: res[k] for k in keys if res.get(k) is not None}
-    return Sample(wl.name, size, impl.label, impl.module, rep, count, res.get("status", "error"),
-                  **fields)  # fmt: skip
+    status = res.get("status", "error")
+    needed = ("rate", "median_us", "p99_us") if wl.kind == "latency" else ("rate",)
+    if status == "ok" and any(k not in fields for k in needed):
+        status, fields["detail"] = "error", f"incomplete result: {sorted(fields)}"
+    return Sample(wl.name, size, impl.label, impl.module, rep, count, status, **fields)
 
 
 def guess_rate(wl: Workload, size: int) -> float:
@@ -125,8 +133,9 @@ def failure_label(sample: Sample) -> str:
 
 
 class Runner:
-    def __init__(self, impls: List[Impl], settings: Settings, run_fn: RunFn,
-                 progress: Progress | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, impls: List[Impl], settings: Settings, run_fn: RunFn, progress: Progress | None = None
+    ) -> None:
         self.impls, self.settings, self.run_fn = impls, settings, run_fn
         self.progress = progress
         self.samples: List[Sample] = []
@@ -178,8 +187,13 @@ def total_runs(workloads: List[Workload], n_impls: int, repeat: int) -> int:
     return cells * (n_impls * repeat + 1)
 
 
-def run_all(workloads: List[Workload], impls: List[Impl], settings: Settings,
-            run_fn: RunFn | None = None, stream: TextIO | None = None) -> List[Sample]:  # fmt: skip
+def run_all(
+    workloads: List[Workload],
+    impls: List[Impl],
+    settings: Settings,
+    run_fn: RunFn | None = None,
+    stream: TextIO | None = None,
+) -> List[Sample]:
     if run_fn is None:
         from fastzmq.bench.procs import run_once as run_fn
     progress = Progress(total_runs(workloads, len(impls), settings.repeat), stream)

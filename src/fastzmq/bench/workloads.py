@@ -56,15 +56,25 @@ def _stream(pattern: str, transport: str, types: Tuple[str, str], sizes) -> Work
     title = f"{transport} {types[0]} -> {types[1]}, one sender"
     if transport == "inproc":
         roles = (RoleSpec("main", "inproc_stream", binds=()),)
-        return Workload(name, title + " (two threads)", "throughput", transport, sizes,
-                        roles, "main", params, pattern=pattern)  # fmt: skip
+        return Workload(
+            name,
+            title + " (two threads)",
+            "throughput",
+            transport,
+            sizes,
+            roles,
+            "main",
+            params,
+            pattern=pattern,
+        )
     roles = (
         RoleSpec("recv", "stream_recv", binds=("data",)),
         RoleSpec("send", "stream_send", connects=("data",)),
     )
     title += " (two processes)"
-    return Workload(name, title, "throughput", transport, sizes, roles, "recv", params,
-                    pattern=pattern)  # fmt: skip
+    return Workload(
+        name, title, "throughput", transport, sizes, roles, "recv", params, pattern=pattern
+    )
 
 
 def _pubsub(topics: str) -> Workload:
@@ -76,9 +86,18 @@ def _pubsub(topics: str) -> Workload:
         name, title, measure = "pub-sub-all-tcp", "SUB subscribed to all 1000 topics", "sub"
     else:
         name, title, measure = "pub-sub-one-tcp", "SUB on 1 of 1000 topics: publish rate", "pub"
-    return Workload(name, title, "throughput", "tcp", (64,), roles, measure,
-                    gates=(Gate("pub", (("sub", "synced"),)),), min_count=5000,
-                    pattern="pub-sub")  # fmt: skip
+    return Workload(
+        name,
+        title,
+        "throughput",
+        "tcp",
+        (64,),
+        roles,
+        measure,
+        gates=(Gate("pub", (("sub", "synced"),)),),
+        min_count=5000,
+        pattern="pub-sub",
+    )
 
 
 def _reqrep() -> Workload:
@@ -87,8 +106,17 @@ def _reqrep() -> Workload:
         RoleSpec("req", "req_latency", connects=("data",)),
     )
     title = "REQ/REP round trip latency (two processes)"
-    return Workload("req-rep-tcp", title, "latency", "tcp", (16,), roles, "req",
-                    guess_rate=5_000.0, pattern="req-rep")  # fmt: skip
+    return Workload(
+        "req-rep-tcp",
+        title,
+        "latency",
+        "tcp",
+        (16,),
+        roles,
+        "req",
+        guess_rate=5_000.0,
+        pattern="req-rep",
+    )
 
 
 def _pipeline() -> Workload:
@@ -100,10 +128,20 @@ def _pipeline() -> Workload:
     needs = tuple((w.name, "ready") for w in workers) + (("sink", "synced"),)
     gate = Gate("vent", needs)
     title = "ventilator -> 2 workers -> sink, 4 processes"
-    return Workload("pipeline-tcp", title, "throughput", "tcp", (16,), roles, "sink",
-                    params={"workers": len(workers)}, gates=(gate,),
-                    stops=tuple(w.name for w in workers),
-                    guess_rate=50_000.0, pattern="pipeline")  # fmt: skip
+    return Workload(
+        "pipeline-tcp",
+        title,
+        "throughput",
+        "tcp",
+        (16,),
+        roles,
+        "sink",
+        params={"workers": len(workers)},
+        gates=(gate,),
+        stops=tuple(w.name for w in workers),
+        guess_rate=50_000.0,
+        pattern="pipeline",
+    )
 
 
 def standard() -> List[Workload]:

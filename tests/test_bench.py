@@ -1,0 +1,366 @@
+"""Tests of the benchmark harness (python -m fastzmq.bench).
+
+Unit tests use fixed samples and fake runs; the real runs use pyzmq against
+itself (skipped when pyzmq is missing), with tiny counts and short timeouts.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib.util
+import io
+import json
+import threading
+import types
+
+import pytest
+
+from fastzmq.bench import __main__ as cli
+from fastzmq.bench import report, roles, runner, stats, workloads
+from fastzmq.bench.notyet import SetupTimeout, classify
+from fastzmq.bench.runner import Impl, Runner, Sample, Settings
+
+HAVE_PYZMQ = importlib.util.find_spec("zmq") is not None
+needs_pyzmq = pytest.mark.skipif(not HAVE_PYZMQ, reason="pyzmq not installed")
+FZ, PZ = Impl("fastzmq", "fastzmq"), Impl("pyzmq", "zmq")
+
+
+def by_name(name: str) -> workloads.Workload:
+    return next(w for w in workloads.standard() if w.name == name)
+
+
+def sample(wl, impl, rep, status="ok", rate=None, med=None, p99=None, detail="", size=16):
+    return Sample(wl, size, impl, impl, rep, 1000, status, detail, rate, None, med, p99)
+
+
+# --- arguments ---------------------------------------------------------------
+
+
+def test_defaults_and_quick():
+    args = cli.parse_args([])
+    assert cli.settings_from(args) == cli.DEFAULT
+    assert args.impls == "fastzmq,zmq" and args.json is None and args.plot is None
+    quick = cli.settings_from(cli.parse_args(["--quick"]))
+    assert quick.repeat == 3 and quick.target_s < cli.DEFAULT.target_s
+
+
+def test_options_override():
+    args = cli.parse_args(["--quick", "--repeat", "7", "--seconds", "0.5", "--only", "tcp"])
+    assert cli.settings_from(args) == Settings(target_s=0.5, repeat=7)
+    args = cli.parse_args(["--json", "out.json", "--plot", "p.png"])
+    assert (args.json, args.plot) == ("out.json", "p.png")
+
+
+@pytest.mark.parametrize("bad", [["--repeat", "0"], ["--seconds", "-1"], ["--bogus"]])
+def test_bad_arguments_exit(bad, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.parse_args(bad)
+    assert info.value.code == 2
+
+
+def test_impls_labels():
+    assert cli.impls_from("fastzmq,zmq") == [FZ, PZ]
+    assert [i.label for i in cli.impls_from("zmq,zmq")] == ["pyzmq", "pyzmq#2"]
+
+
+def test_only_selects_by_substring_and_list():
+    all_w = workloads.standard()
+    assert [w.name for w in workloads.select(all_w, "push-pull-tcp")] == ["push-pull-tcp"]
+    names = [w.name for w in workloads.select(all_w, "pair, req")]
+    assert names == ["pair-inproc", "req-rep-tcp"]
+    assert {w.transport for w in workloads.select(all_w, "ipc")} == {"ipc"}
+    with pytest.raises(ValueError, match="choose from"):
+        workloads.select(all_w, "nothing-like-this")
+
+
+def test_main_rejects_unknown_workload(capsys):
+    assert cli.main(["--only", "zzz"]) == 2
+    assert "no workload matches" in capsys.readouterr().err
+
+
+def test_standard_workloads_cover_the_issue():
+    names = {w.name for w in workloads.standard()}
+    for expected in (
+        "push-pull-tcp",
+        "push-pull-ipc",
+        "push-pull-inproc",
+        "pair-inproc",
+        "req-rep-tcp",
+        "pub-sub-all-tcp",
+        "pub-sub-one-tcp",
+        "pipeline-tcp",
+    ):
+        assert expected in names
+    assert by_name("push-pull-tcp").sizes == (16, 256, 4096, 65536)
+    assert by_name("pair-inproc").sizes == (16, 4096)
+    assert all(r.role in roles.ROLES for w in workloads.standard() for r in w.roles)
+
+
+def test_hwm_and_counts_are_bounded():
+    assert workloads.hwm_for(16) == 10_000 and workloads.hwm_for(65536) == 1024
+    wl = by_name("push-pull-tcp")
+    assert workloads.count_for(wl, 1e9, 10.0, 16) == 3_000_000
+    assert workloads.count_for(wl, 1.0, 0.1, 16) == wl.min_count
+    assert workloads.count_for(wl, 50_000, 1.0, 64) == 50_000
+
+
+# --- statistics and the table ---------------------------------------------------
+
+
+def test_stats():
+    assert stats.median([3, 1, 2]) == 2
+    assert stats.median([4, 1, 3, 2]) == 2.5
+    assert stats.percentile(list(range(101)), 99) == 99
+    assert stats.percentile([1.0, 2.0], 50) == 1.5
+    assert stats.spread_pct([90, 100, 110]) == pytest.approx(20.0)
+    with pytest.raises(ValueError):
+        stats.median([])
+
+
+def fixed_samples():
+    out = []
+    for rep, (fz, pz) in enumerate([(100e3, 100e3), (200e3, 100e3), (300e3, 50e3)]):
+        out.append(sample("push-pull-tcp", "fastzmq", rep, rate=fz))
+        out.append(sample("push-pull-tcp", "pyzmq", rep, rate=pz))
+    out.append(sample("push-pull-tcp", "fastzmq", -1, rate=1.0))  # calibration: ignored
+    for rep, med in enumerate([10.0, 20.0, 30.0]):
+        out.append(sample("req-rep-tcp", "fastzmq", rep, med=med, p99=40.0 + 10 * rep, rate=1))
+        out.append(sample("req-rep-tcp", "pyzmq", rep, med=40.0, p99=100.0, rate=1))
+    return out
+
+
+def small_workloads():
+    pp = by_name("push-pull-tcp")
+    pp = workloads.Workload(pp.name, pp.title, pp.kind, pp.transport, (16,), pp.roles, pp.measure)
+    return [pp, by_name("req-rep-tcp")]
+
+
+def test_table_lines_medians_and_ratios():
+    lines = report.table(small_workloads(), fixed_samples(), ["fastzmq", "pyzmq"], 3)
+    assert lines[0] == "fastzmq vs pyzmq, median of 3 alternated runs each"
+    assert lines[1].startswith("ratio > 1 means fastzmq is better")
+    assert lines[3] == (
+        "workload             size        fastzmq               pyzmq           ratio  spread fz/pz"
+    )
+    assert lines[4].rstrip() == (
+        "                               msg/s      MB/s      msg/s      MB/s    fz/pz"
+    )
+    # throughput: medians 200k and 100k msgs/s, 3.2 and 1.6 MB/s at 16 B, ratio fz/pz
+    assert lines[5] == (
+        "push-pull-tcp        16 B     200.0k      3.20     100.0k      1.60    2.00x  100%/50%"
+    )
+    assert lines[6].rstrip().endswith("med us    p99 us     med us    p99 us    pz/fz")
+    # latency: medians 20 and 40 us, p99 medians 50 and 100; ratio pz/fz
+    assert lines[7] == (
+        "req-rep-tcp          16 B       20.0      50.0       40.0     100.0    2.00x  100%/0%"
+    )
+    assert all(len(line) <= 100 for line in lines)
+
+
+def test_lost_messages_never_show_a_rate():
+    samples = fixed_samples()
+    samples[2] = sample("push-pull-tcp", "fastzmq", 1, "lost", detail="recv: LOST 12/100000")
+    lines = report.table(small_workloads(), samples, ["fastzmq", "pyzmq"], 3)
+    row = lines[5]
+    assert "LOST 12/100000" in row
+    assert "200.0k" not in row and "150.0k" not in row  # no median of the clean runs either
+    assert "100.0k" in row  # pyzmq's cell is still shown
+    assert "   -  " in row  # no ratio
+
+
+def test_failure_labels():
+    def label(status, detail=""):
+        return runner.failure_label(sample("w", "fastzmq", 0, status, detail=detail))
+
+    assert label("lost", "sink: LOST 3/10") == "LOST 3/10"
+    assert label("timeout") == "timeout"
+    assert label("notyet", "AttributeError: PAIR") == "not yet"
+    assert label("order") == "OUT OF ORDER"
+    assert label("error") == "error"
+
+
+# --- the runner: alternation, calibration, not-yet ---------------------------------
+
+
+class FakeRuns:
+    """run_fn that records calls and answers from a table of results per module."""
+
+    def __init__(self, results):
+        self.results, self.calls = results, []
+
+    def __call__(self, wl, module, size, count, opts):
+        self.calls.append((module, count))
+        assert opts["setup_ms"] > 0 and opts["hwm"] == workloads.hwm_for(size)
+        return dict(self.results[module])
+
+
+def test_runner_alternates_after_calibration():
+    ok = {"status": "ok", "rate": 50_000.0, "seconds": 0.1}
+    fake = FakeRuns({"fastzmq": ok, "zmq": ok})
+    out = io.StringIO()
+    wl = by_name("pair-inproc")
+    settings = Settings(target_s=0.2, repeat=2)
+    samples = runner.run_all([wl], [FZ, PZ], settings, fake, out)
+    per_size = [m for m, _ in fake.calls[:5]]
+    assert per_size == ["fastzmq", "fastzmq", "zmq", "fastzmq", "zmq"]  # calibration, then A B A B
+    assert fake.calls[1][1] == workloads.count_for(wl, 50_000.0, 0.2, 16) == 10_000
+    assert len(samples) == 10 and sum(s.rep < 0 for s in samples) == 2
+    lines = out.getvalue().splitlines()  # not a tty: one line per finished run
+    assert len(lines) == 10 and "calibrating" in lines[0] and "50000 msg/s" in lines[0]
+
+
+def test_runner_not_yet_cell_is_not_retried():
+    fake = FakeRuns(
+        {
+            "fastzmq": {"status": "notyet", "detail": "AttributeError: Context"},
+            "zmq": {"status": "ok", "rate": 1e4, "median_us": 9, "p99_us": 20},
+        }
+    )
+    wl = by_name("req-rep-tcp")
+    samples = Runner([FZ, PZ], Settings(target_s=0.1, repeat=3), fake).run([wl])
+    assert [m for m, _ in fake.calls].count("fastzmq") == 1
+    assert [m for m, _ in fake.calls].count("zmq") == 4  # calibration + 3
+    row = report.table([wl], samples, ["fastzmq", "pyzmq"], 3)[-3]
+    assert "not yet" in row and row.split()[-2] == "-"
+    incomplete = FakeRuns({"fastzmq": {"status": "ok", "rate": 1.0}, "zmq": {"status": "ok"}})
+    samples = Runner([FZ, PZ], Settings(repeat=1), incomplete).run([wl])
+    assert {s.status for s in samples} == {"error"}  # an "ok" without figures is not ok
+
+
+# --- not yet: classification and a module lacking a socket type --------------------
+
+
+def test_classify():
+    assert classify(AttributeError("no PAIR"))["status"] == "notyet"
+    assert classify(NotImplementedError())["status"] == "notyet"
+    assert classify(ImportError("no _socket"))["status"] == "notyet"
+    assert classify(SetupTimeout("no peer"))["status"] == "notyet"
+    assert classify(OSError(errno.ENOTSUP, "nope"))["status"] == "notyet"
+    assert classify(OSError(errno.EPROTONOSUPPORT, "ipc?"))["status"] == "notyet"
+    bad = classify(ValueError("broken"))
+    assert bad == {"status": "error", "detail": "ValueError: broken"}
+
+
+def base_spec(**kw):
+    spec = {
+        "size": 16,
+        "count": 50,
+        "hwm": 1000,
+        "setup_ms": 500,
+        "idle_ms": 200,
+        "linger_ms": 0,
+        "bind": {"data": "inproc://test-bench"},
+        "endpoints": {},
+        "send_type": "PAIR",
+        "recv_type": "PAIR",
+        "role": "inproc_stream",
+    }
+    spec.update(kw)
+    return spec
+
+
+def test_empty_module_is_not_yet():
+    result = roles.run_role(types.ModuleType("fastzmq_stub"), base_spec())
+    assert result["status"] == "notyet" and "Context" in result["detail"]
+
+
+@needs_pyzmq
+def test_module_lacking_pair_is_not_yet():
+    import zmq
+
+    fake = types.SimpleNamespace(**{k: getattr(zmq, k) for k in dir(zmq) if k != "PAIR"})
+    before = threading.active_count()
+    result = roles.run_role(fake, base_spec())
+    assert result["status"] == "notyet" and "PAIR" in result["detail"]
+    assert threading.active_count() == before
+    assert roles.run_role(zmq, base_spec())["status"] == "ok"  # the real module has it
+
+
+# --- real sockets (pyzmq against itself) ---------------------------------------------
+
+
+@needs_pyzmq
+@pytest.mark.timeout(20)
+def test_receiver_reports_lost_and_out_of_order():
+    import zmq
+
+    ctx = zmq.Context()
+    pull, push = ctx.socket(zmq.PULL), ctx.socket(zmq.PUSH)
+    try:
+        pull.bind("inproc://lost")
+        push.connect("inproc://lost")
+        spec = base_spec()
+        for i in range(5):
+            push.send(roles.PACK.pack(i) + b"\0" * 8)
+        assert roles.receive_ordered(zmq, pull, range(10), 16, spec) == roles.lost(10, 5)
+        assert roles.lost(10, 5)["detail"] == "LOST 5/10"
+        for i in (0, 2):
+            push.send(roles.PACK.pack(i) + b"\0" * 8)
+        result = roles.receive_ordered(zmq, pull, range(10), 16, spec)
+        assert result["status"] == "order" and "seq 2, wanted 1" in result["detail"]
+    finally:
+        pull.close(0)
+        push.close(0)
+        ctx.term()
+
+
+@needs_pyzmq
+@pytest.mark.timeout(20)
+def test_one_real_tcp_run_with_worker_processes():
+    from fastzmq.bench.procs import run_once
+
+    opts = Settings(target_s=0.1, setup_ms=3000, idle_ms=2000, linger_ms=1000).opts(256)
+    result = run_once(by_name("push-pull-tcp"), "zmq", 256, 2000, opts)
+    assert result["status"] == "ok", result
+    assert result["received"] == 2000 and result["timed"] == 2000 - roles.warm_count(2000)
+    assert result["rate"] > 0 and result["seconds"] > 0
+
+
+@needs_pyzmq
+@pytest.mark.timeout(20)
+def test_main_end_to_end_pyzmq_against_itself(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    argv = [
+        "--impls",
+        "zmq,zmq",
+        "--only",
+        "pair-inproc",
+        "--repeat",
+        "2",
+        "--seconds",
+        "0.05",
+        "--json",
+        str(out),
+    ]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith("pair-inproc")]
+    assert len(rows) == 2 and all(row.split()[-2].endswith("x") for row in rows)
+    doc = json.loads(out.read_text())
+    assert {"python", "platform", "cpu_count", "versions", "date"} <= set(doc["environment"])
+    assert len(doc["samples"]) == 2 * (1 + 2 * 2)
+    assert all(s["status"] == "ok" and s["rate"] > 0 for s in doc["samples"])
+
+
+def test_plot_without_matplotlib_says_how_to_install(tmp_path, monkeypatch):
+    import builtins
+
+    from fastzmq.bench import plot
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        plot.plot(str(tmp_path / "x.png"), small_workloads(), fixed_samples(), ["fastzmq"])
+
+
+def test_missing_pyzmq_runs_fastzmq_alone(monkeypatch):
+    monkeypatch.setattr(cli, "has_module", lambda name: False)
+    err = io.StringIO()
+    assert cli.available([FZ, PZ], err) == [FZ]
+    assert "pip install pyzmq" in err.getvalue()
