@@ -15,6 +15,8 @@ cdef struct chunk_t:
     chunk_t* next       # written by the producer before any byte beyond this chunk is published
 
 
+# final: every method call from Cython is a direct (inlinable) C call, no vtable.
+@cython.final
 cdef class Ring:
     # ---- configuration (written before use, then read-only) ----
     cdef waiter_t* reader       # may be NULL; woken (wake_if_asleep) when publish() makes data visible

@@ -738,9 +738,10 @@ def _bench_spsc(uint64_t nmsgs, size_t msg_size, uint64_t hwm=10000, int spin=20
     return elapsed, out.get("consumer"), _stats(st, rc)
 
 
-def _bench_single_thread(uint64_t nmsgs, size_t msg_size, int batch=1):
-    """write+publish then read_space+consume in ONE thread, waiters attached but never asleep:
-    the uncontended cost of the data path. Returns ns per message (both halves together)."""
+def _bench_single_thread(uint64_t nmsgs, size_t msg_size, int batch=1, bint waiters=True):
+    """write+publish then read_space+consume in ONE thread, waiters attached (unless
+    waiters=False: then no wake-up check, hence no fence) but never asleep: the uncontended
+    cost of the data path. Returns ns per message (both halves together)."""
     import time
 
     cdef unsigned char buf[4096]
@@ -751,8 +752,9 @@ def _bench_single_thread(uint64_t nmsgs, size_t msg_size, int batch=1):
         raise ValueError("msg_size must be in 1..4096 and batch >= 1")
     cdef Ring r = Ring()
     rw, ww = Waiter(), Waiter()
-    r.set_reader(rw)
-    r.set_writer(ww)
+    if waiters:
+        r.set_reader(rw)
+        r.set_writer(ww)
     memset(buf, 1, msg_size)
     t0 = time.perf_counter()
     with nogil:
