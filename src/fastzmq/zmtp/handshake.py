@@ -258,8 +258,11 @@ class Handshake:
         )
 
     def _fail(self, exc: ProtocolError) -> HandshakeFailed:
-        if self.state == MECHANISM and not isinstance(exc, PeerError):
-            self._out += encode_command(ERROR, encode_error_data(str(exc)))
+        # A mechanism may name the ERROR reason (ZAP: the status code) or ask for none.
+        silent = isinstance(exc, PeerError) or not getattr(exc, "send_error", True)
+        if self.state == MECHANISM and not silent:
+            reason = getattr(exc, "error_reason", None) or str(exc)
+            self._out += encode_command(ERROR, encode_error_data(reason))
         self.state = FAILED
         return HandshakeFailed(exc)
 
