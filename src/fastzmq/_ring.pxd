@@ -34,6 +34,8 @@ cdef class Ring:
     cdef uint64_t wpub          # producer's copy of published_pos
     cdef uint64_t wmsgs         # producer's copy of published_msgs
     cdef uint64_t n_alloc       # chunks malloc'ed (debug counter)
+    cdef chunk_t* pchunk        # chunk holding the published position (rollback target)
+    cdef uint64_t pbase         # absolute position of pchunk's first byte
     cdef char _pad1[64]
     # ---- written by the producer (release), read by the consumer (acquire) ----
     cdef uint64_t published_pos
@@ -66,6 +68,11 @@ cdef class Ring:
     # the reader if it is asleep. A no-op when nothing new is committed and nmsgs == 0.
     cdef void publish(self, size_t nmsgs) noexcept nogil
     cdef uint64_t committed_unpublished(self) noexcept nogil
+    # Like publish, but only up to absolute position pos (<= the committed position): the
+    # I/O thread publishes whole messages and keeps a partial one committed but invisible.
+    cdef void publish_to(self, uint64_t pos, size_t nmsgs) noexcept nogil
+    # Forget every committed byte that is not published (a connection died mid-message).
+    cdef void rollback(self) noexcept nogil
 
     # --- consumer side ---
     # consume(n) may release at most what readable()/read_space()/read_iov() last reported.

@@ -102,7 +102,7 @@ cdef class Ring:
         cdef chunk_t* c = self._take_chunk()
         if c == NULL:
             raise MemoryError()
-        self.wchunk = self.rchunk = c
+        self.wchunk = self.rchunk = self.pchunk = c
 
     def __dealloc__(self):
         self._free_all()
@@ -177,6 +177,8 @@ cdef class Ring:
         if self.wpos == self.wpub and nmsgs == 0:
             return
         self.wpub = self.wpos
+        self.pchunk = self.wchunk
+        self.pbase = self.wbase
         fz_store_release_u64(&self.published_pos, self.wpos)
         if nmsgs:
             self.wmsgs += nmsgs
@@ -186,6 +188,40 @@ cdef class Ring:
 
     cdef uint64_t committed_unpublished(self) noexcept nogil:
         return self.wpos - self.wpub
+
+    cdef void publish_to(self, uint64_t pos, size_t nmsgs) noexcept nogil:
+        # pchunk/pbase follow the published position so that rollback() can return to it;
+        # the consumer never frees the chunk holding the published position (see _advance).
+        if pos >= self.wbase:
+            self.pchunk = self.wchunk
+            self.pbase = self.wbase
+        else:
+            while pos > self.pbase + self.chunk_size:
+                self.pchunk = self.pchunk.next
+                self.pbase += self.chunk_size
+        self.wpub = pos
+        fz_store_release_u64(&self.published_pos, pos)
+        if nmsgs:
+            self.wmsgs += nmsgs
+            fz_store_release_u64(&self.published_msgs, self.wmsgs)
+        if self.reader != NULL:
+            waiter_wake_if_asleep(self.reader)
+
+    cdef void rollback(self) noexcept nogil:
+        # Chunks after pchunk hold only unpublished bytes: the consumer cannot reach them.
+        cdef chunk_t* c = self.pchunk.next
+        cdef chunk_t* nxt
+        if self.wpos == self.wpub:
+            return
+        while c != NULL:
+            nxt = c.next
+            free(c)
+            self.n_free += 1
+            c = nxt
+        self.pchunk.next = NULL
+        self.wchunk = self.pchunk
+        self.wbase = self.pbase
+        self.wpos = self.wpub
 
     # ---- consumer ----
     cdef size_t readable(self) noexcept nogil:

@@ -1,0 +1,627 @@
+# cython: language_level=3
+"""The I/O thread: epoll, engines, listeners and connecters for tcp and ipc.
+
+Theory of operation
+-------------------
+One I/O thread per context (more with ``io_threads``) owns every OS socket. Its loop
+(``IOThread._run``) waits in ``epoll_wait`` and dispatches events **without the
+GIL**: an event on an active engine's fd, or on the engine's waiter fd (a socket
+thread published into the engine's outbound ring, or freed room in its inbound
+ring), runs ``Engine.pump`` in C. Everything rare (accepting, connecting, the
+handshake, errors, closing, timers, commands from socket threads) is queued as a
+"slow" slot and handled afterwards with the GIL held.
+
+``Engine.pump`` (data phase, RFC 23/37 framing):
+* out: ``sendmsg`` whole runs of the outbound ring (many messages per syscall),
+  scan what left to count finished messages (SNDHWM is whole messages), consume;
+* in: ``recv`` straight into the inbound ring's free space, scan it (validating
+  flags, enforcing MAXMSGSIZE), and publish only up to the end of the last complete
+  message, so a socket never sees part of a message; stop reading at RCVHWM;
+* sleep: arm the engine's waiter only when it wants a wake-up from the socket side
+  (outbound ring empty, or input throttled), then re-check (Dekker pairing with the
+  ring's publish/consume; see _waiter.pxd).
+
+epoll is edge-triggered: ``in_ready``/``out_blocked`` remember readiness across
+pumps; a short read or write means the kernel buffer was drained or filled.
+"""
+
+import errno as _errno
+import heapq
+import os
+import socket as _pysocket
+import threading
+import time
+from collections import deque
+
+from cpython.object cimport PyObject
+from libc.errno cimport EAGAIN, EINTR, errno
+from libc.stdint cimport uint32_t, uint64_t
+from libc.stdlib cimport free, malloc, realloc
+
+from fastzmq._frame cimport scan_at_boundary, scan_frames, scan_init, scan_state
+from fastzmq._pipe cimport PIPE_WIRE, Pipe
+from fastzmq._ring cimport Ring
+from fastzmq._waiter cimport Waiter, waiter_arm, waiter_disarm, waiter_drain, waiter_t
+
+from fastzmq import _endpoint
+from fastzmq import constants as _c
+from fastzmq._pipe import make_wire_pipe
+from fastzmq.error import ZMQError
+
+
+cdef extern from "sys/epoll.h" nogil:
+    ctypedef union epoll_data_t:
+        void* ptr
+        int fd
+        uint32_t u32
+        uint64_t u64
+    cdef struct epoll_event:
+        uint32_t events
+        epoll_data_t data
+    int epoll_create1(int flags)
+    int epoll_ctl(int epfd, int op, int fd, epoll_event* event)
+    int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout)
+    enum:
+        EPOLL_CLOEXEC
+        EPOLL_CTL_ADD
+        EPOLL_CTL_MOD
+        EPOLL_CTL_DEL
+        EPOLLIN
+        EPOLLOUT
+        EPOLLERR
+        EPOLLHUP
+        EPOLLRDHUP
+        EPOLLET
+
+cdef extern from "sys/uio.h" nogil:
+    cdef struct iovec:
+        void* iov_base
+        size_t iov_len
+
+cdef extern from "sys/socket.h" nogil:
+    cdef struct msghdr:
+        void* msg_name
+        unsigned int msg_namelen
+        iovec* msg_iov
+        size_t msg_iovlen
+        void* msg_control
+        size_t msg_controllen
+        int msg_flags
+    ssize_t sendmsg(int fd, const msghdr* msg, int flags)
+    ssize_t recv(int fd, void* buf, size_t n, int flags)
+    enum:
+        MSG_NOSIGNAL
+        MSG_DONTWAIT
+
+cdef extern from "unistd.h" nogil:
+    int close(int fd)
+
+cdef enum:
+    KIND_ENGINE = 0     # an engine's OS socket
+    KIND_WAKE = 1       # an engine's waiter fd
+    KIND_SLOW = 2       # a listener or connecter socket (always the slow path)
+    KIND_CMD = 3        # the I/O thread's own command waiter
+
+cdef enum:
+    ST_HANDSHAKE = 0
+    ST_ACTIVE = 1
+    ST_DEAD = 2
+
+cdef enum:
+    MAX_EVENTS = 256
+    MAX_IOV = 64
+    ERR_EOF = -100
+
+cdef size_t MAX_SEND_BYTES = 4 * 1024 * 1024
+
+
+cdef inline uint64_t _tag(int slot, int kind) noexcept nogil:
+    return (<uint64_t>slot << 2) | kind
+
+
+# ====================================================================== Engine
+cdef class Engine:
+    """One ZMTP connection: the OS socket, its handshake, then the data pump."""
+
+    cdef int fd
+    cdef public int state
+    cdef public int slot
+    cdef Ring out                   # socket -> wire (we consume)
+    cdef Ring inq                   # wire -> socket (we produce)
+    cdef Waiter waiter              # woken by the socket side
+    cdef scan_state in_scan
+    cdef scan_state out_scan
+    cdef uint64_t rcvhwm
+    cdef bint in_ready              # the kernel may have bytes for us
+    cdef bint out_blocked           # the kernel's send buffer was full
+    cdef bint throttled             # input stopped at RCVHWM
+    cdef bint closing               # lingering: close once out is flushed
+    cdef public int error           # why it died (errno, ERR_EOF or a scan error)
+    cdef public object pysock       # the Python socket object (owns the fd)
+    cdef public object hs           # the Handshake while in ST_HANDSHAKE
+    cdef public object hs_out       # handshake bytes not yet sent
+    cdef public object owner        # Listener or Connecter
+    cdef public object socket       # the fastzmq socket this connection serves
+    cdef public Pipe pipe
+    cdef public double linger_deadline
+    cdef public long long maxmsgsize
+
+    def __cinit__(self):
+        self.state = ST_HANDSHAKE
+        self.slot = -1
+        self.fd = -1
+        self.hs_out = b""
+
+    cdef int pump(self) noexcept nogil:
+        """Move bytes both ways until nothing more can move; 0, or why it must die."""
+        cdef int rc
+        while True:
+            rc = self._flush_out()
+            if rc != 0:
+                return rc
+            if self.closing and self.out.readable() == 0:
+                return ERR_EOF
+            rc = self._fill_in()
+            if rc != 0:
+                return rc
+            if not self._arm():
+                return 0
+
+    cdef bint _arm(self) noexcept nogil:
+        """Arm the waiter if we want the socket to wake us; True if work appeared."""
+        cdef bint want_out = not self.out_blocked
+        cdef bint want_in = self.throttled
+        if not want_out and not want_in:
+            return False
+        if want_in:
+            self.inq.writer = &self.waiter.w
+        waiter_arm(&self.waiter.w)
+        if want_out and self.out.readable() > 0:
+            waiter_disarm(&self.waiter.w)
+            return True
+        if want_in and self.inq.pending_msgs() < self.rcvhwm:
+            waiter_disarm(&self.waiter.w)
+            self.throttled = False
+            self.inq.writer = NULL
+            return True
+        return False
+
+    cdef int _flush_out(self) noexcept nogil:
+        cdef iovec iov[MAX_IOV]
+        cdef msghdr mh
+        cdef int cnt, i, rc
+        cdef ssize_t n
+        cdef size_t left, k, nmsgs, total
+        cdef Py_ssize_t last_end
+        while not self.out_blocked:
+            cnt = self.out.read_iov(iov, MAX_IOV, MAX_SEND_BYTES)
+            if cnt == 0:
+                return 0
+            mh.msg_name = NULL
+            mh.msg_namelen = 0
+            mh.msg_iov = iov
+            mh.msg_iovlen = cnt
+            mh.msg_control = NULL
+            mh.msg_controllen = 0
+            mh.msg_flags = 0
+            n = sendmsg(self.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT)
+            if n < 0:
+                if errno == EAGAIN:
+                    self.out_blocked = True
+                    return 0
+                if errno == EINTR:
+                    continue
+                return errno
+            total = 0
+            left = <size_t>n
+            for i in range(cnt):
+                if left == 0:
+                    break
+                k = iov[i].iov_len if iov[i].iov_len < left else left
+                scan_frames(&self.out_scan, <const unsigned char*>iov[i].iov_base, k,
+                            &last_end, &nmsgs)
+                total += nmsgs
+                left -= k
+            self.out.consume(<size_t>n, total)
+            for i in range(cnt):
+                left += iov[i].iov_len
+            if <size_t>n < left:
+                self.out_blocked = True  # short write: the kernel buffer is full
+        return 0
+
+    cdef int _fill_in(self) noexcept nogil:
+        cdef unsigned char* p
+        cdef size_t avail, nmsgs
+        cdef ssize_t n
+        cdef Py_ssize_t last_end
+        cdef uint64_t base
+        cdef int rc
+        while self.in_ready:
+            if self.rcvhwm and self.inq.pending_msgs() >= self.rcvhwm:
+                self.throttled = True
+                return 0
+            p = self.inq.write_space(&avail)
+            if p == NULL:
+                return 12  # ENOMEM
+            n = recv(self.fd, p, avail, MSG_DONTWAIT)
+            if n == 0:
+                return ERR_EOF
+            if n < 0:
+                if errno == EAGAIN:
+                    self.in_ready = False
+                    return 0
+                if errno == EINTR:
+                    continue
+                return errno
+            base = self.inq.wpos
+            self.inq.commit(<size_t>n)
+            rc = scan_frames(&self.in_scan, p, <size_t>n, &last_end, &nmsgs)
+            if rc < 0:
+                return rc
+            if nmsgs:
+                self.inq.publish_to(base + <uint64_t>last_end, nmsgs)
+            if <size_t>n < avail:
+                self.in_ready = False  # short read: the kernel buffer is drained
+        return 0
+
+    # ---------------------------------------------------------------- slow path
+    def activate(self, Pipe pipe, Waiter waiter, bytes leftover, long long maxmsgsize,
+                 uint64_t rcvhwm):
+        """Handshake done: attach to the pipe's rings and start pumping."""
+        self.pipe = pipe
+        self.out = pipe.out
+        self.inq = pipe.inq
+        self.waiter = waiter
+        self.rcvhwm = rcvhwm
+        self.maxmsgsize = maxmsgsize
+        scan_init(&self.in_scan, maxmsgsize)
+        scan_init(&self.out_scan, -1)
+        self.out.reader = &waiter.w
+        self.out._reader_ref = waiter
+        self.inq.writer = NULL
+        self.inq._writer_ref = waiter
+        self.in_ready = True
+        self.out_blocked = False
+        self.state = ST_ACTIVE
+        if leftover:
+            return self._feed(leftover)
+        return 0
+
+    cdef int _feed(self, bytes data) except? -1:
+        cdef Py_ssize_t last_end
+        cdef size_t nmsgs
+        cdef uint64_t base = self.inq.wpos
+        cdef const unsigned char* p = <const unsigned char*>(<char*>data)
+        self.inq.write(p, len(data))
+        rc = scan_frames(&self.in_scan, p, len(data), &last_end, &nmsgs)
+        if rc < 0:
+            return rc
+        if nmsgs:
+            self.inq.publish_to(base + <uint64_t>last_end, nmsgs)
+        return 0
+
+    def detach_rings(self):
+        """Death of the connection: leave the pipe at a message boundary."""
+        if self.out is None:
+            return
+        waiter_disarm(&self.waiter.w)
+        self._skip_partial_out()
+        self.inq.rollback()
+        self.inq.writer = NULL
+        self.out.reader = NULL
+        self.out = None
+        self.inq = None
+
+    cdef void _skip_partial_out(self):
+        """Drop the unsent rest of a half-sent message: it is never resent half."""
+        cdef const unsigned char* p
+        cdef size_t avail, k, nmsgs
+        cdef Py_ssize_t last_end
+        while not scan_at_boundary(&self.out_scan):
+            p = self.out.read_space(&avail)
+            if p == NULL:
+                return
+            # feed a frame body whole, a header byte by byte: never past a message end
+            k = self.out_scan.remaining if self.out_scan.remaining else 1
+            if k > avail:
+                k = avail
+            nmsgs = 0
+            if scan_frames(&self.out_scan, p, k, &last_end, &nmsgs) < 0:
+                return
+            self.out.consume(k, nmsgs)
+
+    def set_fd(self, int fd):
+        self.fd = fd
+
+    def fileno(self):
+        return self.fd
+
+    @property
+    def active(self):
+        return self.state == ST_ACTIVE
+
+    def c_pump(self):
+        return self.pump()
+
+    def set_closing(self):
+        self.closing = True
+
+    def out_pending(self):
+        return self.out is not None and self.out.readable() > 0
+
+
+# ====================================================================== IOThread
+cdef class IOThread:
+    """A background thread running the epoll loop (see the module docstring)."""
+
+    cdef int epfd
+    cdef Waiter cmd_waiter
+    cdef PyObject** slot_ptrs       # slot -> Engine (borrowed; self.slots owns them)
+    cdef int nslots_cap
+    cdef public list slots          # slot -> Engine / Listener / Connecter / None
+    cdef list free_slots
+    cdef object cmds                # deque of callables run in the I/O thread
+    cdef list timers                # heap of (deadline, seq, callable)
+    cdef uint64_t timer_seq
+    cdef public bint stopping
+    cdef public object thread
+    cdef public object context
+    cdef public int index
+    cdef public dict by_socket      # fastzmq socket -> list of Listener/Connecter/Engine
+    cdef public object idle         # threading.Event: set when no lingering engine is left
+    cdef public set lingering       # engines flushing their outbound ring before closing
+
+    def __cinit__(self, context, int index=0):
+        self.epfd = epoll_create1(EPOLL_CLOEXEC)
+        if self.epfd < 0:
+            raise OSError(errno, os.strerror(errno))
+        self.cmd_waiter = Waiter()
+        self.nslots_cap = 64
+        self.slot_ptrs = <PyObject**>malloc(self.nslots_cap * sizeof(PyObject*))
+        self.slots = []
+        self.free_slots = []
+        self.cmds = deque()
+        self.timers = []
+        self.context = context
+        self.index = index
+        self.by_socket = {}
+        self.idle = threading.Event()
+        self.idle.set()
+        self.lingering = set()
+        self._epoll_add(self.cmd_waiter.w.fd, _tag(0, KIND_CMD), EPOLLIN)
+
+    def __dealloc__(self):
+        if self.slot_ptrs != NULL:
+            free(self.slot_ptrs)
+        if self.epfd >= 0:
+            close(self.epfd)
+
+    # ---------------------------------------------------------------- thread
+    def start(self):
+        self.thread = threading.Thread(target=self._run, name=f"fastzmq-io-{self.index}",
+                                       daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.stopping = True
+        self.cmd_waiter.signal()
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join(5)
+        self._close_everything()
+
+    def call(self, fn, *args):
+        """Run fn(*args) in the I/O thread (from any thread)."""
+        self.cmds.append((fn, args))
+        self.cmd_waiter.signal()
+
+    def call_sync(self, fn, *args):
+        """Run fn(*args) in the I/O thread and wait for its result (or exception)."""
+        if threading.current_thread() is self.thread:
+            return fn(*args)
+        done = threading.Event()
+        box = []
+
+        def run():
+            try:
+                box.append((True, fn(*args)))
+            except BaseException as e:  # handed back to the caller
+                box.append((False, e))
+            done.set()
+
+        self.call(run)
+        while not done.wait(0.1):
+            if not self.thread.is_alive():
+                raise ZMQError(_c.ETERM, "the I/O thread has stopped")
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
+
+    def _run(self):
+        cdef epoll_event events[MAX_EVENTS]
+        cdef int n, i, kind, slot, timeout, rc, nslow
+        cdef int slow[MAX_EVENTS]
+        cdef uint32_t evmask[MAX_EVENTS]
+        cdef Engine e
+        while not self.stopping:
+            timeout = self._next_timeout()
+            nslow = 0
+            with nogil:
+                n = epoll_wait(self.epfd, events, MAX_EVENTS, timeout)
+                for i in range(n):
+                    kind = events[i].data.u64 & 3
+                    slot = <int>(events[i].data.u64 >> 2)
+                    if kind == KIND_ENGINE or kind == KIND_WAKE:
+                        if _fast_event(self.slot_ptrs[slot], kind, events[i].events):
+                            continue
+                    slow[nslow] = i
+                    nslow += 1
+            for i in range(nslow):
+                kind = events[slow[i]].data.u64 & 3
+                slot = <int>(events[slow[i]].data.u64 >> 2)
+                try:
+                    self._slow_event(kind, slot, events[slow[i]].events)
+                except Exception as exc:  # never let one connection kill the thread
+                    _report(exc)
+            if self.cmds:
+                self._run_commands()
+            if self.timers:
+                self._run_timers()
+
+    def _run_commands(self):
+        waiter_drain(&self.cmd_waiter.w)
+        while self.cmds:
+            fn, args = self.cmds.popleft()
+            try:
+                fn(*args)
+            except Exception as exc:
+                _report(exc)
+
+    cdef int _next_timeout(self):
+        if not self.timers:
+            return -1
+        ms = (self.timers[0][0] - time.monotonic()) * 1000.0
+        return 0 if ms <= 0 else <int>(ms + 1)
+
+    def _run_timers(self):
+        now = time.monotonic()
+        while self.timers and self.timers[0][0] <= now:
+            _, _, fn = heapq.heappop(self.timers)
+            try:
+                fn()
+            except Exception as exc:
+                _report(exc)
+
+    def add_timer(self, double delay_s, fn):
+        self.timer_seq += 1
+        heapq.heappush(self.timers, (time.monotonic() + delay_s, self.timer_seq, fn))
+
+    # ---------------------------------------------------------------- slots
+    def new_slot(self, obj):
+        cdef int slot
+        if self.free_slots:
+            slot = self.free_slots.pop()
+            self.slots[slot] = obj
+        else:
+            slot = len(self.slots)
+            self.slots.append(obj)
+            if slot >= self.nslots_cap:
+                self.nslots_cap *= 2
+                self.slot_ptrs = <PyObject**>_realloc(self.slot_ptrs,
+                                                       self.nslots_cap * sizeof(PyObject*))
+        self.slot_ptrs[slot] = <PyObject*>obj if isinstance(obj, Engine) else NULL
+        return slot
+
+    def free_slot(self, int slot):
+        if 0 <= slot < len(self.slots):
+            self.slots[slot] = None
+            self.slot_ptrs[slot] = NULL
+            self.free_slots.append(slot)
+
+    cdef int _epoll_add(self, int fd, uint64_t tag, uint32_t mask) except -1:
+        cdef epoll_event ev
+        ev.events = mask
+        ev.data.u64 = tag
+        if epoll_ctl(self.epfd, EPOLL_CTL_ADD, fd, &ev) < 0:
+            if errno == _errno.EEXIST:
+                epoll_ctl(self.epfd, EPOLL_CTL_MOD, fd, &ev)
+            else:
+                raise OSError(errno, os.strerror(errno))
+        return 0
+
+    def register(self, int fd, int slot, int kind, uint32_t mask):
+        self._epoll_add(fd, _tag(slot, kind), mask)
+
+    def unregister(self, int fd):
+        cdef epoll_event ev
+        epoll_ctl(self.epfd, EPOLL_CTL_DEL, fd, &ev)
+
+    def _slow_event(self, int kind, int slot, uint32_t mask):
+        if kind == KIND_CMD:
+            return
+        obj = self.slots[slot] if slot < len(self.slots) else None
+        if obj is None:
+            return
+        obj.on_event(kind, mask)
+
+    # ---------------------------------------------------------------- API for sockets
+    def bind(self, sock, ep):
+        from fastzmq._transport import Listener
+
+        listener = Listener(self, sock, ep)  # binds in the caller's thread: errors raise here
+        self.call(listener.start)
+        self.by_socket.setdefault(sock, []).append(listener)
+        return listener.resolved
+
+    def connect(self, sock, ep):
+        from fastzmq._transport import Connecter
+
+        connecter = Connecter(self, sock, ep)
+        self.by_socket.setdefault(sock, []).append(connecter)
+        self.call(connecter.start)
+
+    def drop_endpoint(self, sock, str url, str kind):
+        for obj in list(self.by_socket.get(sock, ())):
+            if obj.kind == kind and obj.url == url:
+                self.by_socket[sock].remove(obj)
+                self.call(obj.stop, 0)
+
+    def close_socket(self, sock, int linger):
+        objs = self.by_socket.pop(sock, [])
+        if objs:
+            self.idle.clear()
+            for obj in objs:
+                self.call(obj.stop, linger)
+            self.call(self.check_idle)
+
+    def check_idle(self):
+        if not self.lingering:
+            self.idle.set()
+
+    def wait_sockets_closed(self, timeout=None):
+        """term(): wait for lingering engines to flush (or their linger to expire)."""
+        self.idle.wait(timeout)
+
+    def _close_everything(self):
+        for obj in list(self.slots):
+            if obj is not None:
+                try:
+                    obj.stop(0)
+                except Exception:
+                    pass
+        self.slots = []
+
+
+cdef void* _realloc(void* p, size_t n) noexcept:
+    return realloc(p, n)
+
+
+cdef bint _fast_event(PyObject* obj, int kind, uint32_t mask) noexcept nogil:
+    """Handle an event without the GIL if the engine is active and healthy."""
+    cdef int rc
+    if obj == NULL:
+        return False
+    if (<Engine>obj).state != ST_ACTIVE:
+        return False
+    if mask & (EPOLLERR | EPOLLHUP):
+        return False
+    if kind == KIND_WAKE:
+        waiter_drain(&(<Engine>obj).waiter.w)
+    else:
+        if mask & (EPOLLIN | EPOLLRDHUP):
+            (<Engine>obj).in_ready = True
+        if mask & EPOLLOUT:
+            (<Engine>obj).out_blocked = False
+    rc = (<Engine>obj).pump()
+    if rc != 0:
+        (<Engine>obj).error = rc
+        return False
+    return True
+
+
+def _report(exc):
+    import sys
+    import traceback
+
+    if os.environ.get("FASTZMQ_DEBUG"):
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
