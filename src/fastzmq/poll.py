@@ -1,10 +1,28 @@
 """Poller and select: wait on fastzmq sockets and plain file descriptors together.
 
-A fastzmq socket's ``FD`` is edge-triggered, as in pyzmq: it becomes readable when
-the socket's state *may* have changed, and reading ``EVENTS`` (``_events()``) tells
-what is ready and re-arms the FD for what is not. The loop here is therefore:
-ask every socket for its events; if something is ready, return; else sleep in the
-OS poll on all the FDs and go round again.
+Theory of operation
+-------------------
+A fastzmq socket's ``FD`` (an eventfd, see ``_waiter.pyx``) is *edge-triggered*, as
+pyzmq's is: it becomes readable when the socket's state *may* have changed, not
+while the socket is ready. ``EVENTS`` (``Socket._events()``) drains the fd, reports
+POLLIN/POLLOUT as they are now, and arms the socket's waiters for what is not ready,
+so that the next producer (or consumer, for POLLOUT) that changes it writes the fd.
+A reading of ``EVENTS`` that says "not ready" is therefore a promise: the fd will
+become readable if that changes. That gives the one correct loop, used here, in
+``fastzmq.asyncio`` and in ``fastzmq.green``:
+
+    loop:
+        ev = socket.EVENTS          # drain + arm
+        if ev & wanted: act; continue
+        wait until FD is readable    # no lost wake-up: the arm came first
+
+``Poller.poll`` is that loop over many sockets at once, plus plain fds (ints, or
+objects with ``fileno()``), all in one OS ``poll()``: the fastzmq FDs for POLLIN,
+the plain fds for what was asked. It returns as soon as anything is ready, after
+asking the plain fds once more with a zero timeout, so a result holds everything
+ready at that moment (as libzmq's ``zmq_poll`` does). A wake-up that turns out to
+be stale (the FD changed, but nothing asked for is ready) sleeps again for the time
+that is left, so an idle poll costs one system call, not a spin.
 """
 
 from __future__ import annotations
@@ -14,124 +32,53 @@ import time
 from typing import Any
 
 from fastzmq import constants as _c
+from fastzmq.error import ContextTerminated, ZMQError
 from fastzmq.socket import Socket
 
 POLLIN = int(_c.POLLIN)
 POLLOUT = int(_c.POLLOUT)
 POLLERR = int(_c.POLLERR)
 
+_OS_IN = _select.POLLIN | getattr(_select, "POLLPRI", 0)
+_OS_OUT = _select.POLLOUT
+_OS_ERR = _select.POLLERR | _select.POLLHUP | _select.POLLNVAL
+
 
 def _fileno(obj: Any) -> int:
     if isinstance(obj, int):
+        if obj < 0:
+            raise ValueError(f"invalid file descriptor: {obj}")
         return obj
     if hasattr(obj, "fileno"):
         return int(obj.fileno())
     raise TypeError(f"cannot poll {obj!r}: not a socket, an fd, or an object with fileno()")
 
 
-class Poller:
-    """pyzmq's Poller: register sockets or fds, then poll(timeout_ms)."""
-
-    def __init__(self) -> None:
-        self.sockets: list[tuple[Any, int]] = []
-        self._map: dict[Any, int] = {}
-
-    def __contains__(self, socket: Any) -> bool:
-        return socket in self._map
-
-    def register(self, socket: Any, flags: int = POLLIN | POLLOUT) -> None:
-        """Start (or change) polling socket for flags; flags=0 unregisters."""
-        if not flags:
-            if socket in self._map:
-                self.unregister(socket)
-            return
-        if not isinstance(socket, Socket):
-            _fileno(socket)  # validate now, as pyzmq does
-        if socket in self._map:
-            self.sockets[self._map[socket]] = (socket, flags)
-        else:
-            self._map[socket] = len(self.sockets)
-            self.sockets.append((socket, flags))
-
-    def modify(self, socket: Any, flags: int = POLLIN | POLLOUT) -> None:
-        self.register(socket, flags)
-
-    def unregister(self, socket: Any) -> None:
-        idx = self._map.pop(socket)
-        self.sockets.pop(idx)
-        for s, i in self._map.items():
-            if i > idx:
-                self._map[s] = i - 1
-
-    def poll(self, timeout: float | None = None) -> list[tuple[Any, int]]:
-        """Events ready within timeout ms (None or negative: wait forever)."""
-        if timeout is None or timeout < 0:
-            deadline = None
-        else:
-            deadline = time.monotonic() + timeout / 1000.0
-        while True:
-            ready, os_poll = self._check()
-            if ready:
-                return ready
-            wait_ms = _remaining_ms(deadline)
-            if wait_ms == 0:
-                return []
-            events = os_poll.poll(wait_ms)
-            fd_ready = self._fd_events(events)
-            if fd_ready:
-                zmq_ready, _ = self._check(poll_fds=False)
-                return zmq_ready + fd_ready
-
-    def _check(self, poll_fds: bool = True) -> tuple[list, Any]:
-        ready: list[tuple[Any, int]] = []
-        os_poll = _select.poll()
-        self._fd_owner: dict[int, tuple[Any, int]] = {}
-        for sock, flags in self.sockets:
-            if isinstance(sock, Socket):
-                ev = int(sock._events()) & flags
-                if ev:
-                    ready.append((sock, ev))
-                os_poll.register(sock._fileno(), _select.POLLIN)
-            elif poll_fds:
-                fd = _fileno(sock)
-                mask = (_select.POLLIN if flags & POLLIN else 0) | (
-                    _select.POLLOUT if flags & POLLOUT else 0
-                )
-                os_poll.register(fd, mask | _select.POLLERR)
-                self._fd_owner[fd] = (sock, flags)
-        if poll_fds and self._fd_owner:
-            now = self._fd_events(_poll_now(self._fd_owner))
-            ready.extend(now)
-        return ready, os_poll
-
-    def _fd_events(self, events: list) -> list[tuple[Any, int]]:
-        out = []
-        for fd, mask in events:
-            owner = self._fd_owner.get(fd)
-            if owner is None:
-                continue
-            sock, flags = owner
-            ev = 0
-            if mask & (_select.POLLIN | _select.POLLHUP):
-                ev |= POLLIN
-            if mask & _select.POLLOUT:
-                ev |= POLLOUT
-            if mask & (_select.POLLERR | _select.POLLNVAL):
-                ev |= POLLERR
-            ev &= flags | POLLERR
-            if ev:
-                out.append((sock, ev))
-        return out
+def _os_mask(flags: int) -> int:
+    return (_select.POLLIN if flags & POLLIN else 0) | (_OS_OUT if flags & POLLOUT else 0)
 
 
-def _poll_now(owners: dict) -> list:
-    p = _select.poll()
-    for fd, (_, flags) in owners.items():
-        p.register(
-            fd,
-            (_select.POLLIN if flags & POLLIN else 0) | (_select.POLLOUT if flags & POLLOUT else 0),
-        )
-    return p.poll(0)
+def _zmq_events(os_mask: int, flags: int) -> int:
+    """An OS poll() result for a plain fd, as zmq events (errors/hang-ups are POLLERR)."""
+    ev = 0
+    if os_mask & _OS_IN:
+        ev |= POLLIN
+    if os_mask & _OS_OUT:
+        ev |= POLLOUT
+    ev &= flags
+    if os_mask & _OS_ERR:
+        ev |= POLLERR
+    return ev
+
+
+def _socket_events(sock: Socket, flags: int) -> int:
+    """EVENTS of a fastzmq socket, masked (drains and re-arms its FD)."""
+    if sock.closed:
+        raise ZMQError(_c.ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
+    ctx = sock.context
+    if ctx is not None and ctx._terminated:
+        raise ContextTerminated()
+    return int(sock._events()) & flags
 
 
 def _remaining_ms(deadline: float | None) -> int:
@@ -141,15 +88,126 @@ def _remaining_ms(deadline: float | None) -> int:
     return 0 if left <= 0 else max(1, int(left * 1000 + 0.999))
 
 
+def _deadline(timeout: float | None) -> float | None:
+    """pyzmq's timeout convention: milliseconds; None or negative waits forever."""
+    if timeout is None or timeout < 0:
+        return None
+    return time.monotonic() + timeout / 1000.0
+
+
+class Poller:
+    """pyzmq's Poller: ``register`` sockets or fds, then ``poll(timeout_ms)``.
+
+    Registered objects may be fastzmq sockets, int file descriptors, or any object
+    with a ``fileno()`` method (a Python ``socket.socket``, a file). ``poll`` returns
+    ``[(obj, events)]`` with the very objects registered, events a mask of POLLIN,
+    POLLOUT and POLLERR (POLLERR only for plain fds: error or hang-up).
+    """
+
+    _os_poll_factory = staticmethod(_select.poll)
+
+    def __init__(self) -> None:
+        self.sockets: list[tuple[Any, int]] = []
+        self._map: dict[Any, int] = {}
+        self._os: Any = None  # OS poll object, rebuilt after (un)registering
+        self._zsocks: list[tuple[Socket, int]] = []
+        self._fd_owners: dict[int, list[tuple[Any, int]]] = {}
+
+    def __contains__(self, socket: Any) -> bool:
+        return socket in self._map
+
+    def register(self, socket: Any, flags: int = POLLIN | POLLOUT) -> None:
+        """Start (or change) polling ``socket`` for ``flags``; flags=0 unregisters."""
+        if not flags:
+            if socket in self._map:
+                self.unregister(socket)
+            return
+        if not isinstance(socket, Socket):
+            _fileno(socket)  # fail now on what cannot be polled, as pyzmq does
+        if socket in self._map:
+            self.sockets[self._map[socket]] = (socket, int(flags))
+        else:
+            self._map[socket] = len(self.sockets)
+            self.sockets.append((socket, int(flags)))
+        self._os = None
+
+    def modify(self, socket: Any, flags: int = POLLIN | POLLOUT) -> None:
+        """Change the flags of a registered socket (same as ``register``)."""
+        self.register(socket, flags)
+
+    def unregister(self, socket: Any) -> None:
+        """Stop polling ``socket``; KeyError if it was not registered."""
+        idx = self._map.pop(socket)
+        self.sockets.pop(idx)
+        for s, i in self._map.items():
+            if i > idx:
+                self._map[s] = i - 1
+        self._os = None
+
+    def _rebuild(self) -> Any:
+        """The OS poll object over every FD, and the split into sockets and plain fds."""
+        masks: dict[int, int] = {}
+        self._zsocks = []
+        self._fd_owners = {}
+        for obj, flags in self.sockets:
+            if isinstance(obj, Socket):
+                self._zsocks.append((obj, flags))
+                fd, mask = obj._fileno(), _select.POLLIN
+            else:
+                fd, mask = _fileno(obj), _os_mask(flags)
+                self._fd_owners.setdefault(fd, []).append((obj, flags))
+            masks[fd] = masks.get(fd, 0) | mask
+        os_poll = self._os_poll_factory()
+        for fd, mask in masks.items():
+            os_poll.register(fd, mask)
+        self._os = os_poll
+        return os_poll
+
+    def poll(self, timeout: float | None = None) -> list[tuple[Any, int]]:
+        """Events ready within ``timeout`` ms (None or negative: wait forever)."""
+        deadline = _deadline(timeout)
+        os_poll = self._os if self._os is not None else self._rebuild()
+        while True:
+            ready = self._zmq_ready()
+            if ready:
+                if self._fd_owners:
+                    ready.extend(self._fd_ready(os_poll.poll(0)))
+                return ready
+            wait_ms = _remaining_ms(deadline)
+            fd_ready = self._fd_ready(os_poll.poll(wait_ms))
+            if fd_ready:
+                return self._zmq_ready() + fd_ready
+            if wait_ms == 0:
+                return []
+
+    def _zmq_ready(self) -> list[tuple[Any, int]]:
+        ready = []
+        for sock, flags in self._zsocks:
+            ev = _socket_events(sock, flags)
+            if ev:
+                ready.append((sock, ev))
+        return ready
+
+    def _fd_ready(self, events: list) -> list[tuple[Any, int]]:
+        out = []
+        owners = self._fd_owners
+        for fd, os_mask in events:
+            for obj, flags in owners.get(fd, ()):
+                ev = _zmq_events(os_mask, flags)
+                if ev:
+                    out.append((obj, ev))
+        return out
+
+
 def select(rlist: list, wlist: list, xlist: list, timeout: float | None = None) -> tuple:
-    """pyzmq's select: timeout in seconds (None: forever); returns (rlist, wlist, xlist)."""
+    """pyzmq's select: ``timeout`` in seconds (None: forever); returns (rlist, wlist, xlist)."""
     p = Poller()
-    for s in rlist:
-        p.register(s, POLLIN)
-    for s in wlist:
-        p.register(s, (p._map and dict(p.sockets).get(s, 0) or 0) | POLLOUT)
-    for s in xlist:
-        p.register(s, (dict(p.sockets).get(s, 0)) | POLLERR)
+    wanted: dict[Any, int] = {}
+    for objs, flag in ((rlist, POLLIN), (wlist, POLLOUT), (xlist, POLLERR)):
+        for s in objs:
+            wanted[s] = wanted.get(s, 0) | flag
+    for s, flags in wanted.items():
+        p.register(s, flags)
     ms = None if timeout is None or timeout < 0 else timeout * 1000
     ready = p.poll(ms)
     r = [s for s, ev in ready if ev & POLLIN]
