@@ -252,11 +252,13 @@ def as_authenticator(obj) -> Authenticator | None:
     raise TypeError(f"not an authenticator: {obj!r}")
 
 
-def authenticate(authenticator: Authenticator, request: ZapRequest) -> ZapReply:
-    """Run the hook; a non-200 reply raises :class:`AuthenticationFailed`.
+def authenticate(authenticator, request: ZapRequest) -> ZapReply:
+    """Run the hook (see :func:`as_authenticator`); a non-200 reply raises
+    :class:`AuthenticationFailed`.
 
     An exception inside the hook, or a reply that does not survive the wire form (bad status
     code, wrong request id), is a 500, as a broken ZAP handler would be for libzmq."""
+    authenticator = as_authenticator(authenticator)
     try:
         reply = authenticator.authenticate(request)
         reply = parse_reply(encode_reply(reply), request.request_id)
