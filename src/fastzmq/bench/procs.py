@@ -39,9 +39,10 @@ PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(fastzmq.__file__)
 
 
 def child_env() -> dict:
+    """Workers start with -S (no site: ~70 ms less each) and the parent's sys.path."""
     env = dict(os.environ)
-    paths = [PACKAGE_ROOT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join(paths)
+    paths = [PACKAGE_ROOT] + [p for p in sys.path if p]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     return env
 
 
@@ -51,7 +52,7 @@ class Worker:
     def __init__(self, role: RoleSpec, impl: str) -> None:
         self.role = role
         self.stderr = tempfile.TemporaryFile()
-        cmd = [sys.executable, "-m", "fastzmq.bench._child", impl]
+        cmd = [sys.executable, "-S", "-m", "fastzmq.bench._child", impl]
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=child_env()
         )

@@ -121,7 +121,7 @@ def sub_header(kind: str, n: int, labels: List[str]) -> str:
         units = f"{'msg/s':>{NUM_W}} {'MB/s':>{NUM_W}}"
         r = f"{abbrev(labels[0])}/{abbrev(labels[-1])}" if n > 1 else ""
     blocks = "  ".join([units] * n)
-    return line("", "", blocks, r, "")
+    return line("", "", blocks, r, "").rstrip()
 
 
 def header(labels: List[str], repeat: int) -> List[str]:

@@ -10,6 +10,7 @@ that reports "not yet" in a cell is not run again in that cell.
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Dict, List, TextIO
 
@@ -58,6 +59,7 @@ class Sample:
     median_us: float | None = None
     p99_us: float | None = None
     received: int | None = None
+    wall: float | None = None  # the whole run, process start to reaped
 
     @property
     def ok(self) -> bool:
@@ -144,8 +146,10 @@ class Runner:
         what = "calibrating" if rep < 0 else f"run {rep + 1}"
         if self.progress:
             self.progress.begin(wl.name, size, impl.label, what)
+        start = time.monotonic()
         res = self.run_fn(wl, impl.module, size, count, self.settings.opts(size))
         sample = make_sample(wl, impl, size, rep, count, res)
+        sample.wall = time.monotonic() - start
         self.samples.append(sample)
         if self.progress:
             self.progress.end(sample, what)
@@ -159,8 +163,8 @@ class Runner:
             sample = self.one(wl, impl, size, -1, count)
             if sample.status == "notyet":
                 skip.add(impl.label)
-            if sample.ok and sample.rate:
-                return count_for(wl, sample.rate, target, size)
+            if sample.ok and sample.rate:  # a tiny run overestimates: grow at most 10x
+                return min(count_for(wl, sample.rate, target, size), max(count, 10 * count))
         return count
 
     def cell(self, wl: Workload, size: int) -> None:
