@@ -23,7 +23,9 @@ with whatever arrived, sends ``data_to_send()``, and calls ``next_event()`` unti
     ``HandshakeComplete.leftover``: they belong to the traffic stream.
 ``FAILED``    any ProtocolError. After the greeting we also queue an ERROR command naming the
     reason (except when the peer itself sent ERROR), so the engine should flush
-    ``data_to_send()`` before closing.
+    ``data_to_send()`` before closing. A mechanism's exception may set ``error_reason``
+    (ZAP refusals send the status code, as libzmq does) or ``send_error = False`` (ZAP 300,
+    PLAIN without a ZAP handler: libzmq closes without ERROR).
 """
 
 from __future__ import annotations
