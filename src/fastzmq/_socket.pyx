@@ -228,7 +228,7 @@ cdef class SocketCore:
             k = (self.fq_idx + i) % n
             p = <Pipe>self.pipes[k]
             if p.has_msg():
-                self.fq_idx = k
+                self.fq_idx = (k + 1) % n  # the next message comes from the next pipe
                 return p
             if p.detached:
                 self._drop_pipe(p)
