@@ -1,0 +1,175 @@
+"""Shared fixtures for the socket-level tests.
+
+* ``ctx``: a fastzmq Context whose sockets are all tracked. At teardown every socket
+  still open is closed with linger=0, then ``term()`` runs in a helper thread with a
+  bounded wait: if it does not return (a socket leaked outside the tracker, a thread
+  still blocked), the test FAILS instead of hanging the run.
+* ``transport``: parametrizes a test over inproc, tcp and ipc. It yields a
+  ``Transport`` whose ``bind(sock)`` binds a fresh endpoint and returns the address
+  a peer connects to. tcp/ipc are skipped (with the reason) until
+  ``bind("tcp://127.0.0.1:*")`` works in this build.
+* ``wait_peers(sock, n)``: waits until ``sock`` has ``n`` live pipes (tcp/ipc
+  connections complete asynchronously; inproc ones are immediate).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+import threading
+import time
+from typing import Any, Callable
+
+import pytest
+
+import fastzmq as zmq
+
+TERM_TIMEOUT = 5.0
+_counter = itertools.count()
+
+
+class TrackingContext(zmq.Context):
+    """A Context that remembers (strongly) every socket made through it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        object.__setattr__(self, "_tracked", [])
+
+    def socket(self, socket_type: int, *args: Any, **kwargs: Any) -> Any:
+        s = super().socket(socket_type, *args, **kwargs)
+        self._tracked.append(s)
+        return s
+
+
+def _term_bounded(ctx: zmq.Context, timeout: float) -> bool:
+    """term() in a helper thread; True if it returned within timeout."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            ctx.term()
+        finally:
+            done.set()
+
+    t = threading.Thread(target=run, name="ctx-term", daemon=True)
+    t.start()
+    return done.wait(timeout)
+
+
+def close_and_term(ctx: TrackingContext, timeout: float = TERM_TIMEOUT) -> None:
+    for s in ctx._tracked:
+        if not s.closed:
+            s.close(linger=0)
+    if _term_bounded(ctx, timeout):
+        return
+    leaked = [s for s in list(ctx._sockets) if not s.closed]
+    for s in leaked:  # unstick the term thread so the run can go on
+        s.close(linger=0)
+    _term_bounded(ctx, 1.0)
+    pytest.fail(f"Context.term() did not return within {timeout}s: leaked sockets {leaked!r}")
+
+
+@pytest.fixture
+def ctx():
+    c = TrackingContext()
+    yield c
+    close_and_term(c)
+
+
+# ---------------------------------------------------------------- transports
+class Transport:
+    """Endpoint factory for one transport."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._tmp: str | None = None
+
+    def address(self) -> str:
+        n = next(_counter)
+        if self.name == "inproc":
+            return f"inproc://t{os.getpid()}-{n}"
+        if self.name == "tcp":
+            return "tcp://127.0.0.1:*"
+        if self._tmp is None:
+            self._tmp = tempfile.mkdtemp(prefix="fzmq-")
+        return f"ipc://{self._tmp}/s{n}"
+
+    def bind(self, sock: Any) -> str:
+        """Bind sock to a fresh endpoint; return the address to connect to."""
+        sock.bind(self.address())
+        return sock.last_endpoint.decode()
+
+    def cleanup(self) -> None:
+        if self._tmp is not None:
+            for f in os.listdir(self._tmp):
+                try:
+                    os.unlink(os.path.join(self._tmp, f))
+                except OSError:
+                    pass
+            os.rmdir(self._tmp)
+
+
+_probe_cache: dict[str, str | None] = {}
+
+
+def _transport_unavailable(name: str) -> str | None:
+    """None if binding on this transport works, else why not."""
+    if name == "inproc":
+        return None
+    if name in _probe_cache:
+        return _probe_cache[name]
+    addr = "tcp://127.0.0.1:*" if name == "tcp" else f"ipc://{tempfile.mktemp(prefix='fzp')}"
+    c = zmq.Context()
+    reason = None
+    try:
+        s = c.socket(zmq.PAIR)
+        try:
+            s.bind(addr)
+        finally:
+            s.close(linger=0)
+    except (ImportError, NotImplementedError, zmq.ZMQError) as e:
+        reason = f"{name} transport not available yet: {type(e).__name__}: {e}"
+    if not _term_bounded(c, TERM_TIMEOUT) and reason is None:
+        reason = f"{name} transport: Context.term() hung after a bind"
+    _probe_cache[name] = reason
+    return reason
+
+
+@pytest.fixture(params=["inproc", "tcp", "ipc"])
+def transport(request):
+    reason = _transport_unavailable(request.param)
+    if reason is not None:
+        pytest.skip(reason)
+    t = Transport(request.param)
+    yield t
+    t.cleanup()
+
+
+def live_pipes(sock: Any) -> int:
+    sock._events()  # processes the socket's mailbox (pipe attach/detach)
+    return sum(1 for p in sock._get_pipes() if not p.detached and p.connected)
+
+
+def wait_until(cond: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.002)
+
+
+@pytest.fixture
+def wait_peers():
+    def wait(sock: Any, n: int, timeout: float = 5.0) -> None:
+        wait_until(lambda: live_pipes(sock) >= n, timeout, f"{n} connected peers on {sock!r}")
+
+    return wait
+
+
+def recv_all(sock: Any, timeout_ms: int = 200) -> list:
+    """Every message that arrives until the socket stays silent for timeout_ms."""
+    out = []
+    while sock.poll(timeout_ms, zmq.POLLIN):
+        out.append(sock.recv_multipart())
+    return out
