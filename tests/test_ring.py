@@ -143,6 +143,33 @@ def test_no_chunk_leak_with_data_left_in_the_ring():
         r.readable  # noqa: B018
 
 
+def test_publish_to_keeps_a_partial_message_invisible():
+    r = PyRing(64)
+    r.write(b"A" * 50 + b"B" * 100)  # a whole message, then the start of the next
+    r.publish_to(50, 1)
+    assert r.readable == 50 and r.pending_msgs == 1
+    assert r.committed_unpublished == 100
+    assert r.read(50) == b"A" * 50
+    r.publish_to(150, 1)
+    assert r.read(100) == b"B" * 100
+    with pytest.raises(ValueError):
+        r.publish_to(10)
+
+
+def test_rollback_drops_unpublished_bytes_across_chunks():
+    r = PyRing(64)
+    r.write(b"k" * 40)
+    r.publish(1)
+    r.write(os.urandom(500))  # spans several fresh chunks, never published
+    r.rollback()
+    assert r.committed_unpublished == 0
+    r.write(b"next")
+    r.publish(1)
+    assert r.read(44) == b"k" * 40 + b"next"
+    r.close()
+    assert r.ring.chunks_allocated == r.ring.chunks_freed
+
+
 # ---- ObjectRing ----
 
 

@@ -33,7 +33,7 @@ cdef class Ring:
     cdef uint64_t wpos          # committed position (private until published)
     cdef uint64_t wpub          # producer's copy of published_pos
     cdef uint64_t wmsgs         # producer's copy of published_msgs
-    cdef uint64_t n_alloc       # chunks malloc'ed (debug counter)
+    cdef uint64_t n_alloc       # chunks malloc'ed minus those rollback() freed (debug counter)
     cdef chunk_t* pchunk        # chunk holding the published position (rollback target)
     cdef uint64_t pbase         # absolute position of pchunk's first byte
     cdef char _pad1[64]
@@ -64,7 +64,7 @@ cdef class Ring:
     # Copy n bytes in (spanning chunks) and commit them. 0 ok, -1 out of memory (then a prefix
     # of the bytes may be committed: the ring is meant to be dropped).
     cdef int write(self, const void* data, size_t n) noexcept nogil
-    # Make every committed byte visible, add nmsgs to the published message count, then wake
+    # Add nmsgs to the published message count, make every committed byte visible, then wake
     # the reader if it is asleep. A no-op when nothing new is committed and nmsgs == 0.
     cdef void publish(self, size_t nmsgs) noexcept nogil
     cdef uint64_t committed_unpublished(self) noexcept nogil
@@ -89,7 +89,7 @@ cdef class Ring:
     cdef int read(self, void* out, size_t n) noexcept nogil
 
     # --- both ---
-    cdef uint64_t pending_msgs(self) noexcept nogil     # published_msgs - consumed_msgs
+    cdef uint64_t pending_msgs(self) noexcept nogil     # published_msgs - consumed_msgs (>= 0)
     cdef uint64_t published_bytes(self) noexcept nogil
     cdef uint64_t consumed_bytes(self) noexcept nogil
 

@@ -15,17 +15,19 @@ consumer owns the head chunk (rchunk) and frees the chunks it has finished.
 Producer: write_space() hands out the free room of wchunk; when wchunk is full it takes a new
 chunk (the spare, or malloc), sets new.next = NULL, links wchunk.next = new (a plain store)
 and moves on. commit() advances the private wpos. publish(nmsgs) does, in order:
-  1. store published_pos = wpos                  (release)
-  2. store published_msgs += nmsgs               (release)
+  1. store published_msgs += nmsgs               (release)
+  2. store published_pos = wpos                  (release)
   3. seq_cst fence; load reader.asleep; if 1: exchange it to 0 and write the eventfd
      (waiter_wake_if_asleep, see _waiter.pyx).
 Consumer: loads published_pos (acquire) into its cache rlimit; every byte below it, and every
-`next` link of a chunk ending below it, was written before the release store (1), so the
-acquire makes it visible (message passing, correct on x86-64 TSO and on ARM alike). It only
+`next` link of a chunk ending below it, was written before the release store (2), so the
+acquire makes it visible (message passing, correct on x86-64 TSO and on ARM alike), and so
+is the count stored in (1). It only
 follows rchunk.next once rlimit > end of rchunk, i.e. once the producer has provably linked the
 next chunk. consume(n, nmsgs) advances rpos, hands each finished chunk back, then stores
 consumed_pos (release) and consumed_msgs (release), and, when nmsgs > 0 and pending_msgs() <=
-low_water, runs waiter_wake_if_asleep(writer).
+low_water (published_msgs loaded relaxed: it can only be stale low, so the test errs towards
+waking), runs waiter_wake_if_asleep(writer).
 
 Chunk hand-back. A finished chunk is exchanged (acq_rel) into `spare`; if the exchange
 returns an older spare, that one is freed. The producer takes the spare with an exchange
@@ -34,11 +36,14 @@ hand-over, the producer's acquire orders its new writes after it: the producer n
 on bytes the consumer is still reading. At most one spare exists, so memory is bounded by
 the data in flight plus one chunk, and a steady stream mallocs nothing.
 
-Message counts. published_msgs is stored after published_pos, with release: a consumer that
-acquires a count then loads the position sees every byte of the counted messages.
-pending_msgs() loads consumed_msgs (acquire) before published_msgs (acquire): the consumer
-read the published count before storing its consumed count, so the second load is at least
-the first and the difference never underflows.
+Message counts. published_msgs is stored before published_pos: a thread that has seen a
+message's bytes (acquire on the position) sees a count that includes it, so the consumer's
+consumed count never exceeds the published count it can load afterwards. (The other order
+would let the consumer consume a message, then read a count that does not include it yet:
+pending would underflow.) A count may therefore run ahead of the visible bytes for an instant:
+readable() > 0, not pending_msgs() > 0, says that bytes can be read. pending_msgs() loads
+consumed_msgs (acquire) before published_msgs (acquire), so from any thread the second load is
+at least what the consumer had seen; it still clamps at 0 as a guard.
 
 Why no wake-up is lost. A sleeper (say the consumer, waiting for data) does
   arm: store asleep = 1 (seq_cst), fence (seq_cst); re-check readable(); sleep only if empty.
@@ -51,8 +56,10 @@ value while its own store sits in a store buffer. The writer side is symmetric: 
 arms, re-checks pending_msgs() < its HWM; the consumer stores consumed_msgs, fences, loads
 asleep. The consumer only looks when pending <= low_water (hysteresis, as libzmq's LWM): a
 producer blocked at the HWM is woken when the queue has drained to low_water, which a consumer
-that keeps reading always reaches. Its load of published_msgs for that test may be stale, but
-only low, which at worst wakes a writer that was not waiting for it (spurious, harmless).
+that keeps reading always reaches: skipping the check means pending > low_water, so messages
+remain that the consumer will consume, re-testing each time. The load of published_msgs for
+that test may be stale, but only low (never below what the consumer consumed, see above),
+which at worst wakes a writer that was not waiting for it (spurious, harmless).
 """
 
 from cpython.object cimport PyObject
@@ -176,13 +183,13 @@ cdef class Ring:
     cdef void publish(self, size_t nmsgs) noexcept nogil:
         if self.wpos == self.wpub and nmsgs == 0:
             return
+        if nmsgs:   # the count first: whoever sees the bytes (acquire) sees the count too
+            self.wmsgs += nmsgs
+            fz_store_release_u64(&self.published_msgs, self.wmsgs)
         self.wpub = self.wpos
         self.pchunk = self.wchunk
         self.pbase = self.wbase
         fz_store_release_u64(&self.published_pos, self.wpos)
-        if nmsgs:
-            self.wmsgs += nmsgs
-            fz_store_release_u64(&self.published_msgs, self.wmsgs)
         if self.reader != NULL:
             waiter_wake_if_asleep(self.reader)
 
@@ -199,11 +206,11 @@ cdef class Ring:
             while pos > self.pbase + self.chunk_size:
                 self.pchunk = self.pchunk.next
                 self.pbase += self.chunk_size
-        self.wpub = pos
-        fz_store_release_u64(&self.published_pos, pos)
-        if nmsgs:
+        if nmsgs:   # before the position, as in publish()
             self.wmsgs += nmsgs
             fz_store_release_u64(&self.published_msgs, self.wmsgs)
+        self.wpub = pos
+        fz_store_release_u64(&self.published_pos, pos)
         if self.reader != NULL:
             waiter_wake_if_asleep(self.reader)
 
@@ -216,7 +223,7 @@ cdef class Ring:
         while c != NULL:
             nxt = c.next
             free(c)
-            self.n_free += 1
+            self.n_alloc -= 1   # producer-owned counter: n_free stays consumer-only (no race)
             c = nxt
         self.pchunk.next = NULL
         self.wchunk = self.pchunk
@@ -279,6 +286,7 @@ cdef class Ring:
         return i
 
     cdef void consume(self, size_t n, size_t nmsgs) noexcept nogil:
+        cdef uint64_t pub
         self.rpos += n
         self._advance()
         fz_store_release_u64(&self.consumed_pos, self.rpos)
@@ -286,9 +294,10 @@ cdef class Ring:
             return
         self.rmsgs += nmsgs
         fz_store_release_u64(&self.consumed_msgs, self.rmsgs)
-        if (self.writer != NULL
-                and fz_load_relaxed_u64(&self.published_msgs) - self.rmsgs <= self.low_water):
-            waiter_wake_if_asleep(self.writer)
+        if self.writer != NULL:
+            pub = fz_load_relaxed_u64(&self.published_msgs)
+            if pub <= self.rmsgs or pub - self.rmsgs <= self.low_water:
+                waiter_wake_if_asleep(self.writer)
 
     cdef int read(self, void* out, size_t n) noexcept nogil:
         cdef unsigned char* dst = <unsigned char*>out
@@ -316,7 +325,8 @@ cdef class Ring:
     # ---- both ----
     cdef uint64_t pending_msgs(self) noexcept nogil:
         cdef uint64_t done = fz_load_acquire_u64(&self.consumed_msgs)
-        return fz_load_acquire_u64(&self.published_msgs) - done
+        cdef uint64_t pub = fz_load_acquire_u64(&self.published_msgs)
+        return pub - done if pub > done else 0
 
     cdef uint64_t published_bytes(self) noexcept nogil:
         return fz_load_acquire_u64(&self.published_pos)
@@ -397,6 +407,17 @@ cdef class PyRing:
 
     def publish(self, size_t nmsgs=0):
         self._open().publish(nmsgs)
+
+    def publish_to(self, uint64_t pos, size_t nmsgs=0):
+        """Publish up to absolute position pos (published_bytes <= pos <= committed)."""
+        cdef Ring r = self._open()
+        if pos < r.wpub or pos > r.wpos:
+            raise ValueError(f"pos {pos} outside published {r.wpub} .. committed {r.wpos}")
+        r.publish_to(pos, nmsgs)
+
+    def rollback(self):
+        """Drop every committed byte that is not published."""
+        self._open().rollback()
 
     def read(self, size_t n):
         """Copy exactly n published bytes out and consume them (ValueError if fewer readable)."""
