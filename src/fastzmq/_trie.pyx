@@ -3,10 +3,15 @@
 
 Theory of operation
 -------------------
-RFC 29 (PUB/SUB) makes a subscription a byte-string *prefix*: a message goes to a
-subscriber when one of its prefixes is a prefix of the message's first frame, the empty
-prefix matching everything. Subscriptions are counted: SUBSCRIBE twice then CANCEL once
-leaves the subscription in place (RFC 29, "The SUB Socket Type" / "The XPUB Socket Type").
+RFC 29 (PUB/SUB), "The PUB Socket Type": the publisher "SHALL perform a binary comparison
+of the subscription against the start of the first frame of the message", i.e. a
+subscription is a byte-string *prefix*, the empty prefix matching everything.
+"The XPUB Socket Type" lets XPUB "normalize commands ... so that multiple identical
+subscriptions result in a single command only" (``Mtrie.add``/``remove`` return True only
+for the first subscribe / last cancel of a prefix across all pipes) and requires it to
+"generate a suitable unsubscribe request" when a subscriber disconnects
+(``Mtrie.remove_pipe`` returns exactly those prefixes). Subscriptions are counted, as in
+libzmq: SUBSCRIBE twice then CANCEL once leaves the subscription in place.
 
 Both structures are one *radix trie* (path-compressed prefix tree) of C nodes:
 
@@ -784,7 +789,8 @@ cdef class Mtrie:
         cdef int k = 0
         self.gen += 1
         if self.gen == 0:  # wrapped: forget every old stamp
-            memset(self.stamps, 0, self.nstamps * sizeof(uint32_t))
+            if self.stamps != NULL:
+                memset(self.stamps, 0, self.nstamps * sizeof(uint32_t))
             self.gen = 1
         while True:
             if nd.count:
