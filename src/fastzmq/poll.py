@@ -112,6 +112,7 @@ class Poller:
         self._os: Any = None  # OS poll object, rebuilt after (un)registering
         self._zsocks: list[tuple[Socket, int]] = []
         self._fd_owners: dict[int, list[tuple[Any, int]]] = {}
+        self._masks: dict[int, int] = {}  # fd -> OS poll mask, as registered in _os
 
     def __contains__(self, socket: Any) -> bool:
         return socket in self._map
@@ -160,8 +161,13 @@ class Poller:
         os_poll = self._os_poll_factory()
         for fd, mask in masks.items():
             os_poll.register(fd, mask)
+        self._masks = masks
         self._os = os_poll
         return os_poll
+
+    def _block(self, os_poll: Any, wait_ms: int) -> list:
+        """Sleep in the OS poll (subclasses for other event loops override this)."""
+        return os_poll.poll(wait_ms)
 
     def poll(self, timeout: float | None = None) -> list[tuple[Any, int]]:
         """Events ready within ``timeout`` ms (None or negative: wait forever)."""
@@ -174,7 +180,8 @@ class Poller:
                     ready.extend(self._fd_ready(os_poll.poll(0)))
                 return ready
             wait_ms = _remaining_ms(deadline)
-            fd_ready = self._fd_ready(os_poll.poll(wait_ms))
+            events = os_poll.poll(0) if wait_ms == 0 else self._block(os_poll, wait_ms)
+            fd_ready = self._fd_ready(events)
             if fd_ready:
                 return self._zmq_ready() + fd_ready
             if wait_ms == 0:
@@ -201,7 +208,10 @@ class Poller:
 
 def select(rlist: list, wlist: list, xlist: list, timeout: float | None = None) -> tuple:
     """pyzmq's select: ``timeout`` in seconds (None: forever); returns (rlist, wlist, xlist)."""
-    p = Poller()
+    return _select_with(Poller(), rlist, wlist, xlist, timeout)
+
+
+def _select_with(p: Poller, rlist: list, wlist: list, xlist: list, timeout: float | None) -> tuple:
     wanted: dict[Any, int] = {}
     for objs, flag in ((rlist, POLLIN), (wlist, POLLOUT), (xlist, POLLERR)):
         for s in objs:

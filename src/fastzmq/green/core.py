@@ -1,0 +1,109 @@
+"""gevent-cooperative Context and Socket.
+
+Theory of operation
+-------------------
+Every blocking call is the compiled operation with DONTWAIT, retried after waiting
+for the socket's edge-triggered ``FD`` with ``gevent.socket.wait_read``, which parks
+only the calling greenlet. Before each wait the socket's ``EVENTS`` is read: that
+drains the FD and arms the socket's waiters for what is not ready, so a message (or
+room to send) arriving after the check writes the FD and wakes the greenlet (the
+loop documented in ``fastzmq.poll``). SNDTIMEO/RCVTIMEO bound the wait and raise
+``Again``; ``Context.term()`` writes the FD, and the retried operation raises
+``ContextTerminated``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import gevent
+from gevent.socket import wait_read
+
+from fastzmq import constants as _c
+from fastzmq import context as _context
+from fastzmq import socket as _socket
+from fastzmq._socket import SocketCore
+from fastzmq.error import Again
+
+POLLIN = int(_c.POLLIN)
+POLLOUT = int(_c.POLLOUT)
+DONTWAIT = int(_c.DONTWAIT)
+
+_send = SocketCore.send
+_recv = SocketCore.recv
+_send_multipart = SocketCore.send_multipart
+_recv_multipart = SocketCore.recv_multipart
+
+
+class _WaitTimeout(Exception):
+    pass
+
+
+class Socket(_socket.Socket):
+    """A fastzmq socket whose blocking calls yield to the gevent hub."""
+
+    def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kw: Any):
+        return self._cooperate(_send, POLLOUT, self.sndtimeo, flags, (data,), (copy, track), kw)
+
+    def send_multipart(
+        self, msg_parts: Any, flags: int = 0, copy: bool = True, track: bool = False, **kw: Any
+    ):
+        lead = (list(msg_parts),)
+        return self._cooperate(_send_multipart, POLLOUT, self.sndtimeo, flags, lead, (copy, track))
+
+    def recv(self, flags: int = 0, copy: bool = True, track: bool = False):
+        return self._cooperate(_recv, POLLIN, self.rcvtimeo, flags, (), (copy, track))
+
+    def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False):
+        return self._cooperate(_recv_multipart, POLLIN, self.rcvtimeo, flags, (), (copy, track))
+
+    def _cooperate(
+        self,
+        op: Callable,
+        want: int,
+        timeout_ms: int,
+        flags: int,
+        lead: tuple,
+        args: tuple,
+        kw: dict | None = None,
+    ) -> Any:
+        """op(*lead, flags, *args) with DONTWAIT; on Again, wait for the FD (yielding), retry."""
+        kw = kw or {}
+        if flags & DONTWAIT:
+            return op(self, *lead, flags, *args, **kw)
+        deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000.0
+        idle = 0
+        while True:
+            try:
+                return op(self, *lead, flags | DONTWAIT, *args, **kw)
+            except Again:
+                pass
+            if self._wait(want, deadline):
+                idle = 0
+            else:  # EVENTS says ready yet the op said Again: do not hog the hub
+                idle += 1
+                if idle > 2:
+                    gevent.sleep(0.001)
+
+    def _wait(self, want: int, deadline: float | None) -> bool:
+        """Return False at once if ``want`` is ready, else yield until the FD fires (True)."""
+        if self._events() & want:
+            return False
+        timeout = None
+        if deadline is not None:
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                raise Again()
+        try:
+            wait_read(self._fileno(), timeout=timeout, timeout_exc=_WaitTimeout())
+        except _WaitTimeout:
+            raise Again() from None
+        return True
+
+
+class Context(_context.Context):
+    """A Context whose sockets are ``fastzmq.green.Socket``."""
+
+    def socket(self, socket_type: int, socket_class: type | None = None, **kwargs: Any) -> Any:
+        return super().socket(socket_type, socket_class or Socket, **kwargs)
