@@ -26,6 +26,8 @@ cdef class SocketCore:
     # REQ/REP
     cdef bint req_sent              # REQ: a request is out, a reply is due
     cdef Pipe req_pipe              # REQ: where the request went; REP: where the reply goes
+    cdef bytes req_id               # REQ_CORRELATE: the id frame of the request that is out
+    cdef unsigned int req_counter   # REQ_CORRELATE: the last request id used
     cdef list rep_envelope          # REP: the request's envelope, delimiter included
     cdef bint rep_pending           # REP: a request was received, a reply is due
     # subscriptions

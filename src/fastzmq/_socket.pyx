@@ -105,6 +105,7 @@ cdef class SocketCore:
         self.linger = -1
         self.maxmsgsize = -1
         self.next_rid = 0x6b8b4567
+        self.req_counter = <unsigned int>(time.monotonic_ns() & 0xFFFFFFFF)
         self.match_buf = NULL
         self.match_cap = 0
 
@@ -420,7 +421,15 @@ cdef class SocketCore:
                 raise ZMQError(EFSM)
             if p is None:
                 p = self._wait_writable(flags)
-            p.write_msg([b""] + frames)
+            if self.req_correlate:
+                # REQ_CORRELATE: a request id frame before the delimiter; only the
+                # reply echoing it is accepted
+                self.req_counter = (self.req_counter + 1) & 0xFFFFFFFF
+                self.req_id = self.req_counter.to_bytes(4, "big")
+                p.write_msg([self.req_id, b""] + frames)
+            else:
+                self.req_id = None
+                p.write_msg([b""] + frames)
             self.req_sent = True
             self.req_pipe = p
             self.in_parts = None
@@ -708,6 +717,10 @@ cdef class SocketCore:
         if t == REQ:
             if p is not self.req_pipe and not self.req_relaxed:
                 return None  # a late reply from another peer
+            if self.req_id is not None:
+                if len(msg) < 3 or msg[0] != self.req_id:
+                    return None  # not the reply to the request that is out
+                msg = msg[1:]
             if len(msg) < 2 or msg[0] != b"":
                 return None  # malformed: no empty delimiter
             self.req_sent = False
