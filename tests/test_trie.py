@@ -305,6 +305,19 @@ def test_match_c_dedupes_and_truncates():
     assert sorted(m._match_c(b"x")) == [5, 9, big]
 
 
+def test_remove_pipe_stops_early_and_skips_unknown_pipes():
+    m, py = _trie.Mtrie(), _trie_py.Mtrie()
+    for i, p in enumerate(random_subs(3000, 8)):
+        for pid in (i % 3, 2**31 - 1 - i % 2):  # small ids (counted) and huge ones (walked)
+            assert m.add(p, pid) == py.add(p, pid)
+    m.add(b"\x00", 5)
+    py.add(b"\x00", 5)
+    for pid in (7, 5000, 2**30, 5, 0, 2**31 - 1, 1, 2**31 - 2, 2):
+        assert m.remove_pipe(pid) == py.remove_pipe(pid)
+        assert m.prefixes() == py.prefixes()
+    assert len(m) == 0 and m.nodes == 1
+
+
 def test_has_all():
     m = _trie.Mtrie()
     assert not m.has_all()

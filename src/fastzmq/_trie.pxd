@@ -41,7 +41,9 @@ cdef class Trie:
 cdef class Mtrie:
     cdef Tree t
     cdef uint32_t* stamps   # per pipe id: generation of the last match_c that emitted it
-    cdef uint32_t nstamps   # length of stamps (ids >= nstamps are deduplicated linearly)
+    cdef uint32_t* psubs    # per pipe id: prefixes it is subscribed to (remove_pipe's stop)
+    cdef uint32_t nstamps   # length of stamps and psubs (ids >= nstamps: linear dedupe,
+                            # and remove_pipe walks the whole trie)
     cdef uint32_t gen       # current match_c generation
     cdef int reserve_stamp(self, int32_t pid) except -1
     # Writes the distinct pipe ids subscribed to some prefix of data[:n] into out (at most

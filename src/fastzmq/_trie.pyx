@@ -41,10 +41,12 @@ All traversals (prefixes, remove_pipe, freeing) use an explicit heap stack: a ch
 nested prefixes 100k deep must not overflow the C stack. Memory comes from
 PyMem_RawMalloc, so tracemalloc sees it (the tests use that to prove nothing leaks).
 
-``Mtrie.remove_pipe`` walks the whole trie (a pipe's subscriptions are not indexed by
-pipe; disconnects are rare next to matches): phase 1 drops the pipe from every node and
-records the prefixes that became empty, phase 2 re-finds each of them and restores the
-invariant, so the traversal never runs over nodes being freed.
+``Mtrie.remove_pipe`` walks the trie in byte order (a pipe's subscriptions are not indexed
+by pipe; disconnects are rare next to matches), but knows from ``psubs[pid]`` how many
+prefixes the pipe holds: nothing to do for a pipe with none, and the walk stops at the
+pipe's last one. Phase 1 drops the pipe from the nodes and records the prefixes that
+became empty; phase 2 re-finds each of them and restores the invariant, so the traversal
+never runs over nodes being freed.
 
 ``Mtrie.match_c`` deduplicates pipe ids with a generation stamp per pipe id: a pipe that
 is subscribed to several prefixes of the topic is written once, at O(1) per hit.
@@ -511,31 +513,39 @@ cdef int32_t check_pid(object pipe_id) except -1:
     return <int32_t>v
 
 
-cdef bint visit(Tree* t, Node* nd, int mode, int32_t pid) noexcept nogil:
+cdef enum:
+    VISIT_SKIP = 0       # nothing to report
+    VISIT_DROPPED = 1    # COLLECT_DROP: the pipe was dropped, others remain
+    VISIT_EMIT = 2       # report this node's prefix
+
+
+cdef int visit(Tree* t, Node* nd, int mode, int32_t pid) noexcept nogil:
     cdef int i
     if mode == COLLECT_ALL:
-        return nd.count > 0
+        return VISIT_EMIT if nd.count > 0 else VISIT_SKIP
     i = pipe_index(nd, pid) if nd.count else -1
     if i < 0:
-        return False
+        return VISIT_SKIP
     pipe_drop(nd, i)
     if nd.count == 0:
         t.nprefixes -= 1
-        return True
-    return False
+        return VISIT_EMIT
+    return VISIT_DROPPED
 
 
-cdef list tree_collect(Tree* t, int mode, int32_t pid):
-    """Preorder walk in byte order (so the result is sorted); see visit() for modes."""
+cdef list tree_collect(Tree* t, int mode, int32_t pid, Py_ssize_t limit=-1):
+    """Preorder walk in byte order (so the result is sorted); see visit() for modes.
+    COLLECT_DROP stops once limit (if >= 0) pipe entries have been dropped."""
     cdef list out = []
     cdef Stack s
     cdef Node* nd
     cdef size_t depth, d, pcap = 0
     cdef unsigned char* path = NULL
     cdef unsigned char* grown
+    cdef int seen
     memset(&s, 0, sizeof(Stack))
     try:
-        if stack_push(&s, t.root, 0) < 0:
+        if limit != 0 and stack_push(&s, t.root, 0) < 0:
             raise MemoryError()
         while s.n:
             s.n -= 1
@@ -550,8 +560,13 @@ cdef list tree_collect(Tree* t, int mode, int32_t pid):
                 path = grown
             if nd.seglen:
                 memcpy(path + depth, nd.seg, nd.seglen)
-            if visit(t, nd, mode, pid):
+            seen = visit(t, nd, mode, pid)
+            if seen == VISIT_EMIT:
                 out.append(PyBytes_FromStringAndSize(<char*>path, d))
+            if seen != VISIT_SKIP and mode == COLLECT_DROP:
+                limit -= 1
+                if limit == 0:
+                    break  # that was the pipe's last subscription
             if push_kids(&s, nd, d) < 0:
                 raise MemoryError()
     finally:
@@ -697,12 +712,14 @@ cdef class Mtrie:
     def __cinit__(self):
         tree_init(&self.t)
         self.stamps = NULL
+        self.psubs = NULL
         self.nstamps = 0
         self.gen = 0
 
     def __dealloc__(self):
         tree_destroy(&self.t)
         PyMem_RawFree(self.stamps)
+        PyMem_RawFree(self.psubs)
 
     cdef int reserve_stamp(self, int32_t pid) except -1:
         cdef uint32_t n
@@ -719,6 +736,11 @@ cdef class Mtrie:
             raise MemoryError()
         memset(grown + self.nstamps, 0, (n - self.nstamps) * sizeof(uint32_t))
         self.stamps = grown
+        grown = <uint32_t*>PyMem_RawRealloc(self.psubs, n * sizeof(uint32_t))
+        if grown == NULL:
+            raise MemoryError()  # stamps grew, nstamps did not: still consistent
+        memset(grown + self.nstamps, 0, (n - self.nstamps) * sizeof(uint32_t))
+        self.psubs = grown
         self.nstamps = n
         return 0
 
@@ -741,6 +763,8 @@ cdef class Mtrie:
         if pipe_insert(nd, -i - 1, pid) < 0:
             tree_cleanup(&self.t, nd)
             raise MemoryError()
+        if pid < <int32_t>self.nstamps:
+            self.psubs[pid] += 1
         if nd.count == 1:
             self.t.nprefixes += 1
             return True
@@ -762,6 +786,8 @@ cdef class Mtrie:
             nd.pcnt[i] -= 1
             return False
         pipe_drop(nd, i)
+        if pid < <int32_t>self.nstamps:
+            self.psubs[pid] -= 1
         if nd.count:
             return False
         self.t.nprefixes -= 1
@@ -770,11 +796,19 @@ cdef class Mtrie:
 
     def remove_pipe(self, pipe_id) -> list:
         """Drop every subscription of pipe_id. Returns the prefixes nobody subscribes to
-        any more, in byte order. Walks the whole trie."""
+        any more, in byte order. Walks the trie until the pipe's last subscription is gone
+        (O(1) for a pipe with none; the whole trie for pipe ids >= 2**20)."""
         cdef int32_t pid = check_pid(pipe_id)
-        cdef list emptied = tree_collect(&self.t, COLLECT_DROP, pid)
+        cdef Py_ssize_t limit = -1
+        cdef list emptied
         cdef bytes b
         cdef Node* nd
+        if pid < <int32_t>self.nstamps:
+            limit = self.psubs[pid]
+            self.psubs[pid] = 0
+        elif pid < STAMP_MAX:
+            return []  # add() reserves every such id: this one never subscribed
+        emptied = tree_collect(&self.t, COLLECT_DROP, pid, limit)
         for b in reversed(emptied):  # deepest first
             nd = tree_find(&self.t, ptr(b), len(b))
             if nd != NULL and nd.count == 0:
