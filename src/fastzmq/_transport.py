@@ -39,6 +39,11 @@ def _opt(sock: Any, option: int) -> int:
     return sock.getsockopt(option)
 
 
+def _bind_error(e: OSError, ep: Any) -> ZMQError:
+    code = e.errno or _c.EINVAL
+    return ZMQError(code, f"{os.strerror(code)}: {ep.raw}")
+
+
 def _tune(pysock: Any, family: int) -> None:
     pysock.setblocking(False)
     if family in (_pysocket.AF_INET, _pysocket.AF_INET6):

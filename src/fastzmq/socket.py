@@ -432,7 +432,8 @@ class Socket(SocketCore):
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
-        return f"<fastzmq.Socket({SOCKET_TYPE_NAMES.get(self.socket_type)}) {state} at {hex(id(self))}>"
+        name = SOCKET_TYPE_NAMES.get(self.socket_type)
+        return f"<fastzmq.Socket({name}) {state} at {hex(id(self))}>"
 
     def monitor(self, addr: str | None, events: int = _c.EVENT_ALL) -> None:
         raise ZMQError(_c.ENOTSUP, "socket monitor: not implemented yet")
