@@ -663,8 +663,10 @@ cdef class SocketCore:
 
     cdef bint _readable_now(self):
         cdef Pipe p
-        if self.xpub_queue:
-            return True
+        if self.socket_type == XPUB:
+            # what XPUB's pipes carry is subscriptions; only some become messages
+            self._process_inbound_subs()
+            return len(self.xpub_queue) > 0
         for p in self.pipes:
             if p.has_msg():
                 return True
@@ -743,12 +745,11 @@ cdef class SocketCore:
             self._process_mailbox()
         waiter_drain(&self.sig.w)
         if _can_recv(self.socket_type):
-            if self.in_parts or self._readable_now():
-                ev |= 1
-            elif self.socket_type == XPUB:
-                self._process_inbound_subs()
-                if self.xpub_queue:
+            if _has_subs(self.socket_type):
+                if self.in_parts or self._prefetch_filtered():
                     ev |= 1
+            elif self.in_parts or self._readable_now():
+                ev |= 1
         if _can_send(self.socket_type):
             if self.socket_type in (PUB, XPUB, ROUTER, XSUB) or self.out_parts is not None:
                 ev |= 2
@@ -761,7 +762,10 @@ cdef class SocketCore:
                 ev |= 2
         if not ev & 1:
             waiter_arm(&self.sig.w)
-            if self._readable_now():
+            if _has_subs(self.socket_type):
+                if self._prefetch_filtered():
+                    ev |= 1
+            elif self._readable_now():
                 ev |= 1
         if not ev & 2 and _can_send(self.socket_type):
             waiter_arm(&self.ww)
@@ -778,6 +782,28 @@ cdef class SocketCore:
             else:
                 ev &= ~2
         return ev
+
+    def _prefetch_filtered(self):
+        """SUB/XSUB: read ahead to the next message that passes the filter.
+
+        Queued messages may all be filtered out, so "a pipe has data" is not
+        POLLIN. The message found is kept whole in ``in_parts`` for recv.
+        """
+        cdef Pipe p
+        cdef int fl = 0
+        cdef list msg
+        while True:
+            p = self._fq_pick()
+            if p is None:
+                return False
+            msg = p.read_msg(&fl)
+            if fl & FRAME_COMMAND:
+                self._apply_command(p, msg[0])
+                continue
+            msg = self._filter_in(p, msg)
+            if msg is not None:
+                self.in_parts = msg
+                return True
 
     cdef bint _lb_pick_peek(self):
         cdef Pipe p
