@@ -601,6 +601,7 @@ cdef class SocketCore:
         cdef int fl = 0
         cdef Pipe p
         cdef object f
+        cdef bint blocked = False
         if self.in_parts:
             f = self.in_parts.pop(0)
             self.rcvmore = len(self.in_parts) > 0
@@ -623,6 +624,9 @@ cdef class SocketCore:
                     else:
                         self.rcvmore = False
                     return f
+                if not blocked:  # a new recv: its RCVTIMEO deadline starts now
+                    self.options["_rdeadline"] = 0
+                    blocked = True
                 self._block_readable(flags)
         cdef list msg = self._recv_msg(flags)
         f = msg.pop(0)
