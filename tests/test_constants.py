@@ -204,7 +204,10 @@ def test_constants_never_import_pyzmq():
     code = (
         "import sys, fastzmq.constants, fastzmq.error, fastzmq.message; print('zmq' in sys.modules)"
     )
-    env_path = str(ROOT / "src")
+    import fastzmq
+
+    # the directory fastzmq was imported from: src/ in a dev build, site-packages when installed
+    env_path = str(Path(fastzmq.__file__).resolve().parent.parent)
     proc = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

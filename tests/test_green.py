@@ -21,6 +21,8 @@ import fastzmq  # noqa: E402
 import fastzmq.green as gzmq  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# where fastzmq was imported from: src/ in a dev build, site-packages when installed
+PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastzmq.__file__)))
 T = 5.0
 
 
@@ -57,7 +59,7 @@ def test_names(gctx):
 
 def test_fastzmq_imports_without_gevent():
     code = "import sys; sys.modules['gevent'] = None; import fastzmq, fastzmq.asyncio; print('ok')"
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+    env = dict(os.environ, PYTHONPATH=PKG_PARENT)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=30)
     assert out.returncode == 0, out.stderr.decode()
     assert out.stdout.strip() == b"ok"
@@ -165,7 +167,7 @@ def test_green_poller_mixes_and_yields(gctx, transport, wait_peers):
 
 
 def test_example_runs():
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+    env = dict(os.environ, PYTHONPATH=PKG_PARENT)
     script = os.path.join(ROOT, "examples", "green_reqrep.py")
     out = subprocess.run([sys.executable, script, "4"], env=env, capture_output=True, timeout=60)
     assert out.returncode == 0, out.stderr.decode()[-2000:]
