@@ -158,3 +158,38 @@ def test_req_correlate_prefixes_a_request_id(ctx):
     router.send_multipart([b"c", req_id1, b"", b"stale"])
     router.send_multipart([b"c", req_id2, b"", b"fresh"])
     assert req.recv() == b"fresh"
+
+
+def test_rep_fair_queues_and_replies_to_the_right_req(ctx, transport, wait_peers):
+    rep = ctx.socket(zmq.REP)
+    _timeouts(rep)
+    addr = transport.bind(rep)
+    reqs = [ctx.socket(zmq.REQ) for _ in range(3)]
+    for r in reqs:
+        _timeouts(r)
+        r.connect(addr)
+    wait_peers(rep, 3)
+    for i, r in enumerate(reqs):
+        r.send(b"%d" % i)
+    for _ in range(3):
+        rep.send(b"re:" + rep.recv())
+    for i, r in enumerate(reqs):
+        assert r.recv() == b"re:%d" % i
+
+
+def test_rep_drops_reply_when_requester_left(ctx):
+    rep = ctx.socket(zmq.REP)
+    _timeouts(rep)
+    rep.bind("inproc://rr-gone")
+    gone, stays = ctx.socket(zmq.REQ), ctx.socket(zmq.REQ)
+    _timeouts(stays)
+    gone.connect("inproc://rr-gone")
+    stays.connect("inproc://rr-gone")
+    gone.send(b"q1")
+    assert rep.recv() == b"q1"
+    gone.close(linger=0)
+    rep.send(b"to-nobody")  # no error: the reply is dropped
+    stays.send(b"q2")
+    assert rep.recv() == b"q2"
+    rep.send(b"a2")
+    assert stays.recv() == b"a2"
