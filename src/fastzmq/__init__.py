@@ -16,6 +16,7 @@ from fastzmq.constants import (
     zmq_version_info,
 )
 from fastzmq.context import Context
+from fastzmq.devices import device, proxy
 from fastzmq.error import (
     Again,
     ContextTerminated,
@@ -39,6 +40,8 @@ __all__ = [
     "MessageTracker",
     "Poller",
     "select",
+    "proxy",
+    "device",
     "ZMQBaseError",
     "ZMQError",
     "ZMQBindError",
