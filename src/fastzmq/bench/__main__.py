@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", metavar="WORKLOAD", help="substring or comma list of workloads")
     p.add_argument("--json", metavar="FILE", help="write every sample and the environment")
     p.add_argument("--plot", metavar="FILE.png", help="throughput vs size (needs matplotlib)")
+    p.add_argument("--readme", metavar="FILE", help="write the table (and plot) into FILE")
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
     p.add_argument(
         "--impls",
@@ -89,13 +90,19 @@ def finish(args, chosen, impls, settings, samples) -> int:
     from fastzmq.bench.report import table
 
     labels = [i.label for i in impls]
-    print("\n".join(table(chosen, samples, labels, settings.repeat)))
+    lines = list(table(chosen, samples, labels, settings.repeat))
+    print("\n".join(lines))
     if args.json:
         write_json(args.json, impls, settings, samples, [w.name for w in chosen])
         print(f"samples written to {args.json}", file=sys.stderr)
-    if args.plot:
-        return write_plot(args.plot, chosen, samples, labels)
-    return 0
+    rc = write_plot(args.plot, chosen, samples, labels) if args.plot else 0
+    if args.readme:
+        from fastzmq.bench.readme import update
+
+        argv = [a for a in sys.argv[1:]] if args.argv is None else args.argv
+        plot = args.plot if args.plot and rc == 0 else None
+        update(args.readme, lines, argv, plot)
+    return rc
 
 
 def write_plot(path, chosen, samples, labels) -> int:
@@ -112,6 +119,7 @@ def write_plot(path, chosen, samples, labels) -> int:
 
 def main(argv: List[str] | None = None) -> int:
     args = parse_args(argv)
+    args.argv = argv
     if args.list:
         list_workloads()
         return 0
