@@ -291,3 +291,60 @@ def test_setitimer_interrupts_blocked_send(ctx):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def test_term_wakes_blocked_send_with_context_terminated():
+    c = zmq.Context()
+    s = c.socket(zmq.PUSH)
+    s.bind("inproc://api-term-send")
+    caught = []
+
+    def blocked():
+        try:
+            s.send(b"nobody")
+        except zmq.ContextTerminated as e:
+            caught.append(e)
+        finally:
+            s.close(linger=0)
+
+    t = threading.Thread(target=blocked)
+    t.start()
+    time.sleep(0.1)
+    c.term()
+    t.join(5)
+    assert not t.is_alive() and len(caught) == 1
+
+
+def test_new_socket_after_term_is_eterm():
+    c = zmq.Context()
+    c.term()
+    assert _errno(c.socket, zmq.PAIR) == zmq.ETERM
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="CONFLATE is accepted but not implemented: all queued messages are delivered",
+)
+def test_conflate_keeps_only_the_last_message(ctx):
+    pull = ctx.socket(zmq.PULL)
+    pull.conflate = 1
+    pull.bind("inproc://api-conflate")
+    push = ctx.socket(zmq.PUSH)
+    push.connect("inproc://api-conflate")
+    for i in range(10):
+        push.send(b"%d" % i, zmq.DONTWAIT)
+    assert pull.recv(zmq.DONTWAIT) == b"9"
+    with pytest.raises(zmq.Again):
+        pull.recv(zmq.DONTWAIT)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="IMMEDIATE is accepted but not implemented: messages queue before the peer exists",
+)
+def test_immediate_does_not_queue_before_the_peer_exists(ctx):
+    push = ctx.socket(zmq.PUSH)
+    push.immediate = 1
+    push.connect("inproc://api-immediate")
+    with pytest.raises(zmq.Again):
+        push.send(b"x", zmq.DONTWAIT)
