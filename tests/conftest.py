@@ -132,6 +132,8 @@ def _transport_unavailable(name: str) -> str | None:
         reason = f"{name} transport not available yet: {type(e).__name__}: {e}"
     if not _term_bounded(c, TERM_TIMEOUT) and reason is None:
         reason = f"{name} transport: Context.term() hung after a bind"
+    if name == "ipc" and os.path.exists(addr[len("ipc://") :]):
+        os.unlink(addr[len("ipc://") :])
     _probe_cache[name] = reason
     return reason
 
