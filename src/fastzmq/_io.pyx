@@ -37,6 +37,7 @@ from cpython.object cimport PyObject
 from libc.errno cimport EAGAIN, EINTR, errno
 from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from fastzmq._frame cimport scan_at_boundary, scan_frames, scan_init, scan_state
 from fastzmq._pipe cimport PIPE_WIRE, Pipe
@@ -363,6 +364,7 @@ cdef class IOThread:
     cdef object cmds                # deque of callables run in the I/O thread
     cdef list timers                # heap of (deadline, seq, callable)
     cdef uint64_t timer_seq
+    cdef double deadline            # monotonic time of the first timer, 0: none
     cdef public bint stopping
     cdef public object thread
     cdef public object context
@@ -439,14 +441,14 @@ cdef class IOThread:
 
     def _run(self):
         cdef epoll_event events[MAX_EVENTS]
-        cdef int n, i, kind, slot, timeout, rc, nslow
+        cdef int n, i, kind, slot, timeout, nslow
         cdef int slow[MAX_EVENTS]
-        cdef uint32_t evmask[MAX_EVENTS]
-        cdef Engine e
-        while not self.stopping:
-            timeout = self._next_timeout()
-            nslow = 0
-            with nogil:
+        # The steady state never holds the GIL: it is taken only when a slow event, a
+        # command or a due timer is there (see the module docstring).
+        with nogil:
+            while not self.stopping:
+                timeout = _timeout_ms(self.deadline)
+                nslow = 0
                 n = epoll_wait(self.epfd, events, MAX_EVENTS, timeout)
                 for i in range(n):
                     kind = events[i].data.u64 & 3
@@ -456,17 +458,27 @@ cdef class IOThread:
                             continue
                     slow[nslow] = i
                     nslow += 1
-            for i in range(nslow):
-                kind = events[slow[i]].data.u64 & 3
-                slot = <int>(events[slow[i]].data.u64 >> 2)
-                try:
-                    self._slow_event(kind, slot, events[slow[i]].events)
-                except Exception as exc:  # never let one connection kill the thread
-                    _report(exc)
+                if nslow or (self.deadline > 0 and _now() >= self.deadline):
+                    with gil:
+                        self._slow_batch(events, slow, nslow)
+
+    cdef void _slow_batch(self, epoll_event* events, int* slow, int nslow) noexcept:
+        cdef int i, kind, slot
+        for i in range(nslow):
+            kind = events[slow[i]].data.u64 & 3
+            slot = <int>(events[slow[i]].data.u64 >> 2)
+            try:
+                self._slow_event(kind, slot, events[slow[i]].events)
+            except Exception as exc:  # never let one connection kill the thread
+                _report(exc)
+        try:
             if self.cmds:
                 self._run_commands()
             if self.timers:
                 self._run_timers()
+        except Exception as exc:
+            _report(exc)
+        self.deadline = self.timers[0][0] if self.timers else 0.0
 
     def _run_commands(self):
         waiter_drain(&self.cmd_waiter.w)
@@ -476,12 +488,6 @@ cdef class IOThread:
                 fn(*args)
             except Exception as exc:
                 _report(exc)
-
-    cdef int _next_timeout(self):
-        if not self.timers:
-            return -1
-        ms = (self.timers[0][0] - time.monotonic()) * 1000.0
-        return 0 if ms <= 0 else <int>(ms + 1)
 
     def _run_timers(self):
         now = time.monotonic()
@@ -495,6 +501,9 @@ cdef class IOThread:
     def add_timer(self, double delay_s, fn):
         self.timer_seq += 1
         heapq.heappush(self.timers, (time.monotonic() + delay_s, self.timer_seq, fn))
+        self.deadline = self.timers[0][0]
+        if threading.current_thread() is not self.thread:
+            self.cmd_waiter.signal()  # the loop may be asleep with an older deadline
 
     # ---------------------------------------------------------------- slots
     def new_slot(self, obj):
@@ -617,6 +626,20 @@ cdef bint _fast_event(PyObject* obj, int kind, uint32_t mask) noexcept nogil:
         (<Engine>obj).error = rc
         return False
     return True
+
+
+cdef inline double _now() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + ts.tv_nsec * 1e-9
+
+
+cdef inline int _timeout_ms(double deadline) noexcept nogil:
+    cdef double ms
+    if deadline <= 0:
+        return -1
+    ms = (deadline - _now()) * 1000.0
+    return 0 if ms <= 0 else <int>(ms + 1)
 
 
 def _report(exc):
