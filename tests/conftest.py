@@ -64,10 +64,11 @@ def close_and_term(ctx: TrackingContext, timeout: float = TERM_TIMEOUT) -> None:
     if _term_bounded(ctx, timeout):
         return
     leaked = [s for s in list(ctx._sockets) if not s.closed]
+    names = [repr(s) for s in leaked]
     for s in leaked:  # unstick the term thread so the run can go on
         s.close(linger=0)
     _term_bounded(ctx, 1.0)
-    pytest.fail(f"Context.term() did not return within {timeout}s: leaked sockets {leaked!r}")
+    pytest.fail(f"Context.term() did not return within {timeout}s: leaked sockets {names}")
 
 
 @pytest.fixture
