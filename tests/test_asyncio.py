@@ -152,7 +152,10 @@ def test_send_backpressure_in_order(run, actx, transport, wait_peers):
 
     async def main():
         sends = [a.send(b"%d" % i) for i in range(n)]
-        assert not all(f.done() for f in sends)  # the HWM made some wait
+        if transport.name == "inproc":
+            # exact only for inproc: over tcp/ipc the kernel's buffers hold messages
+            # beyond the HWM (as with libzmq), so a fast I/O thread may take them all
+            assert not all(f.done() for f in sends)  # the HWM made some wait
         got = [await asyncio.wait_for(b.recv(), T) for _ in range(n)]
         await asyncio.wait_for(asyncio.gather(*sends), T)
         assert got == [b"%d" % i for i in range(n)]
