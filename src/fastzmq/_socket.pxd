@@ -47,6 +47,7 @@ cdef class SocketCore:
     cdef public dict options
     # state
     cdef public bint closed
+    cdef readonly bint ctx_term     # the context was terminated (checked on every call)
     cdef public object context
     cdef readonly uint64_t dropped_hwm  # PUB/XPUB: messages dropped because a pipe was full
     cdef readonly uint64_t dropped_unroutable

@@ -239,7 +239,7 @@ cdef class SocketCore:
     cdef int _check_open(self) except -1:
         if self.closed:
             raise ZMQError(ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
-        if self.context is not None and self.context._terminated:
+        if self.ctx_term:
             raise ContextTerminated()
         if self.mailbox:
             self._process_mailbox()
@@ -256,7 +256,7 @@ cdef class SocketCore:
         waiter_disarm(&self.ww)
         waiter_disarm(&self.sig.w)
         waiter_drain(&self.sig.w)
-        if self.context is not None and self.context._terminated:
+        if self.ctx_term:
             raise ContextTerminated()
         if self.closed:
             raise ZMQError(ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
@@ -295,7 +295,7 @@ cdef class SocketCore:
         """Send one frame; with SNDMORE, more frames of the same message follow."""
         cdef Pipe p
         cdef int t = self.socket_type
-        if self.closed or self.mailbox or (self.context is not None and self.context._terminated):
+        if self.closed or self.mailbox or self.ctx_term:
             self._check_open()
         if not _can_send(t):
             raise ZMQError(ENOTSUP, f"{SOCKET_TYPE_NAMES[t]} sockets cannot send")
@@ -322,7 +322,7 @@ cdef class SocketCore:
         cdef object part
         cdef Pipe p
         cdef int t = self.socket_type
-        if self.closed or self.mailbox or (self.context is not None and self.context._terminated):
+        if self.closed or self.mailbox or self.ctx_term:
             self._check_open()
         if not _can_send(t):
             raise ZMQError(ENOTSUP, f"{SOCKET_TYPE_NAMES[t]} sockets cannot send")
@@ -576,7 +576,7 @@ cdef class SocketCore:
     def recv(self, int flags=0, copy=True, track=False):
         """Receive one frame (bytes, or a Frame with copy=False)."""
         cdef object f
-        if self.closed or self.mailbox or (self.context is not None and self.context._terminated):
+        if self.closed or self.mailbox or self.ctx_term:
             self._check_open()
         f = self._recv_frame(flags)
         if copy:
@@ -586,7 +586,7 @@ cdef class SocketCore:
     def recv_multipart(self, int flags=0, copy=True, track=False):
         """Receive every frame of one message, as a list."""
         cdef list parts
-        if self.closed or self.mailbox or (self.context is not None and self.context._terminated):
+        if self.closed or self.mailbox or self.ctx_term:
             self._check_open()
         parts = [self._recv_frame(flags)]
         while self.rcvmore:
@@ -821,6 +821,11 @@ cdef class SocketCore:
 
     def _wake(self):
         """Wake a thread blocked in this socket (term, close from another thread)."""
+        waiter_signal(&self.sig.w)
+
+    def _terminate(self):
+        """Context.term(): every call from now on, and every blocked one, gets ETERM."""
+        self.ctx_term = True
         waiter_signal(&self.sig.w)
 
     def _get_pipes(self):

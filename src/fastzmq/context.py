@@ -97,7 +97,7 @@ class Context:
             return
         self._terminated = True
         for s in list(self._sockets):
-            s._wake()
+            s._terminate()
         for io in self._io:
             io.wait_sockets_closed()
         while True:
