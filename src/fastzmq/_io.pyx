@@ -22,7 +22,8 @@ handshake, errors, closing, timers, commands from socket threads) is queued as a
   ring's publish/consume; see _waiter.pxd).
 
 epoll is edge-triggered: ``in_ready``/``out_blocked`` remember readiness across
-pumps; a short read or write means the kernel buffer was drained or filled.
+pumps, and both directions go on until EAGAIN (a short read is not proof of an
+empty kernel buffer: AF_UNIX streams return less than is queued).
 """
 
 import errno as _errno
@@ -34,7 +35,7 @@ import time
 from collections import deque
 
 from cpython.object cimport PyObject
-from libc.errno cimport EAGAIN, EINTR, errno
+from libc.errno cimport EAGAIN, ECONNRESET, EINTR, EPIPE, errno
 from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
@@ -135,6 +136,7 @@ cdef class Engine:
     cdef uint64_t rcvhwm
     cdef bint in_ready              # the kernel may have bytes for us
     cdef bint out_blocked           # the kernel's send buffer was full
+    cdef bint out_dead              # EPIPE: the peer reads no more; input may remain
     cdef bint throttled             # input stopped at RCVHWM
     cdef bint closing               # lingering: close once out is flushed
     cdef public int error           # why it died (errno, ERR_EOF or a scan error)
@@ -212,6 +214,11 @@ cdef class Engine:
                     return 0
                 if errno == EINTR:
                     continue
+                if errno == EPIPE or errno == ECONNRESET:
+                    # the peer stopped reading: send no more, but read what it sent
+                    self.out_dead = True
+                    self.out_blocked = True
+                    return 0
                 return errno
             total = 0
             left = <size_t>n
@@ -224,10 +231,7 @@ cdef class Engine:
                 total += nmsgs
                 left -= k
             self.out.consume(<size_t>n, total)
-            for i in range(cnt):
-                left += iov[i].iov_len
-            if <size_t>n < left:
-                self.out_blocked = True  # short write: the kernel buffer is full
+            # a short write is not proof the buffer is full: go on until EAGAIN
         return 0
 
     cdef int _fill_in(self) noexcept nogil:
@@ -261,8 +265,9 @@ cdef class Engine:
                 return rc
             if nmsgs:
                 self.inq.publish_to(base + <uint64_t>last_end, nmsgs)
-            if <size_t>n < avail:
-                self.in_ready = False  # short read: the kernel buffer is drained
+            # A short read does not prove the kernel buffer is drained (an AF_UNIX
+            # stream may return less than is queued): with edge-triggered epoll we must
+            # read until EAGAIN, or the tail of a burst waits for an edge that never comes.
         return 0
 
     # ---------------------------------------------------------------- slow path
@@ -343,6 +348,13 @@ cdef class Engine:
 
     def c_pump(self):
         return self.pump()
+
+    def mark_ready(self, uint32_t mask):
+        """Slow-path twin of _fast_event's readiness bookkeeping."""
+        if mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR):
+            self.in_ready = True
+        if mask & EPOLLOUT and not self.out_dead:
+            self.out_blocked = False
 
     def set_closing(self):
         self.closing = True
@@ -612,14 +624,16 @@ cdef bint _fast_event(PyObject* obj, int kind, uint32_t mask) noexcept nogil:
         return False
     if (<Engine>obj).state != ST_ACTIVE:
         return False
-    if mask & (EPOLLERR | EPOLLHUP):
+    if mask & EPOLLERR:
         return False
     if kind == KIND_WAKE:
         waiter_drain(&(<Engine>obj).waiter.w)
     else:
-        if mask & (EPOLLIN | EPOLLRDHUP):
+        # A hang-up is read like input: what the peer sent before closing is still in
+        # the kernel, and recv() returning 0 (after it) is what ends the connection.
+        if mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP):
             (<Engine>obj).in_ready = True
-        if mask & EPOLLOUT:
+        if mask & EPOLLOUT and not (<Engine>obj).out_dead:
             (<Engine>obj).out_blocked = False
     rc = (<Engine>obj).pump()
     if rc != 0:

@@ -140,6 +140,10 @@ cdef class Pipe:
         self.out.publish(1)
         return 0
 
+    def out_pending(self):
+        """Bytes queued for the peer and not yet taken by it (LINGER decisions)."""
+        return self.out.readable()
+
     # ---- receiving ----
     cdef bint has_msg(self) noexcept:
         if self.stash:

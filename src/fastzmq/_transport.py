@@ -18,6 +18,7 @@ import errno
 import os
 import socket as _pysocket
 import tempfile
+import time
 from typing import Any
 
 from fastzmq import _endpoint
@@ -36,7 +37,7 @@ _ENGINE_MASK = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET
 
 
 def _opt(sock: Any, option: int) -> int:
-    return sock.getsockopt(option)
+    return sock._option_value(option)
 
 
 def _bind_error(e: OSError, ep: Any) -> ZMQError:
@@ -78,13 +79,12 @@ class Connection(Engine):
             self._handshake_io(mask)
         elif self.state == 1:
             if self.error == 0:
-                if mask & (EPOLLERR | EPOLLHUP):
-                    self.c_pump()  # read what is left before the end
-                    self.die(self.error or -100)
-                    return
-                rc = self.c_pump()
+                self.mark_ready(mask)
+                rc = self.c_pump()  # reads what the peer sent before any error or close
                 if rc:
                     self.error = rc
+                elif mask & EPOLLERR:
+                    self.error = -1
             if self.error:
                 self.die(self.error)
 
@@ -132,6 +132,8 @@ class Connection(Engine):
         rcvhwm = max(0, sock.rcvhwm)
         rc = self.activate(pipe, waiter, ev.leftover, sock.maxmsgsize, rcvhwm)
         self.owner.on_active(self, pipe)
+        if self.state != 1:
+            return  # on_active flushed and closed it (a socket closed while connecting)
         if rc == 0:
             rc = self.c_pump()
         if rc:
@@ -296,6 +298,7 @@ class Connecter:
         self.ep = ep
         self.url = ep.url
         self.stopped = False
+        self.linger_deadline: float | None = None  # set when closed with messages queued
         self.conn = None
         self.pending = None
         self.slot = -1
@@ -372,6 +375,10 @@ class Connecter:
     def on_active(self, conn: Any, pipe: Any) -> None:
         pipe.connected = True
         self.ivl = max(0, _opt(self.socket, _c.RECONNECT_IVL))
+        if self.linger_deadline is not None:  # closed while connecting: flush, then go
+            left = -1 if self.linger_deadline == 0 else self.linger_deadline - time.monotonic()
+            conn.stop(-1 if left == -1 else max(1, int(left * 1000)))
+            return
         if not self.attached:
             self.attached = True
             self.socket._post("attach", pipe)
@@ -381,17 +388,35 @@ class Connecter:
     def on_dead(self, conn: Any) -> None:
         self.conn = None
         self.pipe.connected = False
-        if not self.stopped:
+        if self.linger_deadline is not None and not self.pipe.out_pending():
+            self._hard_stop()  # lingering, and everything was flushed
+        elif not self.stopped:
             self._retry()
 
     def stop(self, linger: int) -> None:
+        """Socket closed: with LINGER and queued messages, keep connecting to flush them."""
+        if linger != 0 and self.pipe.out_pending() and not self.stopped:
+            self.linger_deadline = 0.0 if linger < 0 else time.monotonic() + linger / 1000.0
+            self.io.lingering.add(self)
+            if linger > 0:
+                self.io.add_timer(linger / 1000.0, self._hard_stop)
+            if self.conn is not None and self.conn.active:
+                self.conn.stop(linger)
+            return
+        self._hard_stop()
+
+    def _hard_stop(self) -> None:
+        if self.stopped:
+            return
         self.stopped = True
+        self.io.lingering.discard(self)
         if self.pending is not None:
             self.io.unregister(self.pending.fileno())
             self.io.free_slot(self.slot)
             self.pending.close()
             self.pending = None
         if self.conn is not None:
-            self.conn.stop(linger)
+            self.conn.stop(0)
         if not self.socket.closed and self.attached:
             self.socket._post("detach", self.pipe)
+        self.io.check_idle()

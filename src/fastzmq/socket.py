@@ -158,6 +158,10 @@ class Socket(SocketCore):
             return _c.PollEvent(self._events())
         if self.closed:
             raise ZMQError(_c.ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
+        return self._option_value(option)
+
+    def _option_value(self, option: int) -> Any:
+        """An option's value, also after close (the I/O thread reads them while lingering)."""
         if option == _c.FD:
             return self._fileno()
         if option == _c.TYPE:
