@@ -245,10 +245,12 @@ class Socket(SocketCore):
 
     @property
     def FD(self) -> int:
+        """Edge-triggered fd: readable when EVENTS may have changed (docs/polling.md)."""
         return self.getsockopt(_c.FD)
 
     @property
     def EVENTS(self) -> int:
+        """POLLIN/POLLOUT ready now; reading it re-arms FD (usage loop: docs/polling.md)."""
         return self.getsockopt(_c.EVENTS)
 
     @property
