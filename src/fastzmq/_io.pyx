@@ -29,7 +29,6 @@ empty kernel buffer: AF_UNIX streams return less than is queued).
 import errno as _errno
 import heapq
 import os
-import socket as _pysocket
 import threading
 import time
 from collections import deque
@@ -41,13 +40,11 @@ from libc.stdlib cimport free, malloc, realloc
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from fastzmq._frame cimport scan_at_boundary, scan_frames, scan_init, scan_state
-from fastzmq._pipe cimport PIPE_WIRE, Pipe
+from fastzmq._pipe cimport Pipe
 from fastzmq._ring cimport Ring
-from fastzmq._waiter cimport Waiter, waiter_arm, waiter_disarm, waiter_drain, waiter_t
+from fastzmq._waiter cimport Waiter, waiter_arm, waiter_disarm, waiter_drain
 
-from fastzmq import _endpoint
 from fastzmq import constants as _c
-from fastzmq._pipe import make_wire_pipe
 from fastzmq.error import ZMQError
 
 
@@ -146,7 +143,6 @@ cdef class Engine:
     cdef public object owner        # Listener or Connecter
     cdef public object socket       # the fastzmq socket this connection serves
     cdef public Pipe pipe
-    cdef public double linger_deadline
     cdef public long long maxmsgsize
 
     def __cinit__(self):
@@ -528,7 +524,7 @@ cdef class IOThread:
             self.slots.append(obj)
             if slot >= self.nslots_cap:
                 self.nslots_cap *= 2
-                self.slot_ptrs = <PyObject**>_realloc(self.slot_ptrs,
+                self.slot_ptrs = <PyObject**>realloc(self.slot_ptrs,
                                                        self.nslots_cap * sizeof(PyObject*))
         self.slot_ptrs[slot] = <PyObject*>obj if isinstance(obj, Engine) else NULL
         return slot
@@ -611,10 +607,6 @@ cdef class IOThread:
                 except Exception:
                     pass
         self.slots = []
-
-
-cdef void* _realloc(void* p, size_t n) noexcept:
-    return realloc(p, n)
 
 
 cdef bint _fast_event(PyObject* obj, int kind, uint32_t mask) noexcept nogil:

@@ -23,7 +23,6 @@ cdef class Pipe:
     cdef public object endpoint  # the endpoint string this pipe came from
     cdef public object owner     # the I/O-side object (engine/connecter) or peer socket
     cdef list stash              # inproc: remaining frames of a multipart message being read
-    cdef unsigned char* partial  # wire: not used yet
 
     cdef bint can_write(self) noexcept
     cdef int write_msg(self, list frames) except -1

@@ -29,10 +29,6 @@ from libc.string cimport memcpy
 from fastzmq._frame cimport FRAME_COMMAND, FRAME_MORE, decode_header, encode_header
 from fastzmq._ring cimport Ring
 
-cdef extern from "Python.h":
-    PyObject* PyBytes_FromStringAndSize_raw "PyBytes_FromStringAndSize" (const char*, Py_ssize_t)
-
-
 cdef inline bytes _as_bytes(object frame):
     if type(frame) is bytes:
         return <bytes>frame

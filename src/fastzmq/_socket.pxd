@@ -53,6 +53,7 @@ cdef class SocketCore:
     cdef readonly uint64_t dropped_unroutable
 
     cdef int _process_mailbox(self) except -1
+    cdef int _enter(self) except -1
     cdef int _check_open(self) except -1
     cdef Pipe _lb_pick(self)
     cdef Pipe _fq_pick(self)

@@ -236,6 +236,12 @@ cdef class SocketCore:
                 return self._fq_pick()
         return None
 
+    cdef int _enter(self) except -1:
+        """Every public call starts here: the common case is three C flag tests."""
+        if self.closed or self.mailbox or self.ctx_term:
+            self._check_open()
+        return 0
+
     cdef int _check_open(self) except -1:
         if self.closed:
             raise ZMQError(ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
@@ -268,9 +274,11 @@ cdef class SocketCore:
 
     cdef Pipe _wait_writable(self, int flags):
         """The load-balanced pipe for the next message, blocking per SNDTIMEO."""
-        cdef Pipe p
+        cdef Pipe p = self._lb_pick()
         cdef bint armed = False
         cdef double deadline = 0
+        if p is not None:
+            return p  # the common case: no clock, no waiter
         if self.sndtimeo > 0:
             deadline = time.monotonic() + self.sndtimeo / 1000.0
         while True:
@@ -293,10 +301,8 @@ cdef class SocketCore:
     # ------------------------------------------------------------------ send
     def send(self, data, int flags=0, copy=True, track=False, routing_id=None, group=None):
         """Send one frame; with SNDMORE, more frames of the same message follow."""
-        cdef Pipe p
         cdef int t = self.socket_type
-        if self.closed or self.mailbox or self.ctx_term:
-            self._check_open()
+        self._enter()
         if not _can_send(t):
             raise ZMQError(ENOTSUP, f"{SOCKET_TYPE_NAMES[t]} sockets cannot send")
         if type(data) is not bytes:
@@ -305,10 +311,7 @@ cdef class SocketCore:
             self._send_more(data, flags)
         elif self.out_parts is None and (t == PUSH or t == DEALER or t == PAIR):
             # the hot path: a single-frame message, load-balanced
-            p = self._lb_pick()
-            if p is None:
-                p = self._wait_writable(flags)
-            p.write_one(data)
+            self._wait_writable(flags).write_one(data)
         else:
             self._finish_message(data, flags)
         if track:
@@ -320,10 +323,8 @@ cdef class SocketCore:
         cdef list frames = []
         cdef Py_ssize_t i, n
         cdef object part
-        cdef Pipe p
         cdef int t = self.socket_type
-        if self.closed or self.mailbox or self.ctx_term:
-            self._check_open()
+        self._enter()
         if not _can_send(t):
             raise ZMQError(ENOTSUP, f"{SOCKET_TYPE_NAMES[t]} sockets cannot send")
         for i, part in enumerate(msg_parts):
@@ -338,10 +339,7 @@ cdef class SocketCore:
             raise ValueError("cannot send an empty multipart message")
         flags &= ~SNDMORE
         if self.out_parts is None and (t == PUSH or t == DEALER or t == PAIR):
-            p = self._lb_pick()
-            if p is None:
-                p = self._wait_writable(flags)
-            p.write_msg(frames)
+            self._wait_writable(flags).write_msg(frames)
         else:
             for i in range(n - 1):
                 self._send_more(frames[i], flags | SNDMORE)
@@ -576,8 +574,7 @@ cdef class SocketCore:
     def recv(self, int flags=0, copy=True, track=False):
         """Receive one frame (bytes, or a Frame with copy=False)."""
         cdef object f
-        if self.closed or self.mailbox or self.ctx_term:
-            self._check_open()
+        self._enter()
         f = self._recv_frame(flags)
         if copy:
             return f
@@ -586,8 +583,7 @@ cdef class SocketCore:
     def recv_multipart(self, int flags=0, copy=True, track=False):
         """Receive every frame of one message, as a list."""
         cdef list parts
-        if self.closed or self.mailbox or self.ctx_term:
-            self._check_open()
+        self._enter()
         parts = [self._recv_frame(flags)]
         while self.rcvmore:
             parts.append(self._recv_frame(flags))
