@@ -4,7 +4,6 @@ client and server against libzmq through pyzmq over a plain TCP socket."""
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 from fastzmq._frame import Decoder
@@ -12,6 +11,7 @@ from fastzmq._frame import Decoder
 from fastzmq.zmtp import BadFrame, PeerError
 from fastzmq.zmtp.handshake import NEED_DATA, Handshake, HandshakeComplete, HandshakeFailed
 from fastzmq.zmtp.zap import AuthenticationFailed, CurveKeyAuthenticator
+from zmtp_peer import TIMEOUT, run_handshake, zsocket
 
 nacl = pytest.importorskip("nacl.bindings")
 from fastzmq.auth import curve_keypair  # noqa: E402
@@ -23,7 +23,6 @@ from fastzmq.zmtp.mechanisms.curve import (  # noqa: E402
     parse_key,
 )
 
-TIMEOUT = 5.0
 SERVER_PUBLIC, SERVER_SECRET = curve_keypair()
 CLIENT_PUBLIC, CLIENT_SECRET = curve_keypair()
 
@@ -209,28 +208,6 @@ def ctx():
     c = zmq.Context()
     yield c
     c.destroy(linger=0)
-
-
-def zsocket(ctx, kind, **opts):
-    s = ctx.socket(kind)
-    s.linger = 0
-    s.rcvtimeo = s.sndtimeo = int(TIMEOUT * 1000)
-    for name, value in opts.items():
-        setattr(s, name, value)
-    return s
-
-
-def run_handshake(conn, hs):
-    conn.sendall(hs.data_to_send())
-    ev, deadline = NEED_DATA, time.monotonic() + TIMEOUT
-    while ev is NEED_DATA and time.monotonic() < deadline:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        hs.receive_data(chunk)
-        ev = hs.next_event()
-        conn.sendall(hs.data_to_send())
-    return ev
 
 
 def read_messages(conn, mech, dec, count):

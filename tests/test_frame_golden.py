@@ -12,10 +12,9 @@ from fastzmq._frame import Decoder, encode_message
 from fastzmq.zmtp import IncompatibleSocketType
 from fastzmq.zmtp.commands import Subscribe, decode_command, decode_subscription_message
 from fastzmq.zmtp.handshake import NEED_DATA, Handshake, HandshakeComplete, HandshakeFailed
+from zmtp_peer import TIMEOUT, zsocket
 
 zmq = pytest.importorskip("zmq")
-
-TIMEOUT = 5.0
 
 
 @pytest.fixture
@@ -33,15 +32,6 @@ def listener():
     s.settimeout(TIMEOUT)
     yield s
     s.close()
-
-
-def zsocket(ctx, kind, **opts):
-    s = ctx.socket(kind)
-    s.linger = 0
-    s.rcvtimeo = s.sndtimeo = int(TIMEOUT * 1000)
-    for name, value in opts.items():
-        s.setsockopt(getattr(zmq, name), value)
-    return s
 
 
 def run_handshake(conn, hs):

@@ -19,8 +19,8 @@ from fastzmq.zmtp.mechanisms.plain import (
     encode_hello,
 )
 from fastzmq.zmtp.zap import AuthenticationFailed, PasswordAuthenticator
+from zmtp_peer import TIMEOUT, run_handshake, zsocket
 
-TIMEOUT = 5.0
 USERS = {"admin": "secret"}
 
 
@@ -161,29 +161,6 @@ def authenticator(ctx):
         yield auth
     finally:
         auth.stop()
-
-
-def zsocket(ctx, kind, **opts):
-    s = ctx.socket(kind)
-    s.linger = 0
-    s.rcvtimeo = s.sndtimeo = int(TIMEOUT * 1000)
-    for name, value in opts.items():
-        setattr(s, name, value)
-    return s
-
-
-def run_handshake(conn, hs):
-    """Drive ``hs`` over ``conn`` until an event or EOF; returns the last event."""
-    conn.sendall(hs.data_to_send())
-    ev, deadline = NEED_DATA, time.monotonic() + TIMEOUT
-    while ev is NEED_DATA and time.monotonic() < deadline:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        hs.receive_data(chunk)
-        ev = hs.next_event()
-        conn.sendall(hs.data_to_send())
-    return ev
 
 
 def read_frames(conn, dec, count):
