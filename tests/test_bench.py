@@ -67,7 +67,7 @@ def test_only_selects_by_substring_and_list():
     all_w = workloads.standard()
     assert [w.name for w in workloads.select(all_w, "push-pull-tcp")] == ["push-pull-tcp"]
     names = [w.name for w in workloads.select(all_w, "pair, req")]
-    assert names == ["pair-inproc", "req-rep-tcp"]
+    assert names == ["pair-inproc", "req-rep-tcp", "pair-pingpong-inproc"]
     assert {w.transport for w in workloads.select(all_w, "ipc")} == {"ipc"}
     with pytest.raises(ValueError, match="choose from"):
         workloads.select(all_w, "nothing-like-this")
@@ -89,11 +89,22 @@ def test_standard_workloads_cover_the_issue():
         "pub-sub-all-tcp",
         "pub-sub-one-tcp",
         "pipeline-tcp",
+        "pair-pingpong-inproc",
+        "subs-subscribe-tcp",
+        "subs-cancel-tcp",
+        "subs-match-tcp",
     ):
         assert expected in names
+    assert by_name("pair-pingpong-inproc").kind == "latency"
+    assert by_name("pair-pingpong-inproc").transport == "inproc"
+    quick = {w.name: w for w in workloads.standard(quick=True)}
+    for name in ("subs-subscribe-tcp", "subs-cancel-tcp", "subs-match-tcp"):
+        assert by_name(name).kind == "rate" and by_name(name).sizes == (100_000,)
+        assert quick[name].sizes == (workloads.SUBS_QUICK,) and workloads.SUBS_QUICK < 100_000
     assert by_name("push-pull-tcp").sizes == (16, 256, 4096, 65536)
     assert by_name("pair-inproc").sizes == (16, 4096)
-    assert all(r.role in roles.ROLES for w in workloads.standard() for r in w.roles)
+    every = workloads.standard() + workloads.standard(quick=True)
+    assert all(r.role in roles.all_roles() for w in every for r in w.roles)
 
 
 def test_hwm_and_counts_are_bounded():
@@ -102,6 +113,17 @@ def test_hwm_and_counts_are_bounded():
     assert workloads.count_for(wl, 1e9, 10.0, 16) == 3_000_000
     assert workloads.count_for(wl, 1.0, 0.1, 16) == wl.min_count
     assert workloads.count_for(wl, 50_000, 1.0, 64) == 50_000
+
+
+def test_subscription_counts_are_the_size_and_match_counts_are_bounded():
+    wl = by_name("subs-subscribe-tcp")
+    assert workloads.count_for(wl, 1e9, 10.0, 100_000) == 100_000  # never calibrated
+    assert workloads.size_label(wl, 100_000) == "100k" and workloads.size_label(wl, 2500) == "2500"
+    match = by_name("subs-match-tcp")
+    assert workloads.msg_bytes(match, 100_000) == workloads.MATCH_MSG_BYTES
+    assert workloads.count_for(match, 1e9, 10.0, 100_000) == 3_000_000  # 20 B messages
+    assert workloads.count_for(match, 1.0, 0.1, 100_000) == match.min_count
+    assert runner.guess_rate(match, 100_000) == match.guess_rate
 
 
 # --- statistics and the table ---------------------------------------------------
@@ -140,19 +162,20 @@ def test_table_lines_medians_and_ratios():
     assert lines[0] == "fastzmq vs pyzmq, median of 3 alternated runs each"
     assert lines[1].startswith("ratio > 1 means fastzmq is better")
     assert lines[3] == (
-        "workload             size        fastzmq               pyzmq           ratio  spread fz/pz"
+        "workload                size        fastzmq               pyzmq"
+        "           ratio  spread fz/pz"
     )
     assert lines[4].rstrip() == (
-        "                               msg/s      MB/s      msg/s      MB/s    fz/pz"
+        "                                  msg/s      MB/s      msg/s      MB/s    fz/pz"
     )
     # throughput: medians 200k and 100k msgs/s, 3.2 and 1.6 MB/s at 16 B, ratio fz/pz
     assert lines[5] == (
-        "push-pull-tcp        16 B     200.0k      3.20     100.0k      1.60    2.00x  100%/50%"
+        "push-pull-tcp           16 B     200.0k      3.20     100.0k      1.60    2.00x  100%/50%"
     )
     assert lines[6].rstrip().endswith("med us    p99 us     med us    p99 us    pz/fz")
     # latency: medians 20 and 40 us, p99 medians 50 and 100; ratio pz/fz
     assert lines[7] == (
-        "req-rep-tcp          16 B       20.0      50.0       40.0     100.0    2.00x  100%/0%"
+        "req-rep-tcp             16 B       20.0      50.0       40.0     100.0    2.00x  100%/0%"
     )
     assert all(len(line) <= 100 for line in lines)
 
@@ -166,6 +189,31 @@ def test_lost_messages_never_show_a_rate():
     assert "200.0k" not in row and "150.0k" not in row  # no median of the clean runs either
     assert "100.0k" in row  # pyzmq's cell is still shown
     assert "   -  " in row  # no ratio
+
+
+def rate_samples(fz_status="ok"):
+    out = []
+    for rep, (fz, pz) in enumerate([(400e3, 100e3), (500e3, 200e3), (600e3, 300e3)]):
+        status = fz_status if rep == 1 else "ok"
+        detail = "sub: LOST 2002/3000" if status == "lost" else ""
+        rate = fz if status == "ok" else None
+        kw = {"size": 100_000, "detail": detail}
+        out.append(sample("subs-subscribe-tcp", "fastzmq", rep, status, rate=rate, **kw))
+        out.append(sample("subs-subscribe-tcp", "pyzmq", rep, rate=pz, size=100_000))
+    return out
+
+
+def test_rate_rows_show_ops_per_second_and_ns_per_op():
+    wl = [by_name("subs-subscribe-tcp")]
+    lines = report.table(wl, rate_samples(), ["fastzmq", "pyzmq"], 3)
+    assert lines[4].rstrip().endswith("ops/s     ns/op      ops/s     ns/op    fz/pz")
+    # medians 500k and 200k subs/s: 2000 and 5000 ns each, ratio fz/pz 2.5
+    assert lines[5] == (
+        "subs-subscribe-tcp      100k     500.0k      2000     200.0k      5000    2.50x  40%/100%"
+    )
+    assert lines[-1] == report.SUBS_NOTE and "100k" in lines[-1] and "10k" in lines[-1]
+    lost_row = report.table(wl, rate_samples("lost"), ["fastzmq", "pyzmq"], 3)[5]
+    assert "LOST 2002/3000" in lost_row and "500.0k" not in lost_row and "200.0k" in lost_row
 
 
 def test_failure_labels():
@@ -206,7 +254,7 @@ def test_runner_alternates_after_calibration():
     assert fake.calls[1][1] == workloads.count_for(wl, 50_000.0, 0.2, 16) == 10_000
     assert len(samples) == 10 and sum(s.rep < 0 for s in samples) == 2
     lines = out.getvalue().splitlines()  # not a tty: one line per finished run
-    assert len(lines) == 10 and "calibrating" in lines[0] and "50000 msg/s" in lines[0]
+    assert len(lines) == 10 and "calibrating" in lines[0] and "50000/s" in lines[0]
 
 
 def test_runner_not_yet_cell_is_not_retried():
@@ -364,3 +412,72 @@ def test_missing_pyzmq_runs_fastzmq_alone(monkeypatch):
     err = io.StringIO()
     assert cli.available([FZ, PZ], err) == [FZ]
     assert "pip install pyzmq" in err.getvalue()
+
+
+# --- the PAIR ping-pong and subscription workloads, for real (smoke sizes) -----------
+
+IMPLS = ["fastzmq"] + (["zmq"] if HAVE_PYZMQ else [])
+SUBS_NAMES = ["subs-subscribe-tcp", "subs-cancel-tcp", "subs-match-tcp"]
+
+
+@pytest.mark.parametrize("module", IMPLS)
+@pytest.mark.timeout(20)
+def test_pingpong_role_times_round_trips(module):
+    z = importlib.import_module(module)
+    before = threading.active_count()
+    spec = base_spec(role="inproc_pingpong", count=300, bind={"data": f"inproc://pp-{module}"})
+    result = roles.run_role(z, spec)
+    assert result["status"] == "ok", result
+    assert result["received"] == 300 and 0 < result["median_us"] <= result["p99_us"]
+    assert result["rate"] == pytest.approx(300 / result["seconds"])
+    assert threading.active_count() == before  # the echo thread was joined
+
+
+@needs_pyzmq
+@pytest.mark.timeout(20)
+def test_pingpong_in_the_table(capsys):
+    argv = ["--only", "pair-pingpong", "--repeat", "1", "--seconds", "0.02"]
+    assert cli.main(argv) == 0
+    row = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("pair-pingpong"))
+    fz_med, fz_p99, pz_med, pz_p99 = map(float, row.split()[3:7])
+    assert 0 < fz_med <= fz_p99 and 0 < pz_med <= pz_p99
+    ratio = float(row.split()[7].rstrip("x"))  # pyzmq/fastzmq, from unrounded medians
+    assert ratio == pytest.approx(pz_med / fz_med, rel=0.05, abs=0.01)
+
+
+def smoke_opts(size: int) -> dict:
+    return Settings(target_s=0.05, setup_ms=3000, idle_ms=500, linger_ms=1000).opts(size)
+
+
+@pytest.mark.parametrize("module", IMPLS)
+@pytest.mark.parametrize("name", SUBS_NAMES)
+@pytest.mark.timeout(30)
+def test_subscription_workloads_run(name, module):
+    from fastzmq.bench.procs import run_once
+
+    wl, n_subs = by_name(name), 2000
+    count = workloads.count_for(wl, 50_000.0, 0.05, n_subs)
+    result = run_once(wl, module, n_subs, count, smoke_opts(n_subs))
+    assert result["status"] == "ok", result
+    assert result["rate"] > 0 and result["seconds"] > 0
+    if name == "subs-match-tcp":  # the PUB's figure; the SUB checked the even half arrived
+        assert result["sent"] == count == wl.min_count
+    else:
+        assert count == n_subs and result["received"] == n_subs
+        assert result["rate"] == pytest.approx(n_subs / result["seconds"])
+
+
+@needs_pyzmq
+@pytest.mark.timeout(30)
+def test_subscriptions_dropped_at_the_hwm_are_lost_not_a_rate():
+    """libzmq drops subscriptions past SNDHWM/RCVHWM: with 100 instead of 0, it shows."""
+    import dataclasses
+
+    from fastzmq.bench.procs import run_once
+
+    wl = by_name("subs-subscribe-tcp")
+    wl = dataclasses.replace(wl, params=dict(wl.params, subs_hwm=100))
+    result = run_once(wl, "zmq", 3000, 3000, smoke_opts(3000))
+    assert result["status"] == "lost" and "rate" not in result, result
+    assert 0 < result["received"] < 3000
+    assert result["detail"] == f"sub: LOST {3000 - result['received']}/3000"

@@ -80,10 +80,10 @@ def available(impls: List[Impl], err=None) -> List[Impl]:
     return impls
 
 
-def list_workloads() -> None:
-    for wl in wls.standard():
-        sizes = ", ".join(wls.format_size(s) for s in wl.sizes)
-        print(f"{wl.name:<17} {wl.kind:<11} {wl.title}  [{sizes}]")
+def list_workloads(quick: bool = False) -> None:
+    for wl in wls.standard(quick):
+        sizes = ", ".join(wls.size_label(wl, s) for s in wl.sizes)
+        print(f"{wl.name:<20} {wl.kind:<10} {wl.title}  [{sizes}]")
 
 
 def finish(args, chosen, impls, settings, samples) -> int:
@@ -121,10 +121,11 @@ def main(argv: List[str] | None = None) -> int:
     args = parse_args(argv)
     args.argv = argv
     if args.list:
-        list_workloads()
+        list_workloads(args.quick)
         return 0
+    every = wls.standard(args.quick)
     try:
-        chosen = wls.select(wls.standard(), args.only) if args.only else wls.standard()
+        chosen = wls.select(every, args.only) if args.only else every
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2

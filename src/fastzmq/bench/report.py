@@ -1,11 +1,12 @@
 """The result table: one row per (workload, size), one column block per implementation.
 
 Throughput rows show msgs/s and MB/s (medians over the runs), latency rows the
-median of the per-run medians and p99s in microseconds. The ratio says how much
-better the first implementation is: A/B for throughput, B/A for latency, so >1
-always means the first (fastzmq) is better. Spread is (max-min)/median of the
-per-run figures. A cell with any failed run (calibration included) shows the
-failure instead of a number.
+median of the per-run medians and p99s in microseconds, rate rows (subscribe,
+cancel, match) operations/s and ns per operation (from the median rate). The
+ratio says how much better the first implementation is: A/B for throughput and
+rates, B/A for latency, so >1 always means the first (fastzmq) is better.
+Spread is (max-min)/median of the per-run figures. A cell with any failed run
+(calibration included) shows the failure instead of a number.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Dict, List
 
 from fastzmq.bench.runner import Sample, failure_label
 from fastzmq.bench.stats import median, spread_pct
-from fastzmq.bench.workloads import Workload, format_size
+from fastzmq.bench.workloads import SUBS, SUBS_QUICK, Workload, size_label
 
-NAME_W, SIZE_W, NUM_W = 17, 7, 9
+NAME_W, SIZE_W, NUM_W = 20, 7, 9
 ABBREV = {"fastzmq": "fz", "pyzmq": "pz"}
 BLOCK_W = 2 * NUM_W + 1
 
@@ -55,7 +56,8 @@ def summarize(samples: List[Sample], kind: str, size: int) -> Cell:
         )
     rates = [s.rate for s in runs]
     rate = median(rates)
-    return Cell(None, len(runs), rate, rate * size / 1e6, spread_pct(rates))
+    second = 1e9 / rate if kind == "rate" else rate * size / 1e6
+    return Cell(None, len(runs), rate, second, spread_pct(rates))
 
 
 def ratio(kind: str, first: Cell, second: Cell) -> float | None:
@@ -99,7 +101,7 @@ def row(wl: Workload, size: int, cells: List[Cell]) -> str:
     blocks = "  ".join(fmt_block(wl.kind, c) for c in cells)
     r = ratio(wl.kind, cells[0], cells[1]) if len(cells) > 1 else None
     r_text = f"{r:.2f}x" if r is not None else "-"
-    return line(wl.name, format_size(size), blocks, r_text, fmt_spread(cells))
+    return line(wl.name, size_label(wl, size), blocks, r_text, fmt_spread(cells))
 
 
 def line(name: str, size: str, blocks: str, ratio_text: str, spread: str) -> str:
@@ -117,6 +119,9 @@ def sub_header(kind: str, n: int, labels: List[str]) -> str:
     if kind == "latency":
         units = f"{'med us':>{NUM_W}} {'p99 us':>{NUM_W}}"
         r = f"{abbrev(labels[-1])}/{abbrev(labels[0])}" if n > 1 else ""
+    elif kind == "rate":
+        units = f"{'ops/s':>{NUM_W}} {'ns/op':>{NUM_W}}"
+        r = f"{abbrev(labels[0])}/{abbrev(labels[-1])}" if n > 1 else ""
     else:
         units = f"{'msg/s':>{NUM_W}} {'MB/s':>{NUM_W}}"
         r = f"{abbrev(labels[0])}/{abbrev(labels[-1])}" if n > 1 else ""
@@ -154,4 +159,12 @@ def table(
         "spread = (max - min) / median over the runs; HWM: 10000 msgs capped at 64 MiB "
         "queued (PUB/SUB: 0)"
     )
+    if any(wl.unit == "subs" for wl in workloads):
+        lines.append(SUBS_NOTE)
     return lines
+
+
+SUBS_NOTE = (
+    f"subs-*: size = subscriptions ({SUBS // 1000}k, --quick {SUBS_QUICK // 1000}k), HWM 0; "
+    "match: 20 B, half on unsubscribed topics"
+)

@@ -299,28 +299,33 @@ def latency_warm(count: int) -> int:
 
 
 def req_latency(z: ModuleType, spec: dict, chan) -> dict:
-    from fastzmq.bench.stats import median, percentile
-
     with Sockets(z, spec) as socks:
         sock = socks.make("REQ")
         sock.setsockopt(z.RCVTIMEO, spec["setup_ms"])
         sock.connect(spec["endpoints"]["data"])
-        tail, size, count = payload_tail(spec["size"], 8), spec["size"], spec["count"]
-        warm = latency_warm(count)
-        lat = _round_trips(z, sock, warm + count, tail, size, spec)
-        if isinstance(lat, dict):
-            return lat
-        lat = lat[warm:]
-        total = sum(lat) / 1e9
-        return {
-            "status": "ok",
-            "expected": count,
-            "received": count,
-            "seconds": total,
-            "rate": count / total,
-            "median_us": median(lat) / 1e3,
-            "p99_us": percentile(lat, 99) / 1e3,
-        }
+        return latency_result(z, sock, spec["count"], spec)
+
+
+def latency_result(z: ModuleType, sock, count: int, spec: dict) -> dict:
+    """Time warm-up plus `count` round trips on sock; median and p99 of the timed ones."""
+    from fastzmq.bench.stats import median, percentile
+
+    tail, size = payload_tail(spec["size"], 8), spec["size"]
+    warm = latency_warm(count)
+    lat = _round_trips(z, sock, warm + count, tail, size, spec)
+    if isinstance(lat, dict):
+        return lat
+    lat = lat[warm:]
+    total = sum(lat) / 1e9
+    return {
+        "status": "ok",
+        "expected": count,
+        "received": count,
+        "seconds": total,
+        "rate": count / total,
+        "median_us": median(lat) / 1e3,
+        "p99_us": percentile(lat, 99) / 1e3,
+    }
 
 
 def _round_trips(z, sock, n: int, tail: bytes, size: int, spec: dict):
@@ -346,6 +351,52 @@ def _round_trips(z, sock, n: int, tail: bytes, size: int, spec: dict):
     return lat
 
 
+# --- PAIR ping-pong latency: two threads of one process (inproc) --------------
+
+
+def _echo_thread(z, ctx, spec, total: int, errors: list) -> None:
+    """Connect a PAIR and send back each of `total` messages; errors go to the list."""
+    try:
+        sock = ctx.socket(z.PAIR)
+        try:
+            sock.setsockopt(z.LINGER, spec["linger_ms"])
+            sock.setsockopt(z.SNDTIMEO, spec["setup_ms"])
+            sock.setsockopt(z.RCVTIMEO, spec["setup_ms"])
+            sock.connect(spec["bind"]["data"])
+            recv, send = sock.recv, sock.send
+            send(recv())
+            sock.setsockopt(z.RCVTIMEO, spec["idle_ms"])
+            for _ in range(total - 1):
+                send(recv())
+        finally:
+            sock.close()
+    except Exception as exc:  # noqa: BLE001 - reported by the measuring thread
+        errors.append(exc)
+
+
+def inproc_pingpong(z: ModuleType, spec: dict, chan) -> dict:
+    """PAIR <-> PAIR round trips between this thread and an echoing thread."""
+    errors: list = []
+    count = spec["count"]
+    total = count + latency_warm(count)
+    with Sockets(z, spec) as socks:
+        sock = socks.make("PAIR", linger=0)
+        sock.setsockopt(z.RCVTIMEO, spec["setup_ms"])
+        bind(z, sock, spec["bind"]["data"])
+        args = (z, socks.ctx, spec, total, errors)
+        thread = threading.Thread(target=_echo_thread, args=args, daemon=True)
+        thread.start()
+        try:
+            result = latency_result(z, sock, count, spec)
+        except Exception as exc:  # noqa: BLE001 - prefer the echo thread's own error
+            thread.join(spec["setup_ms"] / 1000.0 + 1.0)
+            raise (errors[0] if errors else exc) from None
+        thread.join(spec["setup_ms"] / 1000.0 + 1.0)
+    if errors and result.get("status") != "ok":
+        raise errors[0]
+    return result
+
+
 # --- PUB/SUB over tcp, 1000 topics -------------------------------------------
 
 
@@ -353,13 +404,18 @@ def pub(z: ModuleType, spec: dict, chan) -> dict:
     with Sockets(z, spec) as socks:
         sock = socks.make("PUB", hwm=0)
         chan.emit("bound", key="data", endpoint=bind(z, sock, spec["bind"]["data"]))
-        deadline = time.monotonic() + spec["setup_ms"] / 1000.0
-        while not chan.poll("go"):  # probes until the SUB says it got one
-            if time.monotonic() > deadline:
-                raise SetupTimeout("SUB never confirmed a probe")
-            sock.send(PROBE)
-            time.sleep(0.001)
+        probe_until_go(sock, chan, spec)
         return publish(z, sock, spec["count"], spec["size"])
+
+
+def probe_until_go(sock, chan, spec: dict) -> None:
+    """Publish PROBE every ms until the parent says "go" (the SUB got one)."""
+    deadline = time.monotonic() + spec["setup_ms"] / 1000.0
+    while not chan.poll("go"):
+        if time.monotonic() > deadline:
+            raise SetupTimeout("SUB never confirmed a probe")
+        sock.send(PROBE)
+        time.sleep(0.001)
 
 
 def sub(z: ModuleType, spec: dict, chan) -> dict:
@@ -432,12 +488,20 @@ ROLES: Dict[str, Callable[[ModuleType, dict, object], dict]] = {
     "inproc_stream": inproc_stream,
     "rep_echo": rep_echo,
     "req_latency": req_latency,
+    "inproc_pingpong": inproc_pingpong,
     "pub": pub,
     "sub": sub,
     "ventilator": ventilator,
     "worker": worker,
     "sink": sink,
 }
+
+
+def all_roles() -> Dict[str, Callable[[ModuleType, dict, object], dict]]:
+    """ROLES plus the subscription workloads' roles (``subs.py``, which imports this module)."""
+    from fastzmq.bench import subs
+
+    return {**ROLES, **subs.ROLES}
 
 
 class NullChannel:
@@ -456,6 +520,6 @@ class NullChannel:
 def run_role(z: ModuleType, spec: dict, chan=None) -> dict:
     """Run one role; failures become "not yet" or "error" results, never exceptions."""
     try:
-        return ROLES[spec["role"]](z, spec, chan or NullChannel())
+        return all_roles()[spec["role"]](z, spec, chan or NullChannel())
     except Exception as exc:  # noqa: BLE001 - every failure is a table cell
         return classify(exc, z)

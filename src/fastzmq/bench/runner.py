@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Dict, List, TextIO
 
-from fastzmq.bench.workloads import Workload, count_for, format_size, hwm_for
+from fastzmq.bench.workloads import Workload, count_for, hwm_for, msg_bytes, size_label
 
 RunFn = Callable[[Workload, str, int, int, dict], dict]
 
@@ -81,7 +81,7 @@ def make_sample(wl: Workload, impl: Impl, size: int, rep: int, count: int, res: 
 
 def guess_rate(wl: Workload, size: int) -> float:
     """A deliberately low rate guess: at most wl.guess_rate, at most 200 MB/s."""
-    return min(wl.guess_rate, 200e6 / size)
+    return min(wl.guess_rate, 200e6 / msg_bytes(wl, size))
 
 
 class Progress:
@@ -92,19 +92,19 @@ class Progress:
         self.stream = stream if stream is not None else sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
 
-    def _prefix(self, wl: str, size: int, impl: str) -> str:
+    def _prefix(self, wl: str, size: str, impl: str) -> str:
         width = len(str(self.total))
-        return f"[{self.done:{width}d}/{self.total}] {wl:<16} {format_size(size):>6} {impl:<8}"
+        return f"[{self.done:{width}d}/{self.total}] {wl:<20} {size:>6} {impl:<8}"
 
-    def begin(self, wl: str, size: int, impl: str, what: str) -> None:
+    def begin(self, wl: str, size: str, impl: str, what: str) -> None:
         if self.tty:
             line = f"{self._prefix(wl, size, impl)} {what}..."
             self.stream.write("\r" + line[:99].ljust(99))
             self.stream.flush()
 
-    def end(self, sample: Sample, what: str) -> None:
+    def end(self, sample: Sample, size: str, what: str) -> None:
         self.done += 1
-        prefix = self._prefix(sample.workload, sample.size, sample.impl)
+        prefix = self._prefix(sample.workload, size, sample.impl)
         line = f"{prefix} {what} {describe(sample)}"
         self.stream.write(("\r" + line[:99].ljust(99)) if self.tty else line + "\n")
         self.stream.flush()
@@ -120,7 +120,7 @@ def describe(sample: Sample) -> str:
         return failure_label(sample)
     if sample.median_us is not None:
         return f"median {sample.median_us:.1f} us"
-    return "%.0f msg/s" % (sample.rate or 0.0)
+    return "%.0f/s" % (sample.rate or 0.0)
 
 
 def failure_label(sample: Sample) -> str:
@@ -144,15 +144,16 @@ class Runner:
 
     def one(self, wl: Workload, impl: Impl, size: int, rep: int, count: int) -> Sample:
         what = "calibrating" if rep < 0 else f"run {rep + 1}"
+        label = size_label(wl, size)
         if self.progress:
-            self.progress.begin(wl.name, size, impl.label, what)
+            self.progress.begin(wl.name, label, impl.label, what)
         start = time.monotonic()
         res = self.run_fn(wl, impl.module, size, count, self.settings.opts(size))
         sample = make_sample(wl, impl, size, rep, count, res)
         sample.wall = time.monotonic() - start
         self.samples.append(sample)
         if self.progress:
-            self.progress.end(sample, what)
+            self.progress.end(sample, label, what)
         return sample
 
     def calibrate(self, wl: Workload, size: int, skip: set) -> int:

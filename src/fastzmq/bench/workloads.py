@@ -13,6 +13,8 @@ from typing import Dict, List, Tuple
 
 KIB = 1024
 STREAM_SIZES = (16, 256, 4 * KIB, 64 * KIB)
+SUBS, SUBS_QUICK = 100_000, 10_000  # subscriptions in the subs-* workloads (--quick)
+MATCH_MSG_BYTES = 20  # subs-match-tcp: 12-byte topic + 8-byte sequence number
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Gate:
 class Workload:
     name: str
     title: str
-    kind: str  # "throughput" (msgs/s) or "latency" (round trips, microseconds)
+    kind: str  # "throughput" (msgs/s), "latency" (round trips, us) or "rate" (ops/s)
     transport: str  # tcp, ipc or inproc: the endpoints' scheme
     sizes: Tuple[int, ...]
     roles: Tuple[RoleSpec, ...]
@@ -45,6 +47,8 @@ class Workload:
     guess_rate: float = 100_000.0  # msgs/s, conservative: sizes the calibration run
     min_count: int = 200
     pattern: str = ""  # the plot groups lines by pattern
+    unit: str = "B"  # what `sizes` count: message bytes, or "subs" (subscriptions)
+    count_is_size: bool = False  # the run's count is its size (not calibrated)
 
     def role(self, name: str) -> RoleSpec:
         return next(r for r in self.roles if r.name == name)
@@ -119,6 +123,68 @@ def _reqrep() -> Workload:
     )
 
 
+def _pingpong() -> Workload:
+    roles = (RoleSpec("main", "inproc_pingpong"),)
+    title = "PAIR <-> PAIR round trip latency (two threads of one process)"
+    return Workload(
+        "pair-pingpong-inproc",
+        title,
+        "latency",
+        "inproc",
+        (16,),
+        roles,
+        "main",
+        guess_rate=20_000.0,
+        pattern="pair-pingpong",
+    )
+
+
+def _subscriptions(phase: str, n_subs: int) -> Workload:
+    """subs-subscribe-tcp / subs-cancel-tcp: a burst of n_subs setsockopt calls."""
+    roles = (
+        RoleSpec("xpub", "subs_xpub", binds=("data",)),
+        RoleSpec("sub", "subs_sub", connects=("data",)),
+    )
+    verb = {"subscribe": "subscribes", "cancel": "cancels"}[phase]
+    title = f"SUB {verb} N topics in a burst, until an XPUB has them all: subs/s"
+    return Workload(
+        f"subs-{phase}-tcp",
+        title,
+        "rate",
+        "tcp",
+        (n_subs,),
+        roles,
+        "sub",
+        params={"phase": phase},
+        pattern="subs",
+        unit="subs",
+        count_is_size=True,
+    )
+
+
+def _match(n_subs: int) -> Workload:
+    """subs-match-tcp: publish rate of a PUB holding n_subs subscriptions of one SUB."""
+    roles = (
+        RoleSpec("pub", "match_pub", binds=("data",)),
+        RoleSpec("sub", "match_sub", connects=("data",)),
+    )
+    title = "PUB with N subscriptions, half its messages matching: publish rate"
+    return Workload(
+        "subs-match-tcp",
+        title,
+        "rate",
+        "tcp",
+        (n_subs,),
+        roles,
+        "pub",
+        gates=(Gate("pub", (("sub", "synced"),)),),
+        guess_rate=100_000.0,
+        min_count=5000,
+        pattern="subs",
+        unit="subs",
+    )
+
+
 def _pipeline() -> Workload:
     workers = tuple(RoleSpec(f"worker{i}", "worker", connects=("vent", "sink")) for i in (1, 2))
     roles = (
@@ -144,17 +210,22 @@ def _pipeline() -> Workload:
     )
 
 
-def standard() -> List[Workload]:
-    """All workloads, in table order."""
+def standard(quick: bool = False) -> List[Workload]:
+    """All workloads, in table order; `quick` uses SUBS_QUICK subscriptions, not SUBS."""
+    n_subs = SUBS_QUICK if quick else SUBS
     return [
         _stream("push-pull", "tcp", ("PUSH", "PULL"), STREAM_SIZES),
         _stream("push-pull", "ipc", ("PUSH", "PULL"), STREAM_SIZES),
         _stream("push-pull", "inproc", ("PUSH", "PULL"), STREAM_SIZES),
         _stream("pair", "inproc", ("PAIR", "PAIR"), (16, 4 * KIB)),
         _reqrep(),
+        _pingpong(),
         _pubsub("all"),
         _pubsub("one"),
         _pipeline(),
+        _subscriptions("subscribe", n_subs),
+        _subscriptions("cancel", n_subs),
+        _match(n_subs),
     ]
 
 
@@ -173,9 +244,16 @@ def hwm_for(size: int) -> int:
     return max(100, min(10_000, (64 * KIB * KIB) // size))
 
 
+def msg_bytes(workload: Workload, size: int) -> int:
+    """The message size of a (workload, size) cell: size itself unless it counts subs."""
+    return size if workload.unit == "B" else MATCH_MSG_BYTES
+
+
 def count_for(workload: Workload, rate: float, seconds: float, size: int) -> int:
-    """Messages for a run of about `seconds` at `rate` msgs/s, bounded."""
-    cap = max(workload.min_count, min(3_000_000, (2 * KIB**3) // size))
+    """Messages for a run of about `seconds` at `rate` msgs/s, bounded (or the size)."""
+    if workload.count_is_size:
+        return size
+    cap = max(workload.min_count, min(3_000_000, (2 * KIB**3) // msg_bytes(workload, size)))
     return int(max(workload.min_count, min(cap, rate * seconds)))
 
 
@@ -183,3 +261,10 @@ def format_size(size: int) -> str:
     if size >= KIB and size % KIB == 0:
         return f"{size // KIB} KiB"
     return f"{size} B"
+
+
+def size_label(workload: Workload, size: int) -> str:
+    """The table's size column: bytes (format_size) or a subscription count (100k)."""
+    if workload.unit == "B":
+        return format_size(size)
+    return f"{size // 1000}k" if size >= 1000 and size % 1000 == 0 else str(size)
