@@ -1,5 +1,6 @@
 # A pipe: the two rings between a socket and one peer (theory in _pipe.pyx).
 
+cimport cython
 from libc.stdint cimport uint64_t
 
 from fastzmq._ring cimport Ring
@@ -9,6 +10,8 @@ cdef enum:
     PIPE_INPROC = 1     # inproc: rings carry 8-byte PyObject* records; the peer is a socket
 
 
+# final: the socket's calls (can_write, write_one, read_frame...) are direct C calls, no vtable.
+@cython.final
 cdef class Pipe:
     cdef readonly int kind
     cdef Ring out               # we produce, the peer consumes

@@ -71,11 +71,14 @@ cdef class Pipe:
         cdef PyObject* p
         b = _as_bytes(frame)
         if self.kind == PIPE_INPROC:
-            p = <PyObject*>b
-            Py_INCREF(b)
-            if self.out.write(&p, sizeof(PyObject*)) < 0:
-                Py_DECREF(b)
+            # records are 8 bytes at 8-aligned positions in power-of-two chunks: one never
+            # straddles a chunk, so the free space at the cursor always holds a whole one
+            dst = self.out.write_space(&avail)
+            if dst == NULL:
                 raise MemoryError()
+            Py_INCREF(b)
+            (<PyObject**>dst)[0] = <PyObject*>b
+            self.out.commit(sizeof(PyObject*))
             self.out.publish(1)
             return 0
         n = PyBytes_GET_SIZE(b)
@@ -154,14 +157,17 @@ cdef class Pipe:
     cdef object _read_inproc(self, int* flags):
         cdef PyObject* p
         cdef object o
+        cdef const unsigned char* src
+        cdef size_t avail
         if self.stash:
             o = self.stash.pop(0)
             flags[0] = FRAME_MORE if self.stash else 0
             return o
-        if self.inq.readable() < sizeof(PyObject*):
+        src = self.inq.read_space(&avail)
+        if src == NULL:
             return None
-        self.inq.read(&p, sizeof(PyObject*))
-        self.inq.consume(0, 1)
+        p = (<PyObject**>src)[0]  # a whole record (see write_one)
+        self.inq.consume(sizeof(PyObject*), 1)
         o = <object>p
         Py_DECREF(o)  # the ring's reference is now ours (held by o)
         if type(o) is bytes:

@@ -9,7 +9,7 @@ cdef class SocketCore:
     cdef readonly int socket_type
     cdef Waiter sig                 # the pollable FD; rw waiter = &sig.w
     cdef waiter_t ww                # write-side waiter sharing sig's fd
-    cdef object mailbox             # deque of (command, arg) from other threads
+    cdef list mailbox               # (command, arg) from other threads; a list: `if mailbox` is a C test
     cdef list pipes                 # every attached pipe
     cdef Py_ssize_t lb_idx, fq_idx
     cdef int next_pipe_id

@@ -16,7 +16,7 @@ the caller's thread. The routing strategies are written once and shared:
 
 RFC 28 envelopes (REQ/REP) and the REQ/REP state machines (``EFSM``) sit on top;
 RFC 29 subscriptions (SUB sends SUBSCRIBE/CANCEL, PUB filters with the ``Mtrie``)
-likewise. Other threads talk to the socket only through ``mailbox`` (a deque;
+likewise. Other threads talk to the socket only through ``mailbox`` (a list;
 attach/detach of pipes) followed by a signal on the socket's waiter fd, which is
 also the socket's pollable ``FD``.
 
@@ -26,7 +26,6 @@ consumer on the other side of a ring wakes us only when we are armed.
 """
 
 import time
-from collections import deque
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdlib cimport free, malloc, realloc
@@ -91,7 +90,7 @@ cdef class SocketCore:
         self.ww.asleep = 0
         self.ww.fd = self.sig.w.fd
         self.ww.wfd = self.sig.w.wfd
-        self.mailbox = deque()
+        self.mailbox = []
         self.pipes = []
         self.pipe_by_id = {}
         self.pipe_by_rid = {}
@@ -131,7 +130,7 @@ cdef class SocketCore:
 
     cdef int _process_mailbox(self) except -1:
         while self.mailbox:
-            command, arg = self.mailbox.popleft()
+            command, arg = self.mailbox.pop(0)
             if command == "attach":
                 self._attach(arg)
             elif command == "detach":
@@ -212,24 +211,34 @@ cdef class SocketCore:
 
     # ------------------------------------------------------------------ strategies
     cdef Pipe _lb_pick(self):
-        cdef Py_ssize_t n = len(self.pipes), i, k
+        cdef list pipes = self.pipes
+        cdef Py_ssize_t n = len(pipes), i, k = self.lb_idx
         cdef Pipe p
-        for i in range(n):
-            k = (self.lb_idx + i) % n
-            p = <Pipe>self.pipes[k]
+        if k >= n:
+            k = 0
+        for i in range(n):  # round robin from lb_idx; no division on the hot path
+            p = <Pipe>pipes[k]
+            k += 1
+            if k == n:
+                k = 0
             if p.can_write():
-                self.lb_idx = (k + 1) % n
+                self.lb_idx = k
                 return p
         return None
 
     cdef Pipe _fq_pick(self):
-        cdef Py_ssize_t n = len(self.pipes), i, k
+        cdef list pipes = self.pipes
+        cdef Py_ssize_t n = len(pipes), i, k = self.fq_idx
         cdef Pipe p
+        if k >= n:
+            k = 0
         for i in range(n):
-            k = (self.fq_idx + i) % n
-            p = <Pipe>self.pipes[k]
+            p = <Pipe>pipes[k]
+            k += 1
+            if k == n:
+                k = 0
             if p.has_msg():
-                self.fq_idx = (k + 1) % n  # the next message comes from the next pipe
+                self.fq_idx = k  # the next message comes from the next pipe
                 return p
             if p.detached:
                 self._drop_pipe(p)
@@ -299,7 +308,7 @@ cdef class SocketCore:
             armed = False
 
     # ------------------------------------------------------------------ send
-    def send(self, data, int flags=0, copy=True, track=False, routing_id=None, group=None):
+    def send(self, data, int flags=0, bint copy=True, bint track=False, routing_id=None, group=None):
         """Send one frame; with SNDMORE, more frames of the same message follow."""
         cdef int t = self.socket_type
         self._enter()
@@ -513,13 +522,19 @@ cdef class SocketCore:
         cdef Pipe p
         cdef int fl = 0
         cdef list msg
-        for p in list(self.pipes):
+        cdef list gone = None
+        for p in self.pipes:  # runs on every publish: no copy of the list unless one is gone
             while p.has_msg():
                 msg = p.read_msg(&fl)
                 if msg is None:
                     break
                 self._apply_sub(p, msg[0], fl)
             if p.detached and not p.has_msg():
+                if gone is None:
+                    gone = []
+                gone.append(p)
+        if gone is not None:
+            for p in gone:
                 self._drop_pipe(p)
         return 0
 
@@ -571,7 +586,7 @@ cdef class SocketCore:
             self.mtrie.remove(topic, (<Pipe>p).pipe_id)
 
     # ------------------------------------------------------------------ recv
-    def recv(self, int flags=0, copy=True, track=False):
+    def recv(self, int flags=0, bint copy=True, bint track=False):
         """Receive one frame (bytes, or a Frame with copy=False)."""
         cdef object f
         self._enter()
@@ -604,13 +619,18 @@ cdef class SocketCore:
             return f
         if not _can_recv(t):
             raise ZMQError(ENOTSUP, f"{SOCKET_TYPE_NAMES[t]} sockets cannot receive")
-        if t == PULL or t == DEALER or t == PAIR:
+        if t == PULL or t == DEALER or t == PAIR or t == SUB or t == XSUB:
             while True:
                 p = self._fq_pick()
                 if p is not None:
                     f = p.read_frame(&fl)
                     if fl & FRAME_COMMAND:
                         self._apply_command(p, f)
+                        continue
+                    if (t == SUB or t == XSUB) and not self.subs.check_c(
+                            <const unsigned char*>PyBytes_AS_STRING(f), PyBytes_GET_SIZE(f)):
+                        while fl & FRAME_MORE:  # not subscribed: drop the whole message
+                            p.read_frame(&fl)
                         continue
                     if fl & FRAME_MORE:
                         self.in_parts = []

@@ -39,6 +39,10 @@ _CORE_INT = {
     _c.REQ_CORRELATE: "req_correlate",
     _c.CONFLATE: "conflate",
 }
+# the C fields' own descriptors, used where a generated option property shadows them
+_CORE_FIELDS = {
+    name: SocketCore.__dict__[name] for name in _ATTR_OPTIONS if name in SocketCore.__dict__
+}
 _DEFAULTS = {
     _c.RECONNECT_IVL: 100,
     _c.RECONNECT_IVL_MAX: 0,
@@ -143,7 +147,7 @@ class Socket(SocketCore):
             return
         attr = _CORE_INT.get(option)
         if attr is not None:
-            object.__setattr__(self, attr, value)
+            _CORE_FIELDS[attr].__set__(self, value)
         elif option == _c.ROUTING_ID:
             self.routing_id_opt = value
         elif option == _c.XPUB_WELCOME_MSG:
@@ -225,19 +229,6 @@ class Socket(SocketCore):
         if isinstance(topic, str):
             topic = topic.encode("utf-8")
         self.setsockopt(_c.UNSUBSCRIBE, topic)
-
-    def __getattr__(self, name: str) -> Any:
-        opt = _ATTR_OPTIONS.get(name)
-        if opt is None or name.startswith("_"):
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        return self.get(opt)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        opt = _ATTR_OPTIONS.get(name)
-        if opt is not None and not name.startswith("_"):
-            self.set(opt, value)
-        else:
-            object.__setattr__(self, name, value)
 
     @property
     def type(self) -> int:
@@ -453,6 +444,35 @@ def _opt_name(option: int) -> str:
         return _c.SocketOption(option).name
     except ValueError:
         return str(option)
+
+
+def _option_property(name: str, option: int) -> property:
+    """``sock.<option name>``: get/set the option, validated as setsockopt does.
+
+    Generated properties rather than ``__getattr__``: a class with ``__getattr__``
+    loses CPython's cached method lookup, and every ``sock.send`` would then build a
+    bound method (measured: about a fifth of a 16-byte inproc send).
+    """
+    core = _CORE_FIELDS.get(name)
+    if core is not None:  # held in a C field of SocketCore: read it directly
+
+        def fget(self: Socket) -> Any:
+            return core.__get__(self, Socket)
+    else:
+
+        def fget(self: Socket) -> Any:
+            return self.get(option)
+
+    def fset(self: Socket, value: Any) -> None:
+        self.set(option, value)
+
+    return property(fget, fset, doc=f"The {name.upper()} socket option.")
+
+
+for _name, _option in _ATTR_OPTIONS.items():
+    if _name not in Socket.__dict__:
+        setattr(Socket, _name, _option_property(_name, _option))
+del _name, _option
 
 
 class _Bound:
