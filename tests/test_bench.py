@@ -465,6 +465,9 @@ def test_subscription_workloads_run(name, module):
     else:
         assert count == n_subs and result["received"] == n_subs
         assert result["rate"] == pytest.approx(n_subs / result["seconds"])
+        assert result["setsockopt_rate"] >= result["rate"]  # sending is part of the whole
+        wl_sample = runner.make_sample(wl, FZ, n_subs, 0, count, result)
+        assert wl_sample.extra == {"setsockopt_rate": result["setsockopt_rate"]}
 
 
 @needs_pyzmq

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Callable, Dict, List, TextIO
 
 from fastzmq.bench.workloads import Workload, count_for, hwm_for, msg_bytes, size_label
@@ -60,6 +60,7 @@ class Sample:
     p99_us: float | None = None
     received: int | None = None
     wall: float | None = None  # the whole run, process start to reaped
+    extra: Dict[str, float] = field(default_factory=dict)  # EXTRA_KEYS, for --json only
 
     @property
     def ok(self) -> bool:
@@ -69,6 +70,9 @@ class Sample:
         return asdict(self)
 
 
+EXTRA_KEYS = ("setsockopt_rate",)  # subs-subscribe/cancel: the SUB's setsockopt loop alone
+
+
 def make_sample(wl: Workload, impl: Impl, size: int, rep: int, count: int, res: dict) -> Sample:
     keys = ("detail", "rate", "seconds", "median_us", "p99_us", "received")
     fields = {k: res[k] for k in keys if res.get(k) is not None}
@@ -76,7 +80,8 @@ def make_sample(wl: Workload, impl: Impl, size: int, rep: int, count: int, res: 
     needed = ("rate", "median_us", "p99_us") if wl.kind == "latency" else ("rate",)
     if status == "ok" and any(k not in fields for k in needed):
         status, fields["detail"] = "error", f"incomplete result: {sorted(fields)}"
-    return Sample(wl.name, size, impl.label, impl.module, rep, count, status, **fields)
+    extra = {k: res[k] for k in EXTRA_KEYS if isinstance(res.get(k), (int, float))}
+    return Sample(wl.name, size, impl.label, impl.module, rep, count, status, **fields, extra=extra)
 
 
 def guess_rate(wl: Workload, size: int) -> float:
