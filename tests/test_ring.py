@@ -366,8 +366,8 @@ def test_stress_two_threads_millions_of_messages():
     assert c["errors"] == 0
     assert c["done"] == p["done"] == n
     assert c["lost_wakeups"] == p["lost_wakeups"] == 0
-    # everything consumed: only the head chunk and at most one spare are still alive
-    assert ring.chunks_allocated - ring.chunks_freed <= 2
+    # everything consumed: only the head chunk and at most N_SPARE (4) spares are still alive
+    assert ring.chunks_allocated - ring.chunks_freed <= 5
 
 
 @pytest.mark.timeout(60)

@@ -52,7 +52,7 @@ cdef class Ring:
     # ---- written by the consumer (release / exchange), read by the producer ----
     cdef uint64_t consumed_pos
     cdef uint64_t consumed_msgs
-    cdef void* spare            # one recycled chunk, handed back with an atomic exchange
+    cdef void* spare[4]         # recycled chunks (N_SPARE slots), each handed over with an atomic exchange
     cdef char _pad4[64]
 
     # --- producer side ---

@@ -29,12 +29,16 @@ consumed_pos (release) and consumed_msgs (release), and, when nmsgs > 0 and pend
 low_water (published_msgs loaded relaxed: it can only be stale low, so the test errs towards
 waking), runs waiter_wake_if_asleep(writer).
 
-Chunk hand-back. A finished chunk is exchanged (acq_rel) into `spare`; if the exchange
-returns an older spare, that one is freed. The producer takes the spare with an exchange
-(acq_rel) against NULL. The consumer's release orders its last reads of the chunk before the
+Chunk hand-back. A finished chunk is exchanged (acq_rel) into the first of the N_SPARE
+`spare` slots; whatever the exchange returns (an older spare) is exchanged into the next slot,
+and what falls out of the last one is freed. The producer takes a spare by exchanging each
+slot against NULL until one gives a chunk. Exchanges are atomic, so a chunk is never lost nor
+handed out twice, whatever the interleaving. The consumer's release orders its last reads of the chunk before the
 hand-over, the producer's acquire orders its new writes after it: the producer never scribbles
-on bytes the consumer is still reading. At most one spare exists, so memory is bounded by
-the data in flight plus one chunk, and a steady stream mallocs nothing.
+on bytes the consumer is still reading. At most N_SPARE spares exist, so memory is bounded by
+the data in flight plus N_SPARE chunks, and a stream that swings between a few chunks of
+backlog mallocs nothing (with one spare, 64 KiB messages made the allocator hand chunks
+back to the kernel and re-fault them: a tenth of the receiver's time in page faults).
 
 Message counts. published_msgs is stored before published_pos: a thread that has seen a
 message's bytes (acquire on the position) sees a count that includes it, so the consumer's
@@ -84,6 +88,7 @@ DEFAULT_CHUNK_SIZE = 65536
 
 cdef enum:
     _CHUNK_HDR = 64          # chunk header size: keeps the data cache-line aligned
+    N_SPARE = 4              # recycled chunks kept per ring (see "Chunk hand-back")
     _MIN_CHUNK = 64
 
 cdef uint64_t _NO_LOW_WATER = 0xFFFFFFFFFFFFFFFF
@@ -116,7 +121,12 @@ cdef class Ring:
 
     # ---- chunk management ----
     cdef chunk_t* _take_chunk(self) noexcept nogil:
-        cdef void* mem = fz_exchange_acq_rel_ptr(&self.spare, NULL)
+        cdef void* mem = NULL
+        cdef int i
+        for i in range(N_SPARE):
+            mem = fz_exchange_acq_rel_ptr(&self.spare[i], NULL)
+            if mem != NULL:
+                break
         if mem == NULL:
             if posix_memalign(&mem, 64, _CHUNK_HDR + self.chunk_size) != 0:
                 return NULL
@@ -125,25 +135,31 @@ cdef class Ring:
         return <chunk_t*>mem
 
     cdef void _recycle(self, chunk_t* c) noexcept nogil:
-        cdef void* old = fz_exchange_acq_rel_ptr(&self.spare, c)
-        if old != NULL:
-            free(old)
-            self.n_free += 1
+        cdef void* mem = c
+        cdef int i
+        for i in range(N_SPARE):
+            mem = fz_exchange_acq_rel_ptr(&self.spare[i], mem)
+            if mem == NULL:
+                return
+        free(mem)
+        self.n_free += 1
 
     cdef void _free_all(self) noexcept nogil:
         # Single-threaded teardown: both sides are gone.
         cdef chunk_t* c = self.rchunk
         cdef chunk_t* nxt
+        cdef int i
         while c != NULL:
             nxt = c.next
             free(c)
             self.n_free += 1
             c = nxt
         self.rchunk = self.wchunk = NULL
-        c = <chunk_t*>fz_exchange_acq_rel_ptr(&self.spare, NULL)
-        if c != NULL:
-            free(c)
-            self.n_free += 1
+        for i in range(N_SPARE):
+            c = <chunk_t*>fz_exchange_acq_rel_ptr(&self.spare[i], NULL)
+            if c != NULL:
+                free(c)
+                self.n_free += 1
         self.closed = True
 
     # ---- producer ----

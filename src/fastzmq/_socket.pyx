@@ -321,6 +321,10 @@ cdef class SocketCore:
         elif self.out_parts is None and (t == PUSH or t == DEALER or t == PAIR):
             # the hot path: a single-frame message, load-balanced
             self._wait_writable(flags).write_one(data)
+        elif self.out_parts is None and (t == PUB or t == XPUB):
+            # the other hot path: a single-frame message, distributed (no list built)
+            self._process_inbound_subs()
+            self._dist_send(None, data)
         else:
             self._finish_message(data, flags)
         if track:
@@ -415,7 +419,7 @@ cdef class SocketCore:
         self.out_pipe = None
         if t == PUB or t == XPUB:
             self._process_inbound_subs()
-            return self._dist_send(frames)
+            return self._dist_send(frames, frames[0])
         if t == XSUB:
             return self._xsub_send(frames, flags)
         if t == ROUTER:
@@ -456,8 +460,9 @@ cdef class SocketCore:
         p.write_msg(frames)
         return 0
 
-    cdef int _dist_send(self, list frames) except -1:
-        cdef bytes topic = frames[0]
+    cdef int _dist_send(self, list frames, bytes topic) except -1:
+        """Every pipe subscribed to a prefix of topic (the first frame) gets the message:
+        frames, or topic alone when frames is None (the single-frame fast path)."""
         cdef int n, i
         cdef Pipe p
         if len(self.pipes) == 0:
@@ -475,7 +480,10 @@ cdef class SocketCore:
             if p is None or p.detached:
                 continue
             if p.can_write():
-                p.write_msg(frames)
+                if frames is None:
+                    p.write_one(topic)
+                else:
+                    p.write_msg(frames)
             elif self.xpub_nodrop:
                 raise Again()
             else:
