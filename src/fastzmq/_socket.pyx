@@ -95,6 +95,7 @@ cdef class _SubAck:
 
     cdef public bint live       # handshake seen by this socket (attach/reconnected)
     cdef public bint dirty      # subscriptions written since the last PING
+    cdef public bint confirm    # the second round trip is still to be started
     cdef public uint64_t sent
     cdef public uint64_t acked
 
@@ -587,14 +588,24 @@ cdef class SocketCore:
                 ok = ok and p.out_pending() == 0  # no PING in 3.0: written is all we know
                 continue
             if rec.dirty:
-                self.ping_seq += 1
-                p.write_command(b"PING", b"\x00\x00" + _PING_TAG + self.ping_seq.to_bytes(8, "big"))
-                rec.sent = self.ping_seq
-                rec.dirty = False
+                self._ping(p, rec)
+                rec.confirm = True
             if rec.acked < rec.sent:
                 self._read_ahead(p, rec)
-                ok = ok and rec.acked >= rec.sent
+            if rec.acked >= rec.sent and rec.confirm:
+                # libzmq writes a PONG before it flushes the commands that preceded the
+                # PING to its socket; a second round trip proves that flush happened
+                rec.confirm = False
+                self._ping(p, rec)
+                self._read_ahead(p, rec)
+            ok = ok and rec.acked >= rec.sent
         return ok, n
+
+    def _ping(self, Pipe p, _SubAck rec):
+        self.ping_seq += 1
+        p.write_command(b"PING", b"\x00\x00" + _PING_TAG + self.ping_seq.to_bytes(8, "big"))
+        rec.sent = self.ping_seq
+        rec.dirty = False
 
     def _read_ahead(self, Pipe p, _SubAck rec):
         """Read p up to its PONG; the data messages on the way are kept for recv."""
