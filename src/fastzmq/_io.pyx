@@ -21,6 +21,17 @@ handshake, errors, closing, timers, commands from socket threads) is queued as a
   (outbound ring empty, or input throttled), then re-check (Dekker pairing with the
   ring's publish/consume; see _waiter.pxd).
 
+PING/PONG for publishers (RFC 37 "Connection Heartbeating"; docs/pubsub.md): engines
+of PUB/XPUB sockets answer an inbound PING themselves, as libzmq does, because an idle
+publisher's socket thread may not read its pipes for a long time. A second, tiny
+header walker (``_scan_pings``) finds PING commands in what was received; by then the
+commands before the PING (SUBSCRIBE, CANCEL) are published to the socket's inbound
+ring, so the publisher's next send sees them. The PONG may only go on the wire at a
+message boundary of the outbound stream: the engine flushes up to a boundary position
+(the current one if the stream is at a boundary, else everything the socket had
+published: the socket publishes whole messages), writes the PONG bytes (``ctl``), then
+resumes. Only the latest PING context is kept (libzmq does the same).
+
 epoll is edge-triggered: ``in_ready``/``out_blocked`` remember readiness across
 pumps, and both directions go on until EAGAIN (a short read is not proof of an
 empty kernel buffer: AF_UNIX streams return less than is queued).
@@ -37,6 +48,7 @@ from cpython.object cimport PyObject
 from libc.errno cimport EAGAIN, ECONNRESET, EINTR, EPIPE, errno
 from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcmp, memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from fastzmq._frame cimport scan_at_boundary, scan_frames, scan_init, scan_state
@@ -88,6 +100,7 @@ cdef extern from "sys/socket.h" nogil:
         int msg_flags
     ssize_t sendmsg(int fd, const msghdr* msg, int flags)
     ssize_t recv(int fd, void* buf, size_t n, int flags)
+    ssize_t send(int fd, const void* buf, size_t n, int flags)
     enum:
         MSG_NOSIGNAL
         MSG_DONTWAIT
@@ -112,6 +125,31 @@ cdef enum:
     ERR_EOF = -100
 
 cdef size_t MAX_SEND_BYTES = 4 * 1024 * 1024
+
+cdef enum:
+    PING_BODY_MAX = 23      # name-len(1) "PING"(4) ttl(2) context(0-16)
+    SOCK_PUB = 1            # socket types whose engines answer PING themselves
+    SOCK_XPUB = 9
+
+
+cdef struct ping_scan:
+    unsigned long long remaining    # body bytes of the current frame still to come
+    int in_body                     # 0: collecting a header
+    int hdr_len                     # header bytes collected
+    int collect                     # the current frame is a command small enough to be PING
+    int body_len                    # body bytes collected (when collect)
+    unsigned char hdr[9]
+    unsigned char body[PING_BODY_MAX]
+
+
+cdef inline unsigned long long _frame_size(const unsigned char* hdr, int n) noexcept nogil:
+    cdef unsigned long long size = 0
+    cdef int i
+    if n == 2:
+        return hdr[1]
+    for i in range(1, 9):
+        size = (size << 8) | hdr[i]
+    return size
 
 
 cdef inline uint64_t _tag(int slot, int kind) noexcept nogil:
@@ -144,6 +182,16 @@ cdef class Engine:
     cdef public object socket       # the fastzmq socket this connection serves
     cdef public Pipe pipe
     cdef public long long maxmsgsize
+    # PING answering (PUB/XPUB engines; see the module docstring)
+    cdef bint answer_pings
+    cdef ping_scan pscan
+    cdef bint pong_due              # a PONG goes out once out reaches pong_at
+    cdef uint64_t pong_at           # absolute out position: a message boundary
+    cdef int pong_ctx_len
+    cdef unsigned char pong_ctx[16]
+    cdef int ctl_len, ctl_off       # PONG bytes being written
+    cdef unsigned char ctl[32]
+    cdef public uint64_t pongs_sent
 
     def __cinit__(self):
         self.state = ST_HANDSHAKE
@@ -163,6 +211,8 @@ cdef class Engine:
             rc = self._fill_in()
             if rc != 0:
                 return rc
+            if self.pong_due and not self.out_blocked:
+                continue  # a PING arrived: answer it now
             if not self._arm():
                 return 0
 
@@ -192,8 +242,16 @@ cdef class Engine:
         cdef ssize_t n
         cdef size_t left, k, nmsgs, total
         cdef Py_ssize_t last_end
+        cdef size_t limit
         while not self.out_blocked:
-            cnt = self.out.read_iov(iov, MAX_IOV, MAX_SEND_BYTES)
+            limit = MAX_SEND_BYTES
+            if self.ctl_off < self.ctl_len or self.pong_due:
+                rc = self._pong_step(&limit)
+                if rc != 0:
+                    return rc
+                if limit == 0:
+                    continue  # PONG bytes moved (or blocked): look again
+            cnt = self.out.read_iov(iov, MAX_IOV, limit)
             if cnt == 0:
                 return 0
             mh.msg_name = NULL
@@ -261,10 +319,104 @@ cdef class Engine:
                 return rc
             if nmsgs:
                 self.inq.publish_to(base + <uint64_t>last_end, nmsgs)
+            if self.answer_pings:
+                self._scan_pings(p, <size_t>n)
             # A short read does not prove the kernel buffer is drained (an AF_UNIX
             # stream may return less than is queued): with edge-triggered epoll we must
             # read until EAGAIN, or the tail of a burst waits for an edge that never comes.
         return 0
+
+    # ---------------------------------------------------------------- PING -> PONG
+    cdef void _scan_pings(self, const unsigned char* p, size_t n) noexcept nogil:
+        """Walk frame headers (any split of the stream) and note every PING command."""
+        cdef ping_scan* ps = &self.pscan
+        cdef size_t pos = 0, k
+        cdef int need
+        while pos < n:
+            if not ps.in_body:
+                ps.hdr[ps.hdr_len] = p[pos]
+                ps.hdr_len += 1
+                pos += 1
+                need = 9 if ps.hdr[0] & 2 else 2
+                if ps.hdr_len < need:
+                    continue
+                ps.hdr_len = 0
+                ps.remaining = _frame_size(ps.hdr, need)
+                ps.collect = (ps.hdr[0] & 4) != 0 and ps.remaining <= PING_BODY_MAX
+                ps.body_len = 0
+                ps.in_body = ps.remaining > 0
+                continue
+            k = n - pos
+            if ps.remaining < k:
+                k = <size_t>ps.remaining
+            if ps.collect:
+                memcpy(ps.body + ps.body_len, p + pos, k)
+                ps.body_len += <int>k
+            ps.remaining -= k
+            pos += k
+            if ps.remaining == 0:
+                ps.in_body = 0
+                if ps.collect:
+                    self._on_small_command(ps.body, ps.body_len)
+
+    cdef void _on_small_command(self, const unsigned char* body, int n) noexcept nogil:
+        if n < 7 or body[0] != 4 or memcmp(body + 1, <const char*>"PING", 4) != 0:
+            return
+        if not self.pong_due:
+            # the PONG goes at the first message boundary at or after what is out now
+            if scan_at_boundary(&self.out_scan):
+                self.pong_at = self.out.consumed_bytes()
+            else:
+                self.pong_at = self.out.published_bytes()
+            self.pong_due = True
+        self.pong_ctx_len = n - 7
+        memcpy(self.pong_ctx, body + 7, n - 7)
+
+    cdef int _pong_step(self, size_t* limit) noexcept nogil:
+        """Move PONG bytes, or bound *limit so ring data stops at the PONG's boundary.
+
+        *limit is set to 0 when this step did the work (PONG bytes sent, or queued).
+        """
+        cdef ssize_t n
+        cdef uint64_t done
+        if self.ctl_off < self.ctl_len:
+            limit[0] = 0
+            n = send(self.fd, self.ctl + self.ctl_off, self.ctl_len - self.ctl_off,
+                     MSG_NOSIGNAL | MSG_DONTWAIT)
+            if n < 0:
+                if errno == EAGAIN:
+                    self.out_blocked = True
+                    return 0
+                if errno == EINTR:
+                    return 0
+                if errno == EPIPE or errno == ECONNRESET:
+                    self.out_dead = True
+                    self.out_blocked = True
+                    return 0
+                return errno
+            self.ctl_off += <int>n
+            if self.ctl_off == self.ctl_len:
+                self.ctl_off = self.ctl_len = 0
+                self.pongs_sent += 1
+            return 0
+        done = self.out.consumed_bytes()
+        if done >= self.pong_at:
+            self._build_pong()
+            limit[0] = 0
+        elif self.pong_at - done < limit[0]:
+            limit[0] = <size_t>(self.pong_at - done)
+        return 0
+
+    cdef void _build_pong(self) noexcept nogil:
+        cdef int k = self.pong_ctx_len
+        self.ctl[0] = 4         # a short command frame
+        self.ctl[1] = <unsigned char>(5 + k)
+        self.ctl[2] = 4         # name length
+        memcpy(self.ctl + 3, <const char*>"PONG", 4)
+        memcpy(self.ctl + 7, self.pong_ctx, k)
+        self.ctl_len = 7 + k
+        self.ctl_off = 0
+        self.pong_due = False
 
     # ---------------------------------------------------------------- slow path
     def activate(self, Pipe pipe, Waiter waiter, bytes leftover, long long maxmsgsize,
@@ -284,6 +436,8 @@ cdef class Engine:
         self.inq._writer_ref = waiter
         self.in_ready = True
         self.out_blocked = False
+        stype = getattr(self.socket, "socket_type", -1)
+        self.answer_pings = stype == SOCK_PUB or stype == SOCK_XPUB
         self.state = ST_ACTIVE
         if leftover:
             return self._feed(leftover)
@@ -300,6 +454,8 @@ cdef class Engine:
             return rc
         if nmsgs:
             self.inq.publish_to(base + <uint64_t>last_end, nmsgs)
+        if self.answer_pings:
+            self._scan_pings(p, len(data))
         return 0
 
     def detach_rings(self):

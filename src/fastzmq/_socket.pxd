@@ -35,6 +35,9 @@ cdef class SocketCore:
     cdef Mtrie mtrie                # PUB/XPUB: who is subscribed to what
     cdef list xpub_queue            # XPUB: subscription messages for the user
     cdef int* match_buf
+    cdef dict sub_acks              # SUB/XSUB: pipe_id -> _SubAck (wait_subscribed)
+    cdef object sub_stash           # SUB/XSUB: deque of (pipe, msg) read ahead for a PONG
+    cdef uint64_t ping_seq          # SUB/XSUB: the last PING sequence number sent
     cdef int match_cap
     # options (hot ones as C fields; the rest in options)
     cdef public int64_t sndhwm, rcvhwm
@@ -74,3 +77,4 @@ cdef class SocketCore:
     cdef bint _readable_now(self)
     cdef list _filter_in(self, Pipe p, list msg)
     cdef bint _lb_pick_peek(self)
+    cdef list _unstash(self)

@@ -16,8 +16,10 @@ the caller's thread. The routing strategies are written once and shared:
 
 RFC 28 envelopes (REQ/REP) and the REQ/REP state machines (``EFSM``) sit on top;
 RFC 29 subscriptions (SUB sends SUBSCRIBE/CANCEL, PUB filters with the ``Mtrie``)
-likewise. Other threads talk to the socket only through ``mailbox`` (a list;
-attach/detach of pipes) followed by a signal on the socket's waiter fd, which is
+likewise. ``wait_subscribed`` (docs/pubsub.md) follows each pipe's subscription
+changes with a PING (RFC 37 "Connection Heartbeating") and waits for the PONGs; the
+messages it must read past to find them are kept in ``sub_stash``, delivered first.
+Other threads talk to the socket only through ``mailbox`` (a list; attach/detach of pipes) followed by a signal on the socket's waiter fd, which is
 also the socket's pollable ``FD``.
 
 Blocking: arm the waiter, re-check, then sleep on the fd with the GIL released
@@ -28,6 +30,8 @@ consumer on the other side of a ring wakes us only when we are armed.
 import time
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from collections import deque
+
 from libc.stdlib cimport free, malloc, realloc
 
 from fastzmq._frame cimport FRAME_COMMAND, FRAME_MORE
@@ -84,6 +88,19 @@ cdef inline bint _is_pub(int t) noexcept:
     return t == PUB or t == XPUB
 
 
+_PING_TAG = b"fzsb"  # our PING contexts: tag + 8-byte sequence number
+
+
+cdef class _SubAck:
+    """Per pipe: subscription changes not yet pinged, last PING sent, last PONG seen."""
+
+    cdef public bint live       # handshake seen by this socket (attach/reconnected)
+    cdef public bint dirty      # subscriptions written since the last PING
+    cdef public bint confirm    # the second round trip is still to be started
+    cdef public uint64_t sent
+    cdef public uint64_t acked
+
+
 cdef class SocketCore:
     def __cinit__(self, *args, **kwargs):
         self.sig = Waiter()
@@ -107,6 +124,7 @@ cdef class SocketCore:
         self.req_counter = <unsigned int>(time.monotonic_ns() & 0xFFFFFFFF)
         self.match_buf = NULL
         self.match_cap = 0
+        self.sub_acks = {}
 
     def __dealloc__(self):
         if self.match_buf != NULL:
@@ -194,6 +212,8 @@ cdef class SocketCore:
             if self.socket_type == XPUB:
                 for prefix in gone:
                     self.xpub_queue.append(b"\x00" + prefix)
+        if _has_subs(self.socket_type):
+            self.sub_acks.pop(pipe.pipe_id, None)
         if not pipe.has_msg():
             self._drop_pipe(pipe)
 
@@ -504,6 +524,7 @@ cdef class SocketCore:
         return changed
 
     cdef int _send_sub(self, Pipe p, bytes topic, bint add) except -1:
+        self._ack_of(p).dirty = True
         if p.kind != PIPE_INPROC and p.zmtp_minor == 0:
             p.write_one((b"\x01" if add else b"\x00") + topic)
         else:
@@ -511,8 +532,132 @@ cdef class SocketCore:
         return 0
 
     def _send_all_subs(self, Pipe p):
+        """A new pipe or connection: (re)send every subscription, ping it afresh."""
+        cdef _SubAck rec = self._ack_of(p)
+        rec.live = p.connected
+        rec.dirty = True
         for topic in self.subs.prefixes():
             self._send_sub(p, topic, True)
+
+    # ---- wait_subscribed: PING after subscription changes, wait for the PONGs
+    def _ack_of(self, Pipe p):
+        rec = self.sub_acks.get(p.pipe_id)
+        if rec is None:
+            rec = self.sub_acks[p.pipe_id] = _SubAck()
+        return rec
+
+    def _wait_subscribed(self, timeout=None, int peers=1):
+        """Block until >= peers publishers are connected and have acknowledged every
+        subscription change sent to them (timeout in ms, None: forever); False on timeout."""
+        cdef int ms = -1
+        cdef double deadline = 0
+        self._enter()
+        if not _has_subs(self.socket_type):
+            raise ZMQError(ENOTSUP, f"{SOCKET_TYPE_NAMES[self.socket_type]} sockets have no subscriptions")
+        if timeout is not None and timeout >= 0:
+            ms = <int>min(-(-timeout // 1), 2**31 - 1)  # ceil: 0.5 ms still waits
+            deadline = time.monotonic() + timeout / 1000.0
+        while True:
+            if self._subs_acked(peers):
+                return True
+            if ms == 0:
+                return False
+            waiter_arm(&self.sig.w)     # inbound data (a PONG) or the mailbox
+            waiter_arm(&self.ww)        # the engine took bytes (3.0 peers)
+            if self._subs_acked(peers):
+                waiter_disarm(&self.ww)
+                waiter_disarm(&self.sig.w)
+                return True
+            try:
+                if self._wait(False, ms, deadline):
+                    return self._subs_acked(peers)
+            except Again:
+                waiter_disarm(&self.ww)
+                waiter_disarm(&self.sig.w)
+                return False
+
+    def _subs_acked(self, int peers):
+        """One pass: ping what changed, read ahead to PONGs, count acknowledged peers."""
+        while True:
+            if self.mailbox:
+                self._process_mailbox()  # (re)connections resend subscriptions
+            ok, n = self._ack_pass()
+            if not self.mailbox:  # posted before the data we read: go round again
+                return ok and n >= peers
+
+    def _ack_pass(self):
+        cdef Pipe p
+        cdef _SubAck rec
+        cdef bint ok = True
+        cdef int n = 0
+        for p in list(self.pipes):
+            if p.detached:
+                continue
+            if p.kind == PIPE_INPROC:
+                n += p.connected  # in the publisher's pipe: its next send applies it
+                continue
+            rec = self._ack_of(p)
+            if not p.connected:
+                rec.live = False  # wait for its reconnection (which resends)
+                continue
+            if not rec.live:
+                continue
+            n += 1
+            if p.zmtp_minor == 0:
+                ok = ok and p.out_pending() == 0  # no PING in 3.0: written is all we know
+                continue
+            if rec.dirty:
+                self._ping(p, rec)
+                rec.confirm = True
+            if rec.acked < rec.sent:
+                self._read_ahead(p, rec)
+            if rec.acked >= rec.sent and rec.confirm:
+                # libzmq writes a PONG before it flushes the commands that preceded the
+                # PING to its socket; a second round trip proves that flush happened
+                rec.confirm = False
+                self._ping(p, rec)
+                self._read_ahead(p, rec)
+            ok = ok and rec.acked >= rec.sent
+        return ok, n
+
+    def _ping(self, Pipe p, _SubAck rec):
+        self.ping_seq += 1
+        p.write_command(b"PING", b"\x00\x00" + _PING_TAG + self.ping_seq.to_bytes(8, "big"))
+        rec.sent = self.ping_seq
+        rec.dirty = False
+
+    def _read_ahead(self, Pipe p, _SubAck rec):
+        """Read p up to its PONG; the data messages on the way are kept for recv."""
+        cdef int fl = 0
+        cdef list msg
+        while rec.acked < rec.sent and p.has_msg():
+            msg = p.read_msg(&fl)
+            if msg is None:
+                return
+            if fl & FRAME_COMMAND:
+                self._apply_command(p, msg[0])
+                continue
+            if self.sub_stash is None:
+                self.sub_stash = deque()
+            self.sub_stash.append((p, msg))
+
+    cdef list _unstash(self):
+        """The next read-ahead message that passes the filter, or None."""
+        cdef list msg
+        while self.sub_stash:
+            p, msg = self.sub_stash.popleft()
+            msg = self._filter_in(p, msg)
+            if msg is not None:
+                return msg
+        return None
+
+    def _on_pong(self, Pipe p, bytes context):
+        cdef _SubAck rec = self.sub_acks.get(p.pipe_id)
+        if rec is None or len(context) != 12 or context[:4] != _PING_TAG:
+            return
+        seq = int.from_bytes(context[4:], "big")
+        if rec.acked < seq <= rec.sent:
+            rec.acked = seq
 
     cdef int _xsub_send(self, list frames, int flags) except -1:
         cdef bytes first = frames[0]
@@ -575,6 +720,11 @@ cdef class SocketCore:
             self.xpub_queue.append((b"\x01" if add else b"\x00") + data)
 
     def _other_command(self, Pipe p, name, data):
+        if name == b"PONG" and _has_subs(self.socket_type):
+            self._on_pong(p, bytes(data))
+            return
+        if name == b"PING" and p.kind != PIPE_INPROC and _is_pub(self.socket_type):
+            return  # the publisher's engine answered it on the wire already (_io.pyx)
         if name == b"PING":
             from fastzmq.zmtp.commands import pong_for
             try:
@@ -627,7 +777,7 @@ cdef class SocketCore:
             return f
         if not _can_recv(t):
             raise ZMQError(ENOTSUP, f"{SOCKET_TYPE_NAMES[t]} sockets cannot receive")
-        if t == PULL or t == DEALER or t == PAIR or t == SUB or t == XSUB:
+        if t == PULL or t == DEALER or t == PAIR or ((t == SUB or t == XSUB) and not self.sub_stash):
             while True:
                 p = self._fq_pick()
                 if p is not None:
@@ -718,6 +868,11 @@ cdef class SocketCore:
                 raise ZMQError(EFSM)
             if t == REP and self.rep_pending:
                 raise ZMQError(EFSM)
+            if self.sub_stash:
+                msg = self._unstash()
+                if msg is not None:
+                    self.options["_rdeadline"] = 0
+                    return msg
             p = self._fq_pick()
             if p is None:
                 self._block_readable(flags)
@@ -820,6 +975,11 @@ cdef class SocketCore:
         cdef Pipe p
         cdef int fl = 0
         cdef list msg
+        if self.sub_stash:
+            msg = self._unstash()
+            if msg is not None:
+                self.in_parts = msg
+                return True
         while True:
             p = self._fq_pick()
             if p is None:
@@ -860,6 +1020,7 @@ cdef class SocketCore:
         for p in self.pipes:
             p.drop_queued()
         self.pipes = []
+        self.sub_stash = None
         self.pipe_by_id.clear()
         self.pipe_by_rid.clear()
 
@@ -872,6 +1033,7 @@ cdef class SocketCore:
             "dropped_hwm": self.dropped_hwm,
             "dropped_unroutable": self.dropped_unroutable,
             "pipes": len(self.pipes),
+            "read_ahead": len(self.sub_stash) if self.sub_stash else 0,
         }
 
 

@@ -230,6 +230,20 @@ class Socket(SocketCore):
             topic = topic.encode("utf-8")
         self.setsockopt(_c.UNSUBSCRIBE, topic)
 
+    def wait_subscribed(self, timeout: float | None = None, peers: int = 1) -> bool:
+        """Wait until the subscriptions have reached the publishers (the slow joiner).
+
+        SUB and XSUB only (others raise ZMQError(ENOTSUP)). Returns True once at least
+        ``peers`` publishers are connected and every connected publisher acknowledged
+        every subscription change sent to it: the publisher's next send matches them.
+        ``timeout`` is in milliseconds, like ``poll``; None or negative waits forever,
+        0 only checks. Returns False on timeout. Acknowledgement is a ZMTP 3.1 PING
+        answered by PONG; messages received meanwhile are kept, in order, for ``recv``.
+        See docs/pubsub.md (what "reached" means, ZMTP 3.0 peers, inproc).
+        """
+        self._check_alive()
+        return self._wait_subscribed(timeout, peers)
+
     @property
     def type(self) -> int:
         return _c.SocketType(self.socket_type)
