@@ -145,8 +145,8 @@ def _subscriptions(phase: str, n_subs: int) -> Workload:
         RoleSpec("xpub", "subs_xpub", binds=("data",)),
         RoleSpec("sub", "subs_sub", connects=("data",)),
     )
-    verb = {"subscribe": "subscribes", "cancel": "cancels"}[phase]
-    title = f"SUB {verb} N topics in a burst, until an XPUB has them all: subs/s"
+    verb, unit = {"subscribe": ("subscribes", "subs"), "cancel": ("cancels", "cancels")}[phase]
+    title = f"SUB {verb} N topics in a burst, until an XPUB has them all: {unit}/s"
     return Workload(
         f"subs-{phase}-tcp",
         title,
