@@ -155,6 +155,8 @@ cdef class SocketCore:
                 self._detach(arg)
             elif command == "reconnected":
                 self._on_reconnected(arg)
+            elif command == "activated":
+                self._on_activated(arg)
         return 0
 
     def _attach(self, Pipe pipe):
@@ -220,6 +222,14 @@ cdef class SocketCore:
     def _on_reconnected(self, Pipe pipe):
         if _has_subs(self.socket_type):
             self._send_all_subs(pipe)
+
+    def _on_activated(self, Pipe pipe):
+        """The first connection of a pipe adopted at connect(): the subscriptions written
+        since are queued in it and go out now; mark it live, to be pinged, resend nothing."""
+        if _has_subs(self.socket_type):
+            # a ZMTP 3.0 peer needs them again in its own form (they were queued as 3.1
+            # commands before its version was known)
+            self._send_all_subs(pipe, pipe.kind != PIPE_INPROC and pipe.zmtp_minor == 0)
 
     def _drop_pipe(self, Pipe pipe):
         try:
@@ -518,7 +528,9 @@ cdef class SocketCore:
             changed = self.subs.add(topic)
         else:
             changed = self.subs.remove(topic)
-        for p in self.pipes:
+            if not changed:
+                return False  # still subscribed (counted): the publishers keep it, as libzmq
+        for p in self.pipes:  # every subscribe goes up (XPUB_VERBOSE peers see repeats)
             if not p.detached:
                 self._send_sub(p, topic, add)
         return changed
@@ -531,13 +543,14 @@ cdef class SocketCore:
             p.write_command(b"SUBSCRIBE" if add else b"CANCEL", topic)
         return 0
 
-    def _send_all_subs(self, Pipe p):
+    def _send_all_subs(self, Pipe p, bint resend=True):
         """A new pipe or connection: (re)send every subscription, ping it afresh."""
         cdef _SubAck rec = self._ack_of(p)
         rec.live = p.connected
         rec.dirty = True
-        for topic in self.subs.prefixes():
-            self._send_sub(p, topic, True)
+        if resend:
+            for topic in self.subs.prefixes():
+                self._send_sub(p, topic, True)
 
     # ---- wait_subscribed: PING after subscription changes, wait for the PONGs
     def _ack_of(self, Pipe p):
@@ -712,8 +725,12 @@ cdef class SocketCore:
             self.xpub_queue.append((b"\x01" if add else b"\x00") + data)
             self.options["_last_sub_pipe"] = p
             return
+        # per pipe a prefix is subscribed or not (a repeat changes nothing; one CANCEL
+        # ends it), as libzmq's publishers do: a libzmq SUB sends a SUBSCRIBE for each
+        # subscribe() but a CANCEL only when its own count drops to zero
         if add:
-            first = self.mtrie.add(data, p.pipe_id)
+            first = (not self.mtrie.contains(data, p.pipe_id)
+                     and self.mtrie.add(data, p.pipe_id))
         else:
             first = self.mtrie.remove(data, p.pipe_id)
         if self.socket_type == XPUB and (first or self.xpub_verboser or (add and self.xpub_verbose)):
@@ -739,7 +756,8 @@ cdef class SocketCore:
         if p is None or (<Pipe>p).detached:
             return
         if add:
-            self.mtrie.add(topic, (<Pipe>p).pipe_id)
+            if not self.mtrie.contains(topic, (<Pipe>p).pipe_id):
+                self.mtrie.add(topic, (<Pipe>p).pipe_id)
         else:
             self.mtrie.remove(topic, (<Pipe>p).pipe_id)
 

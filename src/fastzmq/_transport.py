@@ -310,6 +310,7 @@ class Connecter:
         # Messages may queue before the peer exists, unless IMMEDIATE (or a ROUTER,
         # which must learn the peer's identity first).
         self.attached = not (sock.immediate or sock.socket_type == _c.ROUTER)
+        self.was_active = False  # a connection has completed its handshake before
         if self.attached:
             sock._attach(self.pipe)
 
@@ -382,8 +383,11 @@ class Connecter:
         if not self.attached:
             self.attached = True
             self.socket._post("attach", pipe)
+        elif not self.was_active:  # adopted at connect(): what it queued goes out now
+            self.socket._post("activated", pipe)
         else:
             self.socket._post("reconnected", pipe)
+        self.was_active = True
 
     def on_dead(self, conn: Any) -> None:
         self.conn = None

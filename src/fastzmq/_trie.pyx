@@ -770,6 +770,13 @@ cdef class Mtrie:
             return True
         return False
 
+    def contains(self, prefix, pipe_id) -> bool:
+        """True if pipe_id is subscribed to exactly prefix."""
+        cdef int32_t pid = check_pid(pipe_id)
+        cdef bytes b = as_bytes(prefix)
+        cdef Node* nd = tree_find(&self.t, ptr(b), len(b))
+        return nd != NULL and nd.count > 0 and pipe_index(nd, pid) >= 0
+
     def remove(self, prefix, pipe_id) -> bool:
         """Cancel one subscription of pipe_id to prefix. True if no pipe has prefix now
         (False also when pipe_id was not subscribed to it: nothing changed)."""

@@ -72,6 +72,10 @@ class Mtrie:
         self._subs.setdefault(p, Counter())[pid] += 1
         return is_new
 
+    def contains(self, prefix: bytes, pipe_id: int) -> bool:
+        pid = _check_pid(pipe_id)
+        return pid in self._subs.get(_as_bytes(prefix), ())
+
     def remove(self, prefix: bytes, pipe_id: int) -> bool:
         pid = _check_pid(pipe_id)
         pipes = self._subs.get(_as_bytes(prefix))
