@@ -33,7 +33,7 @@ cdef class SocketCore:
     # subscriptions
     cdef Trie subs                  # SUB/XSUB: what we are subscribed to
     cdef Mtrie mtrie                # PUB/XPUB: who is subscribed to what
-    cdef list xpub_queue            # XPUB: subscription messages for the user
+    cdef object xpub_queue          # XPUB: deque of subscription messages for the user
     cdef int* match_buf
     cdef dict sub_acks              # SUB/XSUB: pipe_id -> _SubAck (wait_subscribed)
     cdef object sub_stash           # SUB/XSUB: deque of (pipe, msg) read ahead for a PONG

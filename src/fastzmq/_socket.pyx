@@ -138,7 +138,7 @@ cdef class SocketCore:
             self.subs = Trie()
         if _is_pub(socket_type):
             self.mtrie = Mtrie()
-            self.xpub_queue = []
+            self.xpub_queue = deque()
 
     # ------------------------------------------------------------------ pipes
     def _post(self, command, arg):
@@ -879,7 +879,7 @@ cdef class SocketCore:
             if t == XPUB:
                 self._process_inbound_subs()
                 if self.xpub_queue:
-                    return [self.xpub_queue.pop(0)]
+                    return [self.xpub_queue.popleft()]
                 self._block_readable(flags)
                 continue
             if t == REQ and not self.req_sent:
