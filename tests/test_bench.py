@@ -484,3 +484,80 @@ def test_subscriptions_dropped_at_the_hwm_are_lost_not_a_rate():
     assert result["status"] == "lost" and "rate" not in result, result
     assert 0 < result["received"] < 3000
     assert result["detail"] == f"sub: LOST {3000 - result['received']}/3000"
+
+
+# --- the message cycle and its checking receiver -----------------------------
+class _FakeSock:
+    """recv() hands out a list, then raises Again (as RCVTIMEO would)."""
+
+    def __init__(self, msgs):
+        self.msgs = list(msgs)
+
+    def recv(self):
+        if not self.msgs:
+            raise _FakeZ.Again()
+        return self.msgs.pop(0)
+
+    def setsockopt(self, opt, value):
+        pass
+
+
+class _FakeZ:
+    RCVTIMEO = 27
+
+    class Again(Exception):
+        pass
+
+
+_SPEC = {"setup_ms": 100, "idle_ms": 100}
+
+
+def test_message_cycle_shape():
+    c = roles.message_cycle(16)
+    assert len(c) == 4096 and len(set(c)) == 4096 and all(len(m) == 16 for m in c)
+    big = roles.message_cycle(64 * 1024)
+    assert len(big) == 16  # 1 MiB in all
+    pub = roles.message_cycle(64, roles.TOPICS)
+    assert len(pub) % len(roles.TOPICS) == 0 and pub[1001].startswith(roles.TOPICS[1])
+
+
+def _sent(cycle, n):
+    out = []
+    roles.send_cycle(out.append, cycle, 0, n)
+    return out
+
+
+def test_receive_cycle_accepts_the_stream_and_times_it():
+    cycle = roles.message_cycle(16)
+    r = roles.receive_cycle(_FakeZ, _FakeSock(_sent(cycle, 10_000)), cycle, 10_000, _SPEC)
+    assert r["status"] == "ok" and r["received"] == 10_000
+
+
+@pytest.mark.parametrize("damage", ["drop", "swap", "dup", "corrupt"])
+def test_receive_cycle_catches_damage(damage):
+    cycle = roles.message_cycle(16)
+    msgs = _sent(cycle, 10_000)
+    if damage == "drop":
+        del msgs[5000]
+    elif damage == "swap":
+        msgs[5000], msgs[5001] = msgs[5001], msgs[5000]
+    elif damage == "dup":
+        msgs.insert(5000, msgs[4999])
+    else:
+        msgs[7000] = msgs[7000][:-1] + b"!"
+    r = roles.receive_cycle(_FakeZ, _FakeSock(msgs), cycle, 10_000, _SPEC)
+    assert r["status"] == "order"
+
+
+def test_receive_cycle_reports_a_missing_tail_as_lost():
+    cycle = roles.message_cycle(16)
+    r = roles.receive_cycle(_FakeZ, _FakeSock(_sent(cycle, 9_990)), cycle, 10_000, _SPEC)
+    assert r["status"] == "lost" and r["received"] == 9_990
+
+
+def test_receive_cycle_with_a_step_follows_one_topic():
+    cycle = roles.message_cycle(64, roles.TOPICS)
+    every = _sent(cycle, 20_000)
+    mine = every[::1000]  # a SUB on the first topic
+    r = roles.receive_cycle(_FakeZ, _FakeSock(mine), cycle, len(mine), _SPEC, step=1000)
+    assert r["status"] == "ok" and r["received"] == 20
