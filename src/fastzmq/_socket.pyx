@@ -33,6 +33,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from collections import deque
 
 from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcmp
 
 from fastzmq._frame cimport FRAME_COMMAND, FRAME_MORE
 from fastzmq._pipe cimport PIPE_INPROC, Pipe
@@ -704,27 +705,42 @@ cdef class SocketCore:
                 self._drop_pipe(p)
         return 0
 
-    def _apply_sub(self, Pipe p, frame, int fl):
+    cdef int _apply_sub(self, Pipe p, frame, int fl) except -1:
+        cdef bint add
+        cdef const char* c
+        cdef Py_ssize_t n
         if fl & FRAME_COMMAND:
-            name, data = _command_parts(frame)
-            if name == b"SUBSCRIBE":
-                add = True
-            elif name == b"CANCEL":
-                add = False
+            if type(frame) is bytes:  # a wire command: name-length byte, name, data
+                c = PyBytes_AS_STRING(frame)
+                n = PyBytes_GET_SIZE(frame)
+                if n >= 10 and c[0] == 9 and memcmp(c + 1, b"SUBSCRIBE", 9) == 0:
+                    add, data = True, frame[10:]
+                elif n >= 7 and c[0] == 6 and memcmp(c + 1, b"CANCEL", 6) == 0:
+                    add, data = False, frame[7:]
+                else:
+                    name, data = _command_parts(frame)
+                    self._other_command(p, name, data)
+                    return 0
             else:
-                self._other_command(p, name, data)
-                return
+                name, data = _command_parts(frame)
+                if name == b"SUBSCRIBE":
+                    add = True
+                elif name == b"CANCEL":
+                    add = False
+                else:
+                    self._other_command(p, name, data)
+                    return 0
         else:
             if not frame or frame[0] not in (0, 1):
                 if self.socket_type == XPUB:
                     self.xpub_queue.append(frame)  # plain upstream message (XSUB sends)
-                return
+                return 0
             add = frame[0] == 1
             data = frame[1:]
         if self.socket_type == XPUB and self.xpub_manual:
             self.xpub_queue.append((b"\x01" if add else b"\x00") + data)
             self.options["_last_sub_pipe"] = p
-            return
+            return 0
         # per pipe a prefix is subscribed or not (a repeat changes nothing; one CANCEL
         # ends it), as libzmq's publishers do: a libzmq SUB sends a SUBSCRIBE for each
         # subscribe() but a CANCEL only when its own count drops to zero
@@ -735,6 +751,7 @@ cdef class SocketCore:
             first = self.mtrie.remove(data, p.pipe_id)
         if self.socket_type == XPUB and (first or self.xpub_verboser or (add and self.xpub_verbose)):
             self.xpub_queue.append((b"\x01" if add else b"\x00") + data)
+        return 0
 
     def _other_command(self, Pipe p, name, data):
         if name == b"PONG" and _has_subs(self.socket_type):

@@ -39,6 +39,7 @@ _CORE_INT = {
     _c.REQ_CORRELATE: "req_correlate",
     _c.CONFLATE: "conflate",
 }
+_SUB, _SUBSCRIBE, _UNSUBSCRIBE = int(_c.SUB), int(_c.SUBSCRIBE), int(_c.UNSUBSCRIBE)
 # the C fields' own descriptors, used where a generated option property shadows them
 _CORE_FIELDS = {
     name: SocketCore.__dict__[name] for name in _ATTR_OPTIONS if name in SocketCore.__dict__
@@ -95,6 +96,14 @@ class Socket(SocketCore):
     # ------------------------------------------------------------------ options
     def setsockopt(self, option: int, value: Any) -> None:
         """Set a socket option; a wrong name, type or value raises ZMQError(EINVAL)."""
+        if type(value) is bytes and self.socket_type == _SUB and not self.closed:
+            # subscription bursts: skip the generic checks, which cannot fail here
+            if option == _SUBSCRIBE:
+                self._subscribe(value, True)
+                return
+            if option == _UNSUBSCRIBE:
+                self._subscribe(value, False)
+                return
         self._check_alive()
         option = int(option)
         kind = _c.OPTION_TYPES.get(option)
