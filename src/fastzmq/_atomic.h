@@ -47,12 +47,16 @@ static inline int fz_exchange_acq_rel_int(int *p, int v) {
     return atomic_exchange_explicit(FZ_AINT(p), v, memory_order_acq_rel);
 }
 
-/* ---- pointers (the spare chunk handed back from consumer to producer) ---- */
+/* ---- pointers (spare chunks handed back; waiter pointers switched while read) ---- */
 static inline void *fz_exchange_acq_rel_ptr(void **p, void *v) {
     return atomic_exchange_explicit(FZ_APTR(p), v, memory_order_acq_rel);
 }
 static inline void *fz_load_acquire_ptr(void **p) {
     return atomic_load_explicit(FZ_APTR(p), memory_order_acquire);
+}
+/* a ring's reader/writer waiter pointer, switched by one thread while the other reads it */
+static inline void fz_store_release_ptr(void **p, void *v) {
+    atomic_store_explicit(FZ_APTR(p), v, memory_order_release);
 }
 
 /* ---- fences ---- */

@@ -54,7 +54,13 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from fastzmq._frame cimport scan_at_boundary, scan_frames, scan_init, scan_state
 from fastzmq._pipe cimport Pipe
 from fastzmq._ring cimport Ring
-from fastzmq._waiter cimport Waiter, waiter_arm, waiter_disarm, waiter_drain
+from fastzmq._waiter cimport (
+    Waiter,
+    fz_store_release_ptr,
+    waiter_arm,
+    waiter_disarm,
+    waiter_drain,
+)
 
 from fastzmq import constants as _c
 from fastzmq.error import ZMQError
@@ -223,7 +229,7 @@ cdef class Engine:
         if not want_out and not want_in:
             return False
         if want_in:
-            self.inq.writer = &self.waiter.w
+            fz_store_release_ptr(<void**>&self.inq.writer, &self.waiter.w)
         waiter_arm(&self.waiter.w)
         if want_out and self.out.readable() > 0:
             waiter_disarm(&self.waiter.w)
@@ -231,7 +237,7 @@ cdef class Engine:
         if want_in and self.inq.pending_msgs() < self.rcvhwm:
             waiter_disarm(&self.waiter.w)
             self.throttled = False
-            self.inq.writer = NULL
+            fz_store_release_ptr(<void**>&self.inq.writer, NULL)
             return True
         return False
 

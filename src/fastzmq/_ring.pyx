@@ -78,9 +78,11 @@ from posix.uio cimport iovec
 from fastzmq._waiter cimport (
     Waiter,
     fz_exchange_acq_rel_ptr,
+    fz_load_acquire_ptr,
     fz_load_acquire_u64,
     fz_load_relaxed_u64,
     fz_store_release_u64,
+    waiter_t,
     waiter_wake_if_asleep,
 )
 
@@ -303,6 +305,7 @@ cdef class Ring:
 
     cdef void consume(self, size_t n, size_t nmsgs) noexcept nogil:
         cdef uint64_t pub
+        cdef waiter_t* w
         self.rpos += n
         self._advance()
         fz_store_release_u64(&self.consumed_pos, self.rpos)
@@ -310,10 +313,13 @@ cdef class Ring:
             return
         self.rmsgs += nmsgs
         fz_store_release_u64(&self.consumed_msgs, self.rmsgs)
-        if self.writer != NULL:
+        # read the pointer once: an engine switches its waiter in and out (RCVHWM
+        # throttle) from the I/O thread while we run; the waiter itself outlives that
+        w = <waiter_t*>fz_load_acquire_ptr(<void**>&self.writer)
+        if w != NULL:
             pub = fz_load_relaxed_u64(&self.published_msgs)
             if pub <= self.rmsgs or pub - self.rmsgs <= self.low_water:
-                waiter_wake_if_asleep(self.writer)
+                waiter_wake_if_asleep(w)
 
     cdef int read(self, void* out, size_t n) noexcept nogil:
         cdef unsigned char* dst = <unsigned char*>out

@@ -20,6 +20,7 @@ cdef extern from "_atomic.h":
     int fz_exchange_acq_rel_int(int* p, int v) noexcept nogil
     void* fz_exchange_acq_rel_ptr(void** p, void* v) noexcept nogil
     void* fz_load_acquire_ptr(void** p) noexcept nogil
+    void fz_store_release_ptr(void** p, void* v) noexcept nogil
     void fz_fence_seq_cst() noexcept nogil
     void fz_cpu_relax() noexcept nogil
 
