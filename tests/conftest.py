@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
 import tempfile
 import threading
 import time
@@ -160,6 +161,30 @@ def wait_until(cond: Callable[[], bool], timeout: float = 5.0, what: str = "cond
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.002)
+
+
+def free_tcp_port() -> int:
+    """A loopback port nobody listens on right now."""
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def bind_retrying(sock: Any, addr: str, deadline_s: float = 2.0) -> None:
+    """close() releases a listener asynchronously (in the I/O thread, as libzmq does),
+    so an immediate rebind of the same address may see EADDRINUSE for a moment."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            sock.bind(addr)
+            return
+        except zmq.ZMQError as e:
+            if e.errno != zmq.EADDRINUSE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 from fastzmq._frame import encode_message
 
 import fastzmq
-from conftest import live_pipes, wait_until
+from conftest import bind_retrying, free_tcp_port, live_pipes, wait_until
 from fastzmq.zmtp.handshake import NEED_DATA, Handshake, HandshakeComplete
 
 zmq = pytest.importorskip("zmq")
@@ -46,15 +46,6 @@ def psock(ctx, kind: str, **opts):
     s = ctx.socket(getattr(zmq, kind))
     _configure(s, opts)
     return s
-
-
-def free_tcp_port() -> int:
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
 
 
 # ------------------------------------------------------------------ reconnect
@@ -147,20 +138,6 @@ def test_dealer_gets_replies_from_restarted_router(ctx, peer_factory):
         assert dealer.recv() == b"pong %d" % round_
         peer.stop()
         wait_until(lambda: live_pipes(dealer) == 0, 5.0, "fastzmq to notice the peer closed")
-
-
-def bind_retrying(sock, addr: str, deadline_s: float = 2.0) -> None:
-    """close() releases the listener asynchronously (in the I/O thread, as libzmq does),
-    so an immediate rebind of the same port may see EADDRINUSE for a moment."""
-    deadline = time.monotonic() + deadline_s
-    while True:
-        try:
-            sock.bind(addr)
-            return
-        except fastzmq.ZMQError as e:
-            if e.errno != fastzmq.EADDRINUSE or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
 
 
 def test_libzmq_reconnects_to_restarted_fastzmq_binder(pctx_and_port, ctx):

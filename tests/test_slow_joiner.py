@@ -24,7 +24,7 @@ import pytest
 from fastzmq._frame import Decoder, encode_command
 
 import fastzmq
-from conftest import live_pipes, wait_until
+from conftest import bind_retrying, free_tcp_port, live_pipes, wait_until
 from fastzmq.zmtp.handshake import Handshake, HandshakeComplete
 from zmtp_peer import run_handshake
 
@@ -57,28 +57,6 @@ def psock(pctx, kind, **opts):
     for name, value in opts.items():
         setattr(s, name, value)
     return s
-
-
-def free_tcp_port() -> int:
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
-def bind_again(sock, ep) -> None:
-    """Bind ep, retrying while the closed publisher's listener is still being closed."""
-    deadline = time.monotonic() + T_S
-    while True:
-        try:
-            sock.bind(ep)
-            return
-        except fastzmq.ZMQError as e:
-            if e.errno != fastzmq.EADDRINUSE or time.monotonic() > deadline:
-                raise
-            time.sleep(0.005)
 
 
 def pz_endpoint(pub, transport, tmp_path) -> str:
@@ -216,14 +194,14 @@ def test_restart_resends_and_pings_again(ctx):
     wait_until(lambda: live_pipes(sub) == 0, T_S, "the subscriber to notice the restart")
     assert sub.wait_subscribed(0) is False  # no publisher connected right now
     pub = fsock(ctx, fastzmq.PUB)
-    bind_again(pub, ep)
+    bind_retrying(pub, ep, T_S)
     assert sub.wait_subscribed(T_MS)  # nothing new subscribed: the resend was pinged
     pub.send(b"old 1")
     assert sub.recv() == b"old 1"
     # restart again, and subscribe at once (the drop may not be noticed yet)
     pub.close()
     pub = fsock(ctx, fastzmq.PUB)
-    bind_again(pub, ep)
+    bind_retrying(pub, ep, T_S)
     sub.subscribe(b"new")
     assert sub.wait_subscribed(T_MS)
     pub.send(b"new 1")

@@ -72,6 +72,8 @@ cdef class SocketCore:
     cdef int _finish_message(self, bytes data, int flags) except -1
     cdef int _dist_send(self, list frames, bytes topic) except -1
     cdef int _apply_sub(self, Pipe p, frame, int fl) except -1
+    cdef bint _pipe_sub(self, bytes prefix, int pipe_id, bint add) except -1
+    cdef object _ack_of(self, Pipe p)
     cdef int _send_sub(self, Pipe p, bytes topic, bint add) except -1
     cdef int _xsub_send(self, list frames, int flags) except -1
     cdef int _block_readable(self, int flags) except -1

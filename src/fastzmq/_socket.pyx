@@ -19,8 +19,9 @@ RFC 29 subscriptions (SUB sends SUBSCRIBE/CANCEL, PUB filters with the ``Mtrie``
 likewise. ``wait_subscribed`` (docs/pubsub.md) follows each pipe's subscription
 changes with a PING (RFC 37 "Connection Heartbeating") and waits for the PONGs; the
 messages it must read past to find them are kept in ``sub_stash``, delivered first.
-Other threads talk to the socket only through ``mailbox`` (a list; attach/detach of pipes) followed by a signal on the socket's waiter fd, which is
-also the socket's pollable ``FD``.
+Other threads talk to the socket only through ``mailbox`` (a list; attach/detach of
+pipes) followed by a signal on the socket's waiter fd, which is also the socket's
+pollable ``FD``.
 
 Blocking: arm the waiter, re-check, then sleep on the fd with the GIL released
 (``Waiter.wait_c``, which runs signal handlers so Ctrl-C raises). A producer or
@@ -28,10 +29,9 @@ consumer on the other side of a ring wakes us only when we are armed.
 """
 
 import time
-
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from collections import deque
 
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp
 
@@ -554,7 +554,7 @@ cdef class SocketCore:
                 self._send_sub(p, topic, True)
 
     # ---- wait_subscribed: PING after subscription changes, wait for the PONGs
-    def _ack_of(self, Pipe p):
+    cdef object _ack_of(self, Pipe p):
         rec = self.sub_acks.get(p.pipe_id)
         if rec is None:
             rec = self.sub_acks[p.pipe_id] = _SubAck()
@@ -706,30 +706,12 @@ cdef class SocketCore:
         return 0
 
     cdef int _apply_sub(self, Pipe p, frame, int fl) except -1:
-        cdef bint add
-        cdef const char* c
-        cdef Py_ssize_t n
+        cdef bint add = False
         if fl & FRAME_COMMAND:
-            if type(frame) is bytes:  # a wire command: name-length byte, name, data
-                c = PyBytes_AS_STRING(frame)
-                n = PyBytes_GET_SIZE(frame)
-                if n >= 10 and c[0] == 9 and memcmp(c + 1, b"SUBSCRIBE", 9) == 0:
-                    add, data = True, frame[10:]
-                elif n >= 7 and c[0] == 6 and memcmp(c + 1, b"CANCEL", 6) == 0:
-                    add, data = False, frame[7:]
-                else:
-                    name, data = _command_parts(frame)
-                    self._other_command(p, name, data)
-                    return 0
-            else:
-                name, data = _command_parts(frame)
-                if name == b"SUBSCRIBE":
-                    add = True
-                elif name == b"CANCEL":
-                    add = False
-                else:
-                    self._other_command(p, name, data)
-                    return 0
+            data = _sub_command(frame, &add)
+            if data is None:
+                self._apply_command(p, frame)
+                return 0
         else:
             if not frame or frame[0] not in (0, 1):
                 if self.socket_type == XPUB:
@@ -741,17 +723,19 @@ cdef class SocketCore:
             self.xpub_queue.append((b"\x01" if add else b"\x00") + data)
             self.options["_last_sub_pipe"] = p
             return 0
-        # per pipe a prefix is subscribed or not (a repeat changes nothing; one CANCEL
-        # ends it), as libzmq's publishers do: a libzmq SUB sends a SUBSCRIBE for each
-        # subscribe() but a CANCEL only when its own count drops to zero
-        if add:
-            first = (not self.mtrie.contains(data, p.pipe_id)
-                     and self.mtrie.add(data, p.pipe_id))
-        else:
-            first = self.mtrie.remove(data, p.pipe_id)
+        first = self._pipe_sub(data, p.pipe_id, add)
         if self.socket_type == XPUB and (first or self.xpub_verboser or (add and self.xpub_verbose)):
             self.xpub_queue.append((b"\x01" if add else b"\x00") + data)
         return 0
+
+    cdef bint _pipe_sub(self, bytes prefix, int pipe_id, bint add) except -1:
+        """Subscribe (or cancel) one peer to prefix; True if no peer had it before (or
+        none has it now). Per peer a prefix is subscribed or not: a repeat changes
+        nothing and one CANCEL ends it, as in libzmq's publishers (a libzmq SUB sends a
+        SUBSCRIBE for each subscribe() but a CANCEL only when its own count is zero)."""
+        if not add:
+            return self.mtrie.remove(prefix, pipe_id)
+        return not self.mtrie.contains(prefix, pipe_id) and self.mtrie.add(prefix, pipe_id)
 
     def _other_command(self, Pipe p, name, data):
         if name == b"PONG" and _has_subs(self.socket_type):
@@ -772,11 +756,7 @@ cdef class SocketCore:
         p = self.options.get("_last_sub_pipe")
         if p is None or (<Pipe>p).detached:
             return
-        if add:
-            if not self.mtrie.contains(topic, (<Pipe>p).pipe_id):
-                self.mtrie.add(topic, (<Pipe>p).pipe_id)
-        else:
-            self.mtrie.remove(topic, (<Pipe>p).pipe_id)
+        self._pipe_sub(topic, (<Pipe>p).pipe_id, add)
 
     # ------------------------------------------------------------------ recv
     def recv(self, int flags=0, bint copy=True, bint track=False):
@@ -1070,6 +1050,29 @@ cdef class SocketCore:
             "pipes": len(self.pipes),
             "read_ahead": len(self.sub_stash) if self.sub_stash else 0,
         }
+
+
+cdef object _sub_command(object frame, bint* add):
+    """The prefix of a SUBSCRIBE or CANCEL command frame (wire bytes or an inproc
+    command), with *add set; None for any other command. Wire frames are matched in
+    place: no name/data bytes objects for the common case (subscription bursts)."""
+    cdef const char* c
+    cdef Py_ssize_t n
+    if type(frame) is bytes:  # name-length byte, name, data
+        c = PyBytes_AS_STRING(frame)
+        n = PyBytes_GET_SIZE(frame)
+        if n >= 10 and c[0] == 9 and memcmp(c + 1, b"SUBSCRIBE", 9) == 0:
+            add[0] = True
+            return frame[10:]
+        if n >= 7 and c[0] == 6 and memcmp(c + 1, b"CANCEL", 6) == 0:
+            add[0] = False
+            return frame[7:]
+        return None
+    name, data = _command_parts(frame)
+    if name == b"SUBSCRIBE" or name == b"CANCEL":
+        add[0] = name == b"SUBSCRIBE"
+        return data
+    return None
 
 
 def _command_parts(frame):

@@ -178,26 +178,23 @@ def receive_cycle(z: ModuleType, sock, cycle: List[bytes], n: int, spec: dict, s
     if first != expect[0]:
         return _mismatch(first, 0, expect[0])
     sock.setsockopt(z.RCVTIMEO, spec["idle_ms"])
-    try:
-        bad = _expect_run(sock.recv, expect, 1, mark)
-        if bad:
-            return bad
-        t0 = time.perf_counter()
-        bad = _expect_run(sock.recv, expect, max(mark, 1), n)
-        if bad:
-            return bad
-    except z.Again as exc:
-        return lost(n, exc.args[-1] if isinstance(exc.args[-1], int) else -1)
+    bad = _expect_run(z, sock.recv, expect, 1, mark, n)
+    if bad:
+        return bad
+    t0 = time.perf_counter()
+    bad = _expect_run(z, sock.recv, expect, max(mark, 1), n, n)
+    if bad:
+        return bad
     return rate_result(n, mark, t0, time.perf_counter())
 
 
-def _expect_run(recv: Callable, expect: List[bytes], start: int, stop: int) -> dict | None:
-    """Receive messages start..stop-1 (expect is periodic); a mismatch is returned, a
-    timeout raises Again whose last argument is how many had arrived."""
-    n, k = len(expect), start
-    while k < stop:
-        run = expect[k % n : k % n + (stop - k)]
-        try:
+def _expect_run(z: ModuleType, recv: Callable, expect: List[bytes], start: int, stop: int, n: int):
+    """Receive messages start..stop-1 of n (expect is periodic): None if all are right,
+    else the failed result (a mismatch, or LOST when RCVTIMEO runs out)."""
+    period, k = len(expect), start
+    try:
+        while k < stop:
+            run = expect[k % period : k % period + (stop - k)]
             for want in run:
                 msg = recv()
                 if msg != want:
@@ -206,9 +203,8 @@ def _expect_run(recv: Callable, expect: List[bytes], start: int, stop: int) -> d
                     if msg != want:
                         return _mismatch(msg, k, want)
                 k += 1
-        except Exception as exc:
-            exc.args = exc.args + (k,)
-            raise
+    except z.Again:
+        return lost(n, k)
     return None
 
 
