@@ -1,6 +1,7 @@
 """Build the Cython extensions of fastzmq.
 
-Every ``src/fastzmq/*.pyx`` becomes one extension module. While developing, build one module in place with
+Every ``src/fastzmq/*.pyx`` becomes one extension module. While developing, build one
+module in place with
 ``FASTZMQ_ONLY=_ring python setup.py build_ext --inplace -t build/tmp_ring``. Set
 ``FASTZMQ_CYTHON_TRACE=1`` to build with line tracing (for profiling).
 """

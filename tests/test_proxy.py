@@ -15,6 +15,7 @@ def _run_proxy(ctx, front_type, back_type, front_ep, back_ep):
     back = ctx.socket(back_type)
     front.bind(front_ep)
     back.bind(back_ep)
+    endpoints = (front.last_endpoint.decode(), back.last_endpoint.decode())
     errors = []
 
     def run():
@@ -30,7 +31,7 @@ def _run_proxy(ctx, front_type, back_type, front_ep, back_ep):
 
     t = threading.Thread(target=run, daemon=True)
     t.start()
-    return t, front, back
+    return t, endpoints
 
 
 @pytest.mark.parametrize("transport", ["inproc", "tcp"])
@@ -39,8 +40,9 @@ def test_pubsub_through_xsub_xpub_proxy(transport):
     if transport == "inproc":
         up, down = "inproc://up", "inproc://down"
     else:
-        up, down = "tcp://127.0.0.1:45871", "tcp://127.0.0.1:45872"
-    t, _, _ = _run_proxy(ctx, zmq.XSUB, zmq.XPUB, up, down)
+        # ports the OS picks: a fixed one may be held by a TIME-WAIT of an earlier client
+        up, down = "tcp://127.0.0.1:*", "tcp://127.0.0.1:*"
+    t, (up, down) = _run_proxy(ctx, zmq.XSUB, zmq.XPUB, up, down)
     pub = ctx.socket(zmq.PUB)
     pub.connect(up)
     sub = ctx.socket(zmq.SUB)
@@ -70,7 +72,7 @@ def test_pubsub_through_xsub_xpub_proxy(transport):
 
 def test_router_dealer_queue():
     ctx = zmq.Context()
-    t, _, _ = _run_proxy(ctx, zmq.ROUTER, zmq.DEALER, "inproc://front", "inproc://back")
+    t, _ = _run_proxy(ctx, zmq.ROUTER, zmq.DEALER, "inproc://front", "inproc://back")
     worker = ctx.socket(zmq.REP)
     worker.connect("inproc://back")
     clients = [ctx.socket(zmq.REQ) for _ in range(3)]

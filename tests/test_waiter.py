@@ -190,3 +190,114 @@ def test_nogil_ping_pong_loses_no_wakeup():
     assert p["sleeps"] + c["sleeps"] > n // 4  # the sleeping path really was exercised
     rw.close()
     ww.close()
+
+
+# ---- spinning before sleeping (waiter_spin) ----
+
+
+def test_spin_on_an_unarmed_waiter_returns_at_once(w):
+    t0 = time.monotonic()
+    assert w.spin(1_000_000_000) is False  # 1 s budget, but nothing to spin on
+    assert time.monotonic() - t0 < 0.5
+    assert not w.asleep
+
+
+def test_spin_that_runs_out_leaves_the_waiter_armed(w):
+    w.arm()
+    t0 = time.monotonic()
+    assert w.spin(20_000_000) is False  # 20 ms, nobody wakes
+    assert time.monotonic() - t0 >= 0.019
+    assert w.asleep  # armed again: a waker must now signal the fd
+    w.wake_if_asleep()
+    assert w.wait(0)
+    w.drain()
+
+
+def test_a_waker_ends_the_spin_without_writing_the_fd(w):
+    w.arm()
+    timer = threading.Timer(0.02, w.wake_if_asleep)
+    timer.start()
+    try:
+        t0 = time.monotonic()
+        assert w.spin(5_000_000_000) is True  # 5 s budget; woken after ~20 ms
+        assert time.monotonic() - t0 < 2.5
+    finally:
+        timer.join()
+    assert not w.asleep
+    assert not w.wait(0)  # the waker saw "spinning" and made no syscall
+
+
+def test_gate_delays_a_woken_spinner_until_the_gate_spins(w):
+    gate = Waiter()
+    try:
+        # the gate's owner never spins: the woken spinner waits gate_ns (50 ms), then goes on
+        w.arm()
+        timer = threading.Timer(0.01, w.wake_if_asleep)
+        timer.start()
+        t0 = time.monotonic()
+        assert w.spin(5_000_000_000, gate, 50_000_000) is True
+        elapsed = time.monotonic() - t0
+        timer.join()
+        assert 0.055 <= elapsed < 2.5
+
+        # the gate's owner is spinning (GIL released): the woken spinner goes at once
+        started = threading.Event()
+
+        def gate_owner():
+            gate.arm()
+            started.set()
+            gate.spin(5_000_000_000)
+
+        owner = threading.Thread(target=gate_owner)
+        owner.start()
+        assert started.wait(5)
+        deadline = time.monotonic() + 5
+        while gate.flag != 2 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert gate.flag == 2  # its owner is spinning
+        w.arm()
+        timer = threading.Timer(0.02, w.wake_if_asleep)
+        timer.start()
+        t0 = time.monotonic()
+        assert w.spin(5_000_000_000, gate, 3_000_000_000) is True  # gate wait up to 3 s
+        elapsed = time.monotonic() - t0
+        timer.join()
+        gate.wake_if_asleep()  # end the owner's spin
+        owner.join(10)
+        assert not owner.is_alive()
+        assert elapsed < 1.5
+    finally:
+        gate.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("flag_spin_ns", [300, 20_000])
+def test_spinning_ping_pong_loses_no_wakeup(flag_spin_ns):
+    """As above, but each side spins on its armed flag before sleeping: with 300 ns most
+    waits race the spin's end against the waker (spin -> armed -> poll), with 20 us most
+    end in the spin. Either way nothing is lost or corrupted."""
+    ring = Ring(4096)
+    rw, ww = Waiter(), Waiter()
+    ring.set_reader(rw)
+    ring.set_writer(ww)
+    ring.set_low_water(0)
+    n = 100_000
+    out = {}
+
+    def consumer():
+        out["c"] = _ring._stress_consume(ring, n, timeout=40.0, flag_spin_ns=flag_spin_ns)
+
+    t = threading.Thread(target=consumer)
+    t.start()
+    p = _ring._stress_produce(
+        ring, n, max_size=40, hwm=1, batch_max=1, timeout=40.0, flag_spin_ns=flag_spin_ns
+    )
+    t.join(45)
+    assert not t.is_alive()
+    c = out["c"]
+    assert p["rc"] == 0 and c["rc"] == 0, (p, c)
+    assert c["done"] == n and c["errors"] == 0
+    assert p["lost_wakeups"] == 0 and c["lost_wakeups"] == 0
+    assert p["spun"] + c["spun"] > n // 20, (p, c)  # many waits ended by a waker mid-spin
+    rw.close()
+    ww.close()

@@ -31,6 +31,7 @@ from fastzmq.error import (
 from fastzmq.message import _FINISHED_TRACKER, Frame, Message, MessageTracker
 from fastzmq.poll import Poller, select
 from fastzmq.socket import Socket
+from fastzmq.tuning import get_spin, set_spin
 
 __all__ = [
     "Context",
@@ -60,5 +61,7 @@ __all__ = [
     "COPY_THRESHOLD",
     "_FINISHED_TRACKER",
     "__version__",
+    "get_spin",
+    "set_spin",
 ]
 __all__ += constants.__all__

@@ -47,6 +47,12 @@ static inline int fz_exchange_acq_rel_int(int *p, int v) {
     return atomic_exchange_explicit(FZ_AINT(p), v, memory_order_acq_rel);
 }
 
+/* compare-and-swap: 1 if *p was `expected` and is now `desired`, else 0 (*p unchanged) */
+static inline int fz_cas_acq_rel_int(int *p, int expected, int desired) {
+    return atomic_compare_exchange_strong_explicit(FZ_AINT(p), &expected, desired,
+                                                   memory_order_acq_rel, memory_order_acquire);
+}
+
 /* ---- pointers (spare chunks handed back; waiter pointers switched while read) ---- */
 static inline void *fz_exchange_acq_rel_ptr(void **p, void *v) {
     return atomic_exchange_explicit(FZ_APTR(p), v, memory_order_acq_rel);

@@ -577,6 +577,7 @@ from fastzmq._waiter cimport (
     waiter_disarm,
     waiter_drain,
     waiter_poll,
+    waiter_spin,
     waiter_t,
 )
 
@@ -587,7 +588,8 @@ cdef enum:
     _S_LOST = 1
     _S_ERRORS = 2
     _S_DONE = 3
-    _S_NSTATS = 4
+    _S_SPUN = 4     # waits that a waker ended while the waiter was spinning (no syscall)
+    _S_NSTATS = 5
 
 
 cdef inline long long _now_ms() noexcept nogil:
@@ -613,8 +615,9 @@ cdef inline bint _ready(Ring r, bint want_data, uint64_t arg) noexcept nogil:
 
 
 cdef int _await(Ring r, waiter_t* w, bint want_data, uint64_t arg, int spin,
-                long long deadline, uint64_t* st) noexcept nogil:
-    """Spin, then arm / re-check / poll / drain until ready. -1 past the deadline."""
+                long long deadline, uint64_t* st, long long flag_spin_ns=0) noexcept nogil:
+    """Spin, then arm / re-check / [waiter_spin] / poll / drain until ready. -1 past the
+    deadline. spin polls the condition; flag_spin_ns spins on the armed flag (waiter_spin)."""
     cdef int i, rc
     for i in range(spin):
         if _ready(r, want_data, arg):
@@ -625,6 +628,9 @@ cdef int _await(Ring r, waiter_t* w, bint want_data, uint64_t arg, int spin,
         if _ready(r, want_data, arg):
             waiter_disarm(w)
             return 0
+        if flag_spin_ns > 0 and waiter_spin(w, NULL, NULL, flag_spin_ns, 0):
+            st[_S_SPUN] += 1
+            continue                 # woken without a syscall: re-check
         st[_S_SLEEPS] += 1
         rc = waiter_poll(w, _WAKE_TIMEOUT_MS)
         if rc == 0 and _ready(r, want_data, arg) and waiter_poll(w, 2000) == 0:
@@ -637,7 +643,7 @@ cdef int _await(Ring r, waiter_t* w, bint want_data, uint64_t arg, int spin,
 
 cdef int _stress_produce_nogil(Ring r, uint64_t nmsgs, size_t max_size, uint64_t seed,
                                uint64_t hwm, int batch_max, int spin, long long deadline,
-                               uint64_t* st) noexcept nogil:
+                               uint64_t* st, long long flag_spin_ns) noexcept nogil:
     cdef unsigned char hdr[_HDR]
     cdef uint64_t seq, rnd = seed | 1
     cdef uint32_t size
@@ -665,21 +671,22 @@ cdef int _stress_produce_nogil(Ring r, uint64_t nmsgs, size_t max_size, uint64_t
             r.publish(batch)
             batch = 0
             batch_len = 1 + <int>(_xorshift(&rnd) % <uint64_t>batch_max)
-            if r.pending_msgs() >= hwm and _await(r, r.writer, False, hwm, spin, deadline, st):
+            if r.pending_msgs() >= hwm and _await(r, r.writer, False, hwm, spin, deadline, st,
+                                                   flag_spin_ns):
                 return -1
         st[_S_DONE] = seq + 1
     return 0
 
 
 cdef int _stress_consume_nogil(Ring r, uint64_t nmsgs, int spin, long long deadline,
-                               uint64_t* st) noexcept nogil:
+                               uint64_t* st, long long flag_spin_ns) noexcept nogil:
     cdef unsigned char hdr[_HDR]
     cdef uint64_t seq, got
     cdef uint32_t size
     cdef size_t i, avail, j
     cdef const unsigned char* p
     for seq in range(nmsgs):
-        if _await(r, r.reader, True, _HDR, spin, deadline, st):
+        if _await(r, r.reader, True, _HDR, spin, deadline, st, flag_spin_ns):
             return -1
         r.read(hdr, _HDR)
         memcpy(&size, hdr, 4)
@@ -707,33 +714,36 @@ cdef int _stress_consume_nogil(Ring r, uint64_t nmsgs, int spin, long long deadl
 
 cdef dict _stats(uint64_t* st, int rc):
     return {"rc": rc, "sleeps": st[_S_SLEEPS], "lost_wakeups": st[_S_LOST],
-            "errors": st[_S_ERRORS], "done": st[_S_DONE]}
+            "errors": st[_S_ERRORS], "done": st[_S_DONE], "spun": st[_S_SPUN]}
 
 
 def _stress_produce(Ring r not None, uint64_t nmsgs, size_t max_size=200, uint64_t seed=1,
-                    uint64_t hwm=1000, int batch_max=4, int spin=0, double timeout=20.0):
+                    uint64_t hwm=1000, int batch_max=4, int spin=0, double timeout=20.0,
+                    long long flag_spin_ns=0):
     """Producer side of the stress test (needs r's writer waiter). Returns a stats dict."""
     cdef uint64_t st[_S_NSTATS]
     cdef long long deadline = _now_ms() + <long long>(timeout * 1000)
     cdef int rc
     if r.writer == NULL or max_size < _HDR or batch_max < 1 or hwm < 1:
         raise ValueError("needs a writer waiter, max_size >= 12, batch_max >= 1, hwm >= 1")
-    st[:] = [0, 0, 0, 0]
+    st[:] = [0, 0, 0, 0, 0]
     with nogil:
-        rc = _stress_produce_nogil(r, nmsgs, max_size, seed, hwm, batch_max, spin, deadline, st)
+        rc = _stress_produce_nogil(r, nmsgs, max_size, seed, hwm, batch_max, spin, deadline, st,
+                                  flag_spin_ns)
     return _stats(st, rc)
 
 
-def _stress_consume(Ring r not None, uint64_t nmsgs, int spin=0, double timeout=20.0):
+def _stress_consume(Ring r not None, uint64_t nmsgs, int spin=0, double timeout=20.0,
+                    long long flag_spin_ns=0):
     """Consumer side: checks order, sequence numbers and every payload byte."""
     cdef uint64_t st[_S_NSTATS]
     cdef long long deadline = _now_ms() + <long long>(timeout * 1000)
     cdef int rc
     if r.reader == NULL:
         raise ValueError("needs a reader waiter")
-    st[:] = [0, 0, 0, 0]
+    st[:] = [0, 0, 0, 0, 0]
     with nogil:
-        rc = _stress_consume_nogil(r, nmsgs, spin, deadline, st)
+        rc = _stress_consume_nogil(r, nmsgs, spin, deadline, st, flag_spin_ns)
     return _stats(st, rc)
 
 
@@ -797,7 +807,7 @@ def _bench_spsc(uint64_t nmsgs, size_t msg_size, uint64_t hwm=10000, int spin=20
     def consumer():
         cdef uint64_t cst[_S_NSTATS]
         cdef int crc
-        cst[:] = [0, 0, 0, 0]
+        cst[:] = [0, 0, 0, 0, 0]
         ready.set()
         with nogil:
             crc = _bench_consume_nogil(ring, nmsgs, msg_size, spin, deadline, cst)
@@ -806,7 +816,7 @@ def _bench_spsc(uint64_t nmsgs, size_t msg_size, uint64_t hwm=10000, int spin=20
     t = threading.Thread(target=consumer, daemon=True)
     t.start()
     ready.wait()
-    st[:] = [0, 0, 0, 0]
+    st[:] = [0, 0, 0, 0, 0]
     t0 = time.perf_counter()
     with nogil:
         rc = _bench_produce_nogil(ring, nmsgs, msg_size, hwm, spin, deadline, st)

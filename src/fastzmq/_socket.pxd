@@ -61,6 +61,7 @@ cdef class SocketCore:
     cdef Pipe _lb_pick(self)
     cdef Pipe _fq_pick(self)
     cdef int _wait(self, bint for_write, int timeout_ms, double deadline) except -1
+    cdef bint _spin(self, int remaining_ms)
     cdef int _send_msg(self, list frames, int flags) except -1
     cdef object _recv_frame(self, int flags)
     cdef list _recv_msg(self, int flags)

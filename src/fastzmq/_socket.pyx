@@ -38,7 +38,15 @@ from libc.string cimport memcmp
 from fastzmq._frame cimport FRAME_COMMAND, FRAME_MORE
 from fastzmq._pipe cimport PIPE_INPROC, Pipe
 from fastzmq._trie cimport Mtrie, Trie
-from fastzmq._waiter cimport Waiter, waiter_arm, waiter_disarm, waiter_drain, waiter_signal
+from fastzmq._waiter cimport (
+    waiter_t,
+    Waiter,
+    waiter_arm,
+    waiter_disarm,
+    waiter_drain,
+    waiter_signal,
+    waiter_spin,
+)
 
 from fastzmq import constants as _c
 from fastzmq.error import Again, ContextTerminated, ZMQError
@@ -70,6 +78,25 @@ cdef int ENOTSOCK = _c.ENOTSOCK
 cdef int EHOSTUNREACH = _c.EHOSTUNREACH
 cdef int ETERM = _c.ETERM
 cdef int EINVAL = _c.EINVAL
+
+# How long a blocked send/recv busy-waits (GIL released) before sleeping on its fd, and how
+# long a woken one waits for its inproc sender to release the GIL (see _waiter.pyx).
+DEFAULT_SPIN_US = 50
+cdef long long _spin_ns = DEFAULT_SPIN_US * 1000
+cdef long long _gate_ns = 5000
+
+
+def set_spin(spin_us):
+    """Set how long (microseconds) a blocking send/recv spins before it sleeps; 0: never."""
+    global _spin_ns
+    if type(spin_us) is not int or not 0 <= spin_us <= 1_000_000:
+        raise ValueError(f"spin must be an int from 0 to 1000000 microseconds, not {spin_us!r}")
+    _spin_ns = spin_us * 1000
+
+
+def get_spin():
+    """How long (microseconds) a blocking send/recv spins before it sleeps."""
+    return _spin_ns // 1000
 
 SOCKET_TYPE_NAMES = {
     PAIR: "PAIR", PUB: "PUB", SUB: "SUB", REQ: "REQ", REP: "REP", DEALER: "DEALER",
@@ -292,16 +319,23 @@ cdef class SocketCore:
         return 0
 
     cdef int _wait(self, bint for_write, int timeout_ms, double deadline) except -1:
-        """Sleep until signalled or the deadline passes (raise Again then)."""
+        """Sleep until signalled or the deadline passes (raise Again then).
+
+        Spins first (GIL released, up to the spin budget): a wake-up that comes meanwhile
+        costs neither side a syscall. Then polls the socket's fd.
+        """
         cdef int remaining = timeout_ms
         if timeout_ms > 0:
             remaining = <int>((deadline - time.monotonic()) * 1000.0 + 0.999)
             if remaining <= 0:
                 raise Again()
-        self.sig.wait_c(remaining)
+        cdef bint woke = remaining != 0 and _spin_ns > 0 and self._spin(remaining)
+        if not woke:
+            self.sig.wait_c(remaining)
         waiter_disarm(&self.ww)
         waiter_disarm(&self.sig.w)
-        waiter_drain(&self.sig.w)
+        if not woke:
+            waiter_drain(&self.sig.w)
         if self.ctx_term:
             raise ContextTerminated()
         if self.closed:
@@ -311,6 +345,20 @@ cdef class SocketCore:
         if timeout_ms > 0 and time.monotonic() >= deadline:
             return 1
         return 0
+
+    cdef bint _spin(self, int remaining_ms):
+        """waiter_spin on both waiters; with one inproc peer, gated on its read waiter."""
+        cdef long long spin_ns = _spin_ns
+        cdef waiter_t* gate = NULL
+        cdef Pipe p
+        if remaining_ms > 0:
+            spin_ns = min(spin_ns, <long long>remaining_ms * 1000000)
+        if len(self.pipes) == 1:
+            p = self.pipes[0]
+            if p.kind == PIPE_INPROC:
+                gate = p.out.reader
+        with nogil:
+            return waiter_spin(&self.sig.w, &self.ww, gate, spin_ns, _gate_ns)
 
     cdef Pipe _wait_writable(self, int flags):
         """The load-balanced pipe for the next message, blocking per SNDTIMEO."""

@@ -18,6 +18,7 @@ cdef extern from "_atomic.h":
     void fz_store_seq_cst_int(int* p, int v) noexcept nogil
     void fz_store_relaxed_int(int* p, int v) noexcept nogil
     int fz_exchange_acq_rel_int(int* p, int v) noexcept nogil
+    int fz_cas_acq_rel_int(int* p, int expected, int desired) noexcept nogil
     void* fz_exchange_acq_rel_ptr(void** p, void* v) noexcept nogil
     void* fz_load_acquire_ptr(void** p) noexcept nogil
     void fz_store_release_ptr(void** p, void* v) noexcept nogil
@@ -26,7 +27,9 @@ cdef extern from "_atomic.h":
 
 
 cdef struct waiter_t:
-    int asleep      # 1 while the owner is (about to be) blocked on fd; atomics only
+    # 0 awake; 1 armed: the owner is (about to be) blocked on fd, a waker must signal;
+    # 2 spinning: the owner busy-waits for the flag to drop to 0, a waker need not signal
+    int asleep      # atomics only
     int fd          # pollable read end: an eventfd on Linux, a non-blocking pipe elsewhere
     int wfd         # written to wake (== fd for an eventfd)
 
@@ -36,6 +39,14 @@ cdef void waiter_signal(waiter_t* w) noexcept nogil
 # asleep = 1 (seq_cst) followed by a full fence. The caller then RE-CHECKS its condition.
 cdef void waiter_arm(waiter_t* w) noexcept nogil
 cdef void waiter_disarm(waiter_t* w) noexcept nogil
+# Busy-wait (GIL released) up to spin_ns for a waker, before sleeping on the fd. Each of a, b
+# (either may be NULL) that is armed (1) is spinning (2) meanwhile, so a waker clears it
+# without a syscall. Returns 1 if a waker cleared one: the caller need not poll, and that
+# waker wrote nothing to the fd. Otherwise 0, and every spinning waiter is armed again (1).
+# gate (may be NULL): once woken, go on spinning up to gate_ns until gate is spinning too,
+# i.e. its owner (an inproc peer that just sent to us) has released the GIL.
+cdef bint waiter_spin(waiter_t* a, waiter_t* b, waiter_t* gate,
+                      long long spin_ns, long long gate_ns) noexcept nogil
 # Read the fd until empty (non-blocking).
 cdef void waiter_drain(waiter_t* w) noexcept nogil
 # Poll w.fd for readability without the GIL: 1 readable, 0 timeout, -1 error (errno set,

@@ -25,6 +25,25 @@ sleeper sleeps on a true condition and nobody writes the fd. The exchange makes 
 signal per arm; a stale fd count from an earlier signal only causes a spurious wake-up, after
 which the sleeper re-checks. The common path of a waker (nobody asleep) is a fence and a load.
 
+Spinning before sleeping (``waiter_spin``). A sleep and its wake-up cost a syscall on each
+side and a trip through the scheduler: several microseconds on a VM, most of a round trip.
+So a blocked socket first busy-waits, with the GIL released, for a bounded time: it turns its
+armed flag (1) into *spinning* (2) with a compare-and-swap and watches the flag. A waker's
+exchange clears any non-zero flag but signals only a 1, so a spinning sleeper costs its waker
+no syscall and wakes within a few hundred nanoseconds. When the budget runs out, a second
+compare-and-swap (2 -> 1) makes the sleeper armed again before it polls; if it fails, a waker
+got there first (and did not signal), so the sleeper goes on without polling. Either way the
+Dekker argument above is unchanged: a waker that sees 2 has published C, and the sleeper
+observes its clear. The spin reads the clock and calls ``sched_yield()`` every 64 pauses, so
+on a small machine it gives its CPU to a runnable thread (an I/O thread, the peer) at once.
+
+A woken sleeper must then take the GIL. If its waker is a thread of the same process (an inproc
+peer) that still holds the GIL, taking it would sleep on the GIL's condition variable, which is
+the very wake-up the spin avoided. So a socket with one inproc peer passes that peer's read
+waiter as a *gate*: once woken it keeps spinning (at most a few microseconds) until the peer is
+spinning too, that is, has released the GIL in its own blocking call. That turns an inproc ping
+pong into two GIL hand-overs with no kernel involvement. The gate only delays; it never decides.
+
 Signals: ``Waiter.wait`` polls without the GIL. On EINTR it takes the GIL and runs Python's
 signal handlers (``PyErr_CheckSignals``), so a KeyboardInterrupt raised by a handler propagates
 out of ``wait`` promptly. Because a signal may land between the GIL release and ``poll()`` (then
@@ -102,6 +121,12 @@ cdef extern from *:
         return r < 0 ? -1 : (r > 0 ? 1 : 0);
     }
 
+    static int64_t fz_monotonic_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    }
+
     static int64_t fz_monotonic_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -113,10 +138,16 @@ cdef extern from *:
     void fz_waiter_read_all(int rfd, int wfd) nogil
     int fz_poll_in(int fd, int timeout_ms) nogil
     long long fz_monotonic_ms() nogil
+    long long fz_monotonic_ns() nogil
     int close(int fd) nogil
+
+cdef extern from "<sched.h>":
+    int sched_yield() nogil
 
 cdef enum:
     _SIGNAL_SLICE_MS = 200  # longest poll() between two checks for Python signal handlers
+    _SPIN_CHECK_MASK = 63   # spin: read the clock and yield the CPU every 64 pauses
+    _GATE_CHECK_MASK = 7    # gate: read the clock every 8 pauses (the wait is a few us)
 
 
 cdef void waiter_signal(waiter_t* w) noexcept nogil:
@@ -127,6 +158,54 @@ cdef void waiter_signal(waiter_t* w) noexcept nogil:
 cdef void waiter_arm(waiter_t* w) noexcept nogil:
     fz_store_seq_cst_int(&w.asleep, 1)
     fz_fence_seq_cst()
+
+
+cdef inline bint _spin_start(waiter_t* w) noexcept nogil:
+    return w != NULL and fz_cas_acq_rel_int(&w.asleep, 1, 2)
+
+
+cdef inline bint _spin_end(waiter_t* w) noexcept nogil:
+    """Spinning -> armed; False if a waker cleared the flag first (it did not signal)."""
+    return fz_cas_acq_rel_int(&w.asleep, 2, 1)
+
+
+cdef inline bint _cleared(bint spinning, waiter_t* w) noexcept nogil:
+    return spinning and fz_load_relaxed_int(&w.asleep) == 0
+
+
+cdef bint waiter_spin(waiter_t* a, waiter_t* b, waiter_t* gate,
+                      long long spin_ns, long long gate_ns) noexcept nogil:
+    cdef bint sa = _spin_start(a)
+    cdef bint sb = _spin_start(b)
+    cdef long long now, deadline
+    cdef unsigned int i = 0
+    cdef bint woke = False
+    if not (sa or sb):
+        return False  # not armed: already woken (and signalled), or never armed
+    deadline = fz_monotonic_ns() + spin_ns
+    while not (_cleared(sa, a) or _cleared(sb, b)):
+        fz_cpu_relax()
+        i += 1
+        if (i & _SPIN_CHECK_MASK) == 0:
+            if fz_monotonic_ns() >= deadline:
+                break
+            sched_yield()  # a runnable thread on this CPU (an I/O thread) goes first
+    # each spinning flag goes back to armed, unless a waker got there first
+    if sa and not _spin_end(a):
+        woke = True
+    if sb and not _spin_end(b):
+        woke = True
+    if woke and gate != NULL:
+        # Taking the GIL while the sender still holds it would sleep on the GIL's condition
+        # variable (a futex wake-up, several us): give it a moment to park first.
+        now = fz_monotonic_ns()
+        deadline = now + gate_ns
+        while fz_load_relaxed_int(&gate.asleep) != 2 and now < deadline:
+            fz_cpu_relax()
+            i += 1
+            if (i & _GATE_CHECK_MASK) == 0:
+                now = fz_monotonic_ns()
+    return woke
 
 
 cdef void waiter_disarm(waiter_t* w) noexcept nogil:
@@ -184,6 +263,11 @@ cdef class Waiter:
         """Current value of the asleep flag (for tests and debugging)."""
         return fz_load_relaxed_int(&self.w.asleep) != 0
 
+    @property
+    def flag(self):
+        """The raw flag: 0 awake, 1 armed, 2 spinning (for tests)."""
+        return fz_load_relaxed_int(&self.w.asleep)
+
     def signal(self):
         _check_open(self)
         waiter_signal(&self.w)
@@ -205,6 +289,14 @@ cdef class Waiter:
 
     def close(self):
         _waiter_close(&self.w)
+
+    def spin(self, long long spin_ns, Waiter gate=None, long long gate_ns=0):
+        """waiter_spin on this waiter (for tests): True if a waker cleared it meanwhile."""
+        cdef bint woke
+        cdef waiter_t* g = NULL if gate is None else &gate.w
+        with nogil:
+            woke = waiter_spin(&self.w, NULL, g, spin_ns, gate_ns)
+        return woke
 
     def wait(self, int timeout_ms=-1):
         """Block until the fd is readable (True) or timeout_ms passes (False); -1 = forever.
