@@ -174,3 +174,43 @@ def test_a_long_wait_sleeps_after_the_budget(ctx, wait_peers, spin):
     t.join(10)
     assert not t.is_alive()
     assert cpu[0] < 0.05  # a spin for the whole wait would be ~0.3 s
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("budget_us", [0, 1, 50])
+@pytest.mark.parametrize("slow_every", [0, 50])
+def test_req_rep_round_trips(ctx, transport, spin, budget_us, slow_every):
+    """REQ/REP: after handing a request (or reply) to its socket, the I/O thread spins on the
+    engine's waiter for the answer. Answers come inside the spin, race its end (1 us), or
+    come long after it (every slow_every-th reply is 2 ms late): none is lost or reordered."""
+    spin(budget_us)
+    rep = ctx.socket(zmq.REP)
+    req = ctx.socket(zmq.REQ)
+    for s in (rep, req):
+        s.rcvtimeo = 5000
+        s.sndtimeo = 5000
+    req.connect(transport.bind(rep))
+    n = 1500
+    errors = []
+
+    def serve():
+        try:
+            for i in range(n):
+                msg = rep.recv()
+                if slow_every and i % slow_every == 0:
+                    time.sleep(0.002)
+                rep.send(msg[::-1])
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        for i in range(n):
+            msg = b"req-%d" % i
+            req.send(msg)
+            assert req.recv() == msg[::-1]
+    finally:
+        t.join(30)
+    assert not t.is_alive()
+    assert errors == []

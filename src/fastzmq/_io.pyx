@@ -56,10 +56,13 @@ from fastzmq._pipe cimport Pipe
 from fastzmq._ring cimport Ring
 from fastzmq._waiter cimport (
     Waiter,
+    fz_load_relaxed_int,
     fz_store_release_ptr,
     waiter_arm,
     waiter_disarm,
     waiter_drain,
+    waiter_spin,
+    waiter_t,
 )
 
 from fastzmq import constants as _c
@@ -131,11 +134,21 @@ cdef enum:
     ERR_EOF = -100
 
 cdef size_t MAX_SEND_BYTES = 4 * 1024 * 1024
+# How long the I/O thread spins on a REQ/REP engine's waiter after handing its socket a
+# message (see _await_reply); set with the sockets' budget by fastzmq.tuning.set_spin.
+cdef long long _io_spin_ns = 50000
+
+
+def set_spin(long long spin_us):
+    global _io_spin_ns
+    _io_spin_ns = spin_us * 1000
 
 cdef enum:
     PING_BODY_MAX = 23      # name-len(1) "PING"(4) ttl(2) context(0-16)
     SOCK_PUB = 1            # socket types whose engines answer PING themselves
     SOCK_XPUB = 9
+    SOCK_REQ = 3            # socket types whose engines wait for the reply (_await_reply)
+    SOCK_REP = 4
 
 
 cdef struct ping_scan:
@@ -198,6 +211,8 @@ cdef class Engine:
     cdef int ctl_len, ctl_off       # PONG bytes being written
     cdef unsigned char ctl[32]
     cdef public uint64_t pongs_sent
+    cdef bint expects_reply         # REQ/REP: a message in is soon followed by one out
+    cdef bint delivered             # _fill_in handed such a socket a message
 
     def __cinit__(self):
         self.state = ST_HANDSHAKE
@@ -325,6 +340,7 @@ cdef class Engine:
                 return rc
             if nmsgs:
                 self.inq.publish_to(base + <uint64_t>last_end, nmsgs)
+                self.delivered = self.expects_reply
             if self.answer_pings:
                 self._scan_pings(p, <size_t>n)
             # A short read does not prove the kernel buffer is drained (an AF_UNIX
@@ -444,6 +460,8 @@ cdef class Engine:
         self.out_blocked = False
         stype = getattr(self.socket, "socket_type", -1)
         self.answer_pings = stype == SOCK_PUB or stype == SOCK_XPUB
+        # strict request/reply: each message handed in is soon followed by one going out
+        self.expects_reply = stype == SOCK_REQ or stype == SOCK_REP
         self.state = ST_ACTIVE
         if leftover:
             return self._feed(leftover)
@@ -613,6 +631,7 @@ cdef class IOThread:
         cdef epoll_event events[MAX_EVENTS]
         cdef int n, i, kind, slot, timeout, nslow
         cdef int slow[MAX_EVENTS]
+        cdef PyObject* hot
         # The steady state never holds the GIL: it is taken only when a slow event, a
         # command or a due timer is there (see the module docstring).
         with nogil:
@@ -620,17 +639,39 @@ cdef class IOThread:
                 timeout = _timeout_ms(self.deadline)
                 nslow = 0
                 n = epoll_wait(self.epfd, events, MAX_EVENTS, timeout)
+                hot = NULL
                 for i in range(n):
                     kind = events[i].data.u64 & 3
                     slot = <int>(events[i].data.u64 >> 2)
                     if kind == KIND_ENGINE or kind == KIND_WAKE:
                         if _fast_event(self.slot_ptrs[slot], kind, events[i].events):
+                            if (<Engine>self.slot_ptrs[slot]).delivered:
+                                (<Engine>self.slot_ptrs[slot]).delivered = False
+                                hot = self.slot_ptrs[slot]
                             continue
                     slow[nslow] = i
                     nslow += 1
                 if nslow or (self.deadline > 0 and _now() >= self.deadline):
                     with gil:
                         self._slow_batch(events, slow, nslow)
+                        hot = NULL  # the slow path may have closed it
+                if hot != NULL and _io_spin_ns > 0:
+                    self._await_reply(hot)
+
+    cdef void _await_reply(self, PyObject* obj) noexcept nogil:
+        """An engine just handed its socket a message, and is waiting for outbound data:
+        spin on its waiter for a while (a reply, in request/reply traffic) instead of going
+        back to epoll, so the socket's publish wakes us without an eventfd write."""
+        cdef waiter_t* w = &(<Engine>obj).waiter.w
+        if (<Engine>obj).state != ST_ACTIVE or fz_load_relaxed_int(&w.asleep) != 1:
+            return
+        if waiter_spin(w, NULL, NULL, _io_spin_ns, 0):
+            if not _fast_event(obj, KIND_WAKE, 0):
+                with gil:
+                    try:
+                        self._slow_event(KIND_WAKE, (<Engine>obj).slot, 0)
+                    except Exception as exc:
+                        _report(exc)
 
     cdef void _slow_batch(self, epoll_event* events, int* slow, int nslow) noexcept:
         cdef int i, kind, slot

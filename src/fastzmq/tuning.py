@@ -3,9 +3,11 @@
 Spinning: a ``send``/``recv`` that has to block first busy-waits, with the GIL released, for
 up to ``get_spin()`` microseconds (50 by default) before it sleeps on the socket's fd. A
 message that arrives meanwhile wakes it within a fraction of a microsecond and costs its
-sender no syscall; this is what makes request/reply and inproc ping-pong round trips fast.
-The price is CPU: a socket that waits often and briefly burns up to that budget per wait
-(a blocked call that waits longer than the budget sleeps for the rest, using no CPU).
+sender no syscall. Likewise the I/O thread, after handing a REQ or REP socket a message,
+spins up to the same budget for the reply (or next request) instead of going back to epoll.
+This is what makes request/reply and inproc ping-pong round trips fast. The price is CPU:
+a socket that waits often and briefly burns up to that budget per wait (a blocked call that
+waits longer than the budget sleeps for the rest, using no CPU).
 
 ``FASTZMQ_SPIN_US`` in the environment sets the budget when fastzmq is imported; 0 turns
 spinning off (sleep at once, as libzmq does).
@@ -15,14 +17,15 @@ from __future__ import annotations
 
 import os
 
-from fastzmq import _socket
+from fastzmq import _io, _socket
 
 __all__ = ["get_spin", "set_spin"]
 
 
 def set_spin(microseconds: int) -> None:
     """How long a blocking send/recv spins before it sleeps, 0 to 1000000 us; 0: never."""
-    _socket.set_spin(microseconds)
+    _socket.set_spin(microseconds)  # validates
+    _io.set_spin(microseconds)
 
 
 def get_spin() -> int:
