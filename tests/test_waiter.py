@@ -227,6 +227,19 @@ def test_a_waker_ends_the_spin_without_writing_the_fd(w):
     assert not w.wait(0)  # the waker saw "spinning" and made no syscall
 
 
+def test_spin_gives_up_when_the_watched_fd_is_readable(w):
+    other = Waiter()
+    try:
+        other.signal()  # "other work is ready"
+        w.arm()
+        t0 = time.monotonic()
+        assert w.spin(5_000_000_000, watch_fd=other.fileno()) is False  # 5 s budget
+        assert time.monotonic() - t0 < 2.5
+        assert w.asleep  # armed again: a waker would signal the fd
+    finally:
+        other.close()
+
+
 def test_gate_delays_a_woken_spinner_until_the_gate_spins(w):
     gate = Waiter()
     try:

@@ -661,11 +661,13 @@ cdef class IOThread:
     cdef void _await_reply(self, PyObject* obj) noexcept nogil:
         """An engine just handed its socket a message, and is waiting for outbound data:
         spin on its waiter for a while (a reply, in request/reply traffic) instead of going
-        back to epoll, so the socket's publish wakes us without an eventfd write."""
+        back to epoll, so the socket's publish wakes us without an eventfd write. The spin
+        ends early when epoll has anything else ready (polling the epoll fd does not consume
+        its events): other connections never wait for our hunch."""
         cdef waiter_t* w = &(<Engine>obj).waiter.w
         if (<Engine>obj).state != ST_ACTIVE or fz_load_relaxed_int(&w.asleep) != 1:
             return
-        if waiter_spin(w, NULL, NULL, _io_spin_ns, 0):
+        if waiter_spin(w, NULL, NULL, _io_spin_ns, 0, self.epfd):
             if not _fast_event(obj, KIND_WAKE, 0):
                 with gil:
                     try:

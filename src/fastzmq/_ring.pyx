@@ -628,7 +628,7 @@ cdef int _await(Ring r, waiter_t* w, bint want_data, uint64_t arg, int spin,
         if _ready(r, want_data, arg):
             waiter_disarm(w)
             return 0
-        if flag_spin_ns > 0 and waiter_spin(w, NULL, NULL, flag_spin_ns, 0):
+        if flag_spin_ns > 0 and waiter_spin(w, NULL, NULL, flag_spin_ns, 0, -1):
             st[_S_SPUN] += 1
             continue                 # woken without a syscall: re-check
         st[_S_SLEEPS] += 1

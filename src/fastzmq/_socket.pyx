@@ -358,7 +358,7 @@ cdef class SocketCore:
             if p.kind == PIPE_INPROC:
                 gate = p.out.reader
         with nogil:
-            return waiter_spin(&self.sig.w, &self.ww, gate, spin_ns, _gate_ns)
+            return waiter_spin(&self.sig.w, &self.ww, gate, spin_ns, _gate_ns, -1)
 
     cdef Pipe _wait_writable(self, int flags):
         """The load-balanced pipe for the next message, blocking per SNDTIMEO."""

@@ -45,8 +45,9 @@ cdef void waiter_disarm(waiter_t* w) noexcept nogil
 # waker wrote nothing to the fd. Otherwise 0, and every spinning waiter is armed again (1).
 # gate (may be NULL): once woken, go on spinning up to gate_ns until gate is spinning too,
 # i.e. its owner (an inproc peer that just sent to us) has released the GIL.
+# watch_fd (-1: none): give up the spin as soon as this fd is readable (other work).
 cdef bint waiter_spin(waiter_t* a, waiter_t* b, waiter_t* gate,
-                      long long spin_ns, long long gate_ns) noexcept nogil
+                      long long spin_ns, long long gate_ns, int watch_fd) noexcept nogil
 # Read the fd until empty (non-blocking).
 cdef void waiter_drain(waiter_t* w) noexcept nogil
 # Poll w.fd for readability without the GIL: 1 readable, 0 timeout, -1 error (errno set,

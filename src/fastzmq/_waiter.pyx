@@ -174,7 +174,7 @@ cdef inline bint _cleared(bint spinning, waiter_t* w) noexcept nogil:
 
 
 cdef bint waiter_spin(waiter_t* a, waiter_t* b, waiter_t* gate,
-                      long long spin_ns, long long gate_ns) noexcept nogil:
+                      long long spin_ns, long long gate_ns, int watch_fd) noexcept nogil:
     cdef bint sa = _spin_start(a)
     cdef bint sb = _spin_start(b)
     cdef long long now, deadline
@@ -188,6 +188,8 @@ cdef bint waiter_spin(waiter_t* a, waiter_t* b, waiter_t* gate,
         i += 1
         if (i & _SPIN_CHECK_MASK) == 0:
             if fz_monotonic_ns() >= deadline:
+                break
+            if watch_fd >= 0 and fz_poll_in(watch_fd, 0) != 0:
                 break
             sched_yield()  # a runnable thread on this CPU (an I/O thread) goes first
     # each spinning flag goes back to armed, unless a waker got there first
@@ -290,12 +292,12 @@ cdef class Waiter:
     def close(self):
         _waiter_close(&self.w)
 
-    def spin(self, long long spin_ns, Waiter gate=None, long long gate_ns=0):
+    def spin(self, long long spin_ns, Waiter gate=None, long long gate_ns=0, int watch_fd=-1):
         """waiter_spin on this waiter (for tests): True if a waker cleared it meanwhile."""
         cdef bint woke
         cdef waiter_t* g = NULL if gate is None else &gate.w
         with nogil:
-            woke = waiter_spin(&self.w, NULL, g, spin_ns, gate_ns)
+            woke = waiter_spin(&self.w, NULL, g, spin_ns, gate_ns, watch_fd)
         return woke
 
     def wait(self, int timeout_ms=-1):
