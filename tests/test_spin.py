@@ -65,6 +65,34 @@ def _inproc_bind(sock):
     return "inproc://spin"
 
 
+def _round_trips(client, server, n: int, slow_every: int = 0) -> None:
+    """client sends n distinct messages, one at a time; a thread on server answers each with
+    it reversed (every slow_every-th answer 2 ms late). Every answer must be the right one."""
+    errors = []
+
+    def serve():
+        try:
+            for i in range(n):
+                msg = server.recv()
+                if slow_every and i % slow_every == 0:
+                    time.sleep(0.002)
+                server.send(msg[::-1])
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        for i in range(n):
+            msg = b"msg-%d" % i
+            client.send(msg)
+            assert client.recv() == msg[::-1]
+    finally:
+        t.join(30)
+    assert not t.is_alive()
+    assert errors == []
+
+
 @pytest.mark.parametrize("budget_us", [0, 50, 300_000])
 def test_blocked_recv_gets_a_late_message(ctx, transport, wait_peers, spin, budget_us):
     """The message comes 30 ms into the wait: inside a 300 ms spin (woken by the flag, no
@@ -97,31 +125,11 @@ def test_rcvtimeo_bounds_the_spin(ctx, wait_peers, spin):
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("budget_us", [0, 1, 50])
 def test_ping_pong_between_threads_loses_nothing(ctx, transport, wait_peers, spin, budget_us):
-    """Two threads bounce a counter: every recv blocks, and with a 1 us budget most waits
+    """Two threads bounce messages: every recv blocks, and with a 1 us budget most waits
     race the end of their spin against the peer's send. A lost wake-up raises Again."""
     spin(budget_us)
     a, b = _pair(ctx, transport.bind, wait_peers)
-    n = 3000
-    errors = []
-
-    def echo():
-        try:
-            for _ in range(n):
-                b.send(b.recv())
-        except Exception as e:  # reported below
-            errors.append(e)
-
-    t = threading.Thread(target=echo)
-    t.start()
-    try:
-        for i in range(n):
-            msg = i.to_bytes(4, "little")
-            a.send(msg)
-            assert a.recv() == msg
-    finally:
-        t.join(30)
-    assert not t.is_alive()
-    assert errors == []
+    _round_trips(a, b, 3000)
 
 
 @pytest.mark.timeout(60)
@@ -190,27 +198,4 @@ def test_req_rep_round_trips(ctx, transport, spin, budget_us, slow_every):
         s.rcvtimeo = 5000
         s.sndtimeo = 5000
     req.connect(transport.bind(rep))
-    n = 1500
-    errors = []
-
-    def serve():
-        try:
-            for i in range(n):
-                msg = rep.recv()
-                if slow_every and i % slow_every == 0:
-                    time.sleep(0.002)
-                rep.send(msg[::-1])
-        except Exception as e:  # reported below
-            errors.append(e)
-
-    t = threading.Thread(target=serve)
-    t.start()
-    try:
-        for i in range(n):
-            msg = b"req-%d" % i
-            req.send(msg)
-            assert req.recv() == msg[::-1]
-    finally:
-        t.join(30)
-    assert not t.is_alive()
-    assert errors == []
+    _round_trips(req, rep, 1500, slow_every)

@@ -162,34 +162,41 @@ def test_python_level_handoffs_lose_no_wakeup():
     b.close()
 
 
-@pytest.mark.timeout(60)
-def test_nogil_ping_pong_loses_no_wakeup():
-    """hwm=1, no spinning: each message is a hand-off where both sides arm, re-check and
-    sleep on their eventfd. 150k hand-offs; a lost wake-up shows as a 1 s poll timeout with
-    a true condition (counted) and would also stall the run."""
+def _hand_offs(n: int, flag_spin_ns: int) -> tuple[dict, dict]:
+    """hwm=1 over a ring between two nogil threads: each message is a hand-off where both
+    sides arm, re-check, [spin on the flag,] and sleep on their eventfd. A lost wake-up shows
+    as a 1 s poll timeout with a true condition (counted) and would also stall the run."""
     ring = Ring(4096)
     rw, ww = Waiter(), Waiter()
     ring.set_reader(rw)
     ring.set_writer(ww)
     ring.set_low_water(0)
-    n = 150_000
     out = {}
 
     def consumer():
-        out["c"] = _ring._stress_consume(ring, n, spin=0, timeout=40.0)
+        out["c"] = _ring._stress_consume(ring, n, timeout=40.0, flag_spin_ns=flag_spin_ns)
 
     t = threading.Thread(target=consumer)
     t.start()
-    p = _ring._stress_produce(ring, n, max_size=40, hwm=1, batch_max=1, spin=0, timeout=40.0)
+    p = _ring._stress_produce(
+        ring, n, max_size=40, hwm=1, batch_max=1, timeout=40.0, flag_spin_ns=flag_spin_ns
+    )
     t.join(45)
     assert not t.is_alive()
     c = out["c"]
     assert p["rc"] == 0 and c["rc"] == 0, (p, c)
     assert c["done"] == n and c["errors"] == 0
     assert p["lost_wakeups"] == 0 and c["lost_wakeups"] == 0
-    assert p["sleeps"] + c["sleeps"] > n // 4  # the sleeping path really was exercised
     rw.close()
     ww.close()
+    return p, c
+
+
+@pytest.mark.timeout(60)
+def test_nogil_ping_pong_loses_no_wakeup():
+    """No spinning: 150k hand-offs through arm / re-check / sleep."""
+    p, c = _hand_offs(150_000, 0)
+    assert p["sleeps"] + c["sleeps"] > 150_000 // 4  # the sleeping path really was exercised
 
 
 # ---- spinning before sleeping (waiter_spin) ----
@@ -286,31 +293,9 @@ def test_gate_delays_a_woken_spinner_until_the_gate_spins(w):
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("flag_spin_ns", [300, 20_000])
 def test_spinning_ping_pong_loses_no_wakeup(flag_spin_ns):
-    """As above, but each side spins on its armed flag before sleeping: with 300 ns most
-    waits race the spin's end against the waker (spin -> armed -> poll), with 20 us most
-    end in the spin. Either way nothing is lost or corrupted."""
-    ring = Ring(4096)
-    rw, ww = Waiter(), Waiter()
-    ring.set_reader(rw)
-    ring.set_writer(ww)
-    ring.set_low_water(0)
+    """Each side spins on its armed flag before sleeping: with 300 ns most waits race the
+    spin's end against the waker (spin -> armed -> poll), with 20 us most end in the spin.
+    Either way nothing is lost or corrupted."""
     n = 100_000
-    out = {}
-
-    def consumer():
-        out["c"] = _ring._stress_consume(ring, n, timeout=40.0, flag_spin_ns=flag_spin_ns)
-
-    t = threading.Thread(target=consumer)
-    t.start()
-    p = _ring._stress_produce(
-        ring, n, max_size=40, hwm=1, batch_max=1, timeout=40.0, flag_spin_ns=flag_spin_ns
-    )
-    t.join(45)
-    assert not t.is_alive()
-    c = out["c"]
-    assert p["rc"] == 0 and c["rc"] == 0, (p, c)
-    assert c["done"] == n and c["errors"] == 0
-    assert p["lost_wakeups"] == 0 and c["lost_wakeups"] == 0
+    p, c = _hand_offs(n, flag_spin_ns)
     assert p["spun"] + c["spun"] > n // 20, (p, c)  # many waits ended by a waker mid-spin
-    rw.close()
-    ww.close()
