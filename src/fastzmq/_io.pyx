@@ -668,10 +668,11 @@ cdef class IOThread:
         if (<Engine>obj).state != ST_ACTIVE or fz_load_relaxed_int(&w.asleep) != 1:
             return
         if waiter_spin(w, NULL, NULL, _io_spin_ns, 0, self.epfd):
-            if not _fast_event(obj, KIND_WAKE, 0):
+            # no event, nothing to drain (the waker saw us spinning and wrote no fd): pump
+            if not _fast_event(obj, KIND_ENGINE, 0):
                 with gil:
                     try:
-                        self._slow_event(KIND_WAKE, (<Engine>obj).slot, 0)
+                        self._slow_event(KIND_ENGINE, (<Engine>obj).slot, 0)
                     except Exception as exc:
                         _report(exc)
 
