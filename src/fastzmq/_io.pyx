@@ -62,6 +62,7 @@ from fastzmq._waiter cimport (
     waiter_disarm,
     waiter_drain,
     waiter_spin,
+    waiter_spin_budget,
     waiter_t,
 )
 
@@ -134,15 +135,6 @@ cdef enum:
     ERR_EOF = -100
 
 cdef size_t MAX_SEND_BYTES = 4 * 1024 * 1024
-# How long the I/O thread spins on a REQ/REP engine's waiter after handing its socket a
-# message (see _await_reply); set with the sockets' budget by fastzmq.tuning.set_spin.
-cdef long long _io_spin_ns = 50000
-
-
-def set_spin(long long spin_us):
-    global _io_spin_ns
-    _io_spin_ns = spin_us * 1000
-
 cdef enum:
     PING_BODY_MAX = 23      # name-len(1) "PING"(4) ttl(2) context(0-16)
     SOCK_PUB = 1            # socket types whose engines answer PING themselves
@@ -655,19 +647,19 @@ cdef class IOThread:
                     with gil:
                         self._slow_batch(events, slow, nslow)
                         hot = NULL  # the slow path may have closed it
-                if hot != NULL and _io_spin_ns > 0:
+                if hot != NULL and waiter_spin_budget() > 0:
                     self._await_reply(hot)
 
     cdef void _await_reply(self, PyObject* obj) noexcept nogil:
         """An engine just handed its socket a message, and is waiting for outbound data:
         spin on its waiter for a while (a reply, in request/reply traffic) instead of going
-        back to epoll, so the socket's publish wakes us without an eventfd write. The spin
-        ends early when epoll has anything else ready (polling the epoll fd does not consume
-        its events): other connections never wait for our hunch."""
+        back to epoll (up to waiter_spin_budget()), so the socket's publish wakes us without
+        an eventfd write. The spin ends early when epoll has anything else ready (polling the
+        epoll fd does not consume its events): other connections never wait for our hunch."""
         cdef waiter_t* w = &(<Engine>obj).waiter.w
         if (<Engine>obj).state != ST_ACTIVE or fz_load_relaxed_int(&w.asleep) != 1:
             return
-        if waiter_spin(w, NULL, NULL, _io_spin_ns, 0, self.epfd):
+        if waiter_spin(w, NULL, NULL, waiter_spin_budget(), 0, self.epfd):
             # no event, nothing to drain (the waker saw us spinning and wrote no fd): pump
             if not _fast_event(obj, KIND_ENGINE, 0):
                 with gil:

@@ -46,6 +46,7 @@ from fastzmq._waiter cimport (
     waiter_drain,
     waiter_signal,
     waiter_spin,
+    waiter_spin_budget,
 )
 
 from fastzmq import constants as _c
@@ -79,24 +80,9 @@ cdef int EHOSTUNREACH = _c.EHOSTUNREACH
 cdef int ETERM = _c.ETERM
 cdef int EINVAL = _c.EINVAL
 
-# How long a blocked send/recv busy-waits (GIL released) before sleeping on its fd, and how
-# long a woken one waits for its inproc sender to release the GIL (see _waiter.pyx).
-DEFAULT_SPIN_US = 50
-cdef long long _spin_ns = DEFAULT_SPIN_US * 1000
+# How long a woken socket waits for its inproc sender to release the GIL (see _waiter.pyx);
+# the spin budget itself is waiter_spin_budget().
 cdef long long _gate_ns = 5000
-
-
-def set_spin(spin_us):
-    """Set how long (microseconds) a blocking send/recv spins before it sleeps; 0: never."""
-    global _spin_ns
-    if type(spin_us) is not int or not 0 <= spin_us <= 1_000_000:
-        raise ValueError(f"spin must be an int from 0 to 1000000 microseconds, not {spin_us!r}")
-    _spin_ns = spin_us * 1000
-
-
-def get_spin():
-    """How long (microseconds) a blocking send/recv spins before it sleeps."""
-    return _spin_ns // 1000
 
 SOCKET_TYPE_NAMES = {
     PAIR: "PAIR", PUB: "PUB", SUB: "SUB", REQ: "REQ", REP: "REP", DEALER: "DEALER",
@@ -329,7 +315,7 @@ cdef class SocketCore:
             remaining = <int>((deadline - time.monotonic()) * 1000.0 + 0.999)
             if remaining <= 0:
                 raise Again()
-        cdef bint woke = remaining != 0 and _spin_ns > 0 and self._spin(remaining)
+        cdef bint woke = remaining != 0 and waiter_spin_budget() > 0 and self._spin(remaining)
         if not woke:
             self.sig.wait_c(remaining)
         waiter_disarm(&self.ww)
@@ -348,7 +334,7 @@ cdef class SocketCore:
 
     cdef bint _spin(self, int remaining_ms):
         """waiter_spin on both waiters; with one inproc peer, gated on its read waiter."""
-        cdef long long spin_ns = _spin_ns
+        cdef long long spin_ns = waiter_spin_budget()
         cdef waiter_t* gate = NULL
         cdef Pipe p
         if remaining_ms > 0:

@@ -48,6 +48,8 @@ cdef void waiter_disarm(waiter_t* w) noexcept nogil
 # watch_fd (-1: none): give up the spin as soon as this fd is readable (other work).
 cdef bint waiter_spin(waiter_t* a, waiter_t* b, waiter_t* gate,
                       long long spin_ns, long long gate_ns, int watch_fd) noexcept nogil
+# The spin budget of blocked sockets and of the I/O thread (fastzmq.tuning.set_spin), in ns.
+cdef long long waiter_spin_budget() noexcept nogil
 # Read the fd until empty (non-blocking).
 cdef void waiter_drain(waiter_t* w) noexcept nogil
 # Poll w.fd for readability without the GIL: 1 readable, 0 timeout, -1 error (errno set,

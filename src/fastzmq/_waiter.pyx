@@ -160,6 +160,27 @@ cdef void waiter_arm(waiter_t* w) noexcept nogil:
     fz_fence_seq_cst()
 
 
+DEFAULT_SPIN_US = 50
+cdef long long _spin_budget_ns = DEFAULT_SPIN_US * 1000
+
+
+cdef long long waiter_spin_budget() noexcept nogil:
+    return _spin_budget_ns
+
+
+def set_spin_budget(spin_us):
+    """Set how long (microseconds) a blocked call spins before it sleeps; 0: never."""
+    global _spin_budget_ns
+    if type(spin_us) is not int or not 0 <= spin_us <= 1_000_000:
+        raise ValueError(f"spin must be an int from 0 to 1000000 microseconds, not {spin_us!r}")
+    _spin_budget_ns = spin_us * 1000
+
+
+def get_spin_budget():
+    """How long (microseconds) a blocked call spins before it sleeps."""
+    return _spin_budget_ns // 1000
+
+
 cdef inline bint _spin_start(waiter_t* w) noexcept nogil:
     return w != NULL and fz_cas_acq_rel_int(&w.asleep, 1, 2)
 

@@ -17,20 +17,19 @@ from __future__ import annotations
 
 import os
 
-from fastzmq import _io, _socket
+from fastzmq import _waiter
 
 __all__ = ["get_spin", "set_spin"]
 
 
 def set_spin(microseconds: int) -> None:
     """How long a blocking send/recv spins before it sleeps, 0 to 1000000 us; 0: never."""
-    _socket.set_spin(microseconds)  # validates
-    _io.set_spin(microseconds)
+    _waiter.set_spin_budget(microseconds)
 
 
 def get_spin() -> int:
     """The current spin budget of blocking send/recv, in microseconds."""
-    return int(_socket.get_spin())
+    return int(_waiter.get_spin_budget())
 
 
 def _from_environment() -> None:
