@@ -39,6 +39,15 @@ cdef inline bytes _as_bytes(object frame):
     return bytes(frame)
 
 
+cdef inline int _put_ref(Ring r, object o) except -1:
+    """One inproc record: a strong reference to o, handed to the reader with the record."""
+    Py_INCREF(o)
+    if r.put_word(<PyObject*>o) < 0:
+        Py_DECREF(o)
+        raise MemoryError()
+    return 0
+
+
 cdef class Pipe:
     def __cinit__(self, int kind, Ring out, Ring inq):
         self.kind = kind
@@ -69,18 +78,9 @@ cdef class Pipe:
         cdef size_t avail, h
         cdef unsigned char* dst
         cdef PyObject* p
-        b = _as_bytes(frame)
+        b = <bytes>frame if type(frame) is bytes else _as_bytes(frame)
         if self.kind == PIPE_INPROC:
-            # records are 8 bytes at 8-aligned positions in power-of-two chunks: one never
-            # straddles a chunk, so the free space at the cursor always holds a whole one
-            dst = self.out.write_space(&avail)
-            if dst == NULL:
-                raise MemoryError()
-            Py_INCREF(b)
-            (<PyObject**>dst)[0] = <PyObject*>b
-            self.out.commit(sizeof(PyObject*))
-            self.out.publish(1)
-            return 0
+            return _put_ref(self.out, b)
         n = PyBytes_GET_SIZE(b)
         dst = self.out.write_space(&avail)
         if dst == NULL:
@@ -104,19 +104,10 @@ cdef class Pipe:
 
     cdef int write_msg(self, list frames) except -1:
         cdef Py_ssize_t i, last = len(frames) - 1
-        cdef PyObject* p
-        cdef object t
         if last == 0:
             return self.write_one(frames[0])
         if self.kind == PIPE_INPROC:
-            t = tuple([_as_bytes(f) for f in frames])
-            p = <PyObject*>t
-            Py_INCREF(t)
-            if self.out.write(&p, sizeof(PyObject*)) < 0:
-                Py_DECREF(t)
-                raise MemoryError()
-            self.out.publish(1)
-            return 0
+            return _put_ref(self.out, tuple([_as_bytes(f) for f in frames]))
         for i in range(last + 1):
             self._write_frame(_as_bytes(frames[i]), FRAME_MORE if i < last else 0)
         self.out.publish(1)
@@ -125,15 +116,8 @@ cdef class Pipe:
     cdef int write_command(self, bytes name, bytes data) except -1:
         """A ZMTP command frame (wire) or a ('cmd', name, data) record (inproc)."""
         cdef bytes body
-        cdef PyObject* p
-        cdef object t
         if self.kind == PIPE_INPROC:
-            t = _InprocCommand(name, data)
-            p = <PyObject*>t
-            Py_INCREF(t)
-            self.out.write(&p, sizeof(PyObject*))
-            self.out.publish(1)
-            return 0
+            return _put_ref(self.out, _InprocCommand(name, data))
         body = bytes([len(name)]) + name + data
         self._write_frame(body, FRAME_COMMAND)
         self.out.publish(1)
@@ -163,11 +147,9 @@ cdef class Pipe:
             o = self.stash.pop(0)
             flags[0] = FRAME_MORE if self.stash else 0
             return o
-        src = self.inq.read_space(&avail)
-        if src == NULL:
+        p = <PyObject*>self.inq.take_word()
+        if p == NULL:
             return None
-        p = (<PyObject**>src)[0]  # a whole record (see write_one)
-        self.inq.consume(sizeof(PyObject*), 1)
         o = <object>p
         Py_DECREF(o)  # the ring's reference is now ours (held by o)
         if type(o) is bytes:

@@ -68,6 +68,10 @@ cdef class Ring:
     # the reader if it is asleep. A no-op when nothing new is committed and nmsgs == 0.
     cdef void publish(self, size_t nmsgs) noexcept nogil
     cdef uint64_t committed_unpublished(self) noexcept nogil
+    # One 8-byte record (a pointer) written, committed and published (nmsgs = 1) in one call:
+    # the inproc hot path. Records sit at 8-aligned positions and 8 divides chunk_size, so a
+    # record never straddles chunks. 0 ok, -1 out of memory (nothing written).
+    cdef int put_word(self, void* w) noexcept nogil
     # Like publish, but only up to absolute position pos (<= the committed position): the
     # I/O thread publishes whole messages and keeps a partial one committed but invisible.
     cdef void publish_to(self, uint64_t pos, size_t nmsgs) noexcept nogil
@@ -87,6 +91,9 @@ cdef class Ring:
     cdef void consume(self, size_t n, size_t nmsgs) noexcept nogil
     # Copy exactly n published bytes out and consume them (nmsgs = 0). -1 if fewer are readable.
     cdef int read(self, void* out, size_t n) noexcept nogil
+    # The oldest 8-byte record, consumed as one message (nmsgs = 1); NULL if none is published.
+    # Only for rings that carry nothing but put_word() records.
+    cdef void* take_word(self) noexcept nogil
 
     # --- both ---
     cdef uint64_t pending_msgs(self) noexcept nogil     # published_msgs - consumed_msgs (>= 0)

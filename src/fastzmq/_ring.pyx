@@ -211,6 +211,16 @@ cdef class Ring:
         if self.reader != NULL:
             waiter_wake_if_asleep(self.reader)
 
+    cdef int put_word(self, void* w) noexcept nogil:
+        cdef size_t avail
+        cdef unsigned char* dst = self.write_space(&avail)
+        if dst == NULL:
+            return -1
+        (<void**>dst)[0] = w
+        self.wpos += sizeof(void*)
+        self.publish(1)
+        return 0
+
     cdef uint64_t committed_unpublished(self) noexcept nogil:
         return self.wpos - self.wpub
 
@@ -343,6 +353,16 @@ cdef class Ring:
             left -= k
         self.consume(n, 0)
         return 0
+
+    cdef void* take_word(self) noexcept nogil:
+        cdef size_t avail
+        cdef const unsigned char* src = self.read_space(&avail)
+        cdef void* w
+        if src == NULL:
+            return NULL
+        w = (<void**>src)[0]
+        self.consume(sizeof(void*), 1)
+        return w
 
     # ---- both ----
     cdef uint64_t pending_msgs(self) noexcept nogil:
@@ -529,21 +549,13 @@ cdef class ObjectRing:
         if self.ring.closed:
             raise ValueError("ring is closed")
         Py_INCREF(o)
-        if self.ring.write(&p, sizeof(p)) < 0:   # all-or-nothing: 8 divides chunk_size
+        if self.ring.put_word(p) < 0:
             Py_DECREF(o)
             raise MemoryError()
-        self.ring.publish(1)
         return 0
 
     cdef PyObject* take(self) noexcept nogil:
-        cdef size_t avail
-        cdef const unsigned char* p = self.ring.read_space(&avail)
-        cdef PyObject* o
-        if p == NULL:
-            return NULL
-        o = (<PyObject**>p)[0]
-        self.ring.consume(sizeof(o), 1)
-        return o
+        return <PyObject*>self.ring.take_word()
 
     cpdef object get(self):
         cdef PyObject* p

@@ -376,6 +376,7 @@ cdef class SocketCore:
     def send(self, data, int flags=0, bint copy=True, bint track=False, routing_id=None, group=None):
         """Send one frame; with SNDMORE, more frames of the same message follow."""
         cdef int t = self.socket_type
+        cdef Pipe p
         self._enter()
         if not _can_send(t):
             raise ZMQError(ENOTSUP, f"{SOCKET_TYPE_NAMES[t]} sockets cannot send")
@@ -384,7 +385,13 @@ cdef class SocketCore:
         if flags & SNDMORE:
             self._send_more(data, flags)
         elif self.out_parts is None and (t == PUSH or t == DEALER or t == PAIR):
-            # the hot path: a single-frame message, load-balanced
+            # the hot path: a single-frame message, load-balanced; one peer with room
+            # (the common case) needs no round robin
+            if len(self.pipes) == 1:
+                p = <Pipe>self.pipes[0]
+                if p.can_write():
+                    p.write_one(data)
+                    return _done_tracker() if track else None
             self._wait_writable(flags).write_one(data)
         elif self.out_parts is None and (t == PUB or t == XPUB):
             # the other hot path: a single-frame message, distributed (no list built)
@@ -828,9 +835,20 @@ cdef class SocketCore:
             raise ZMQError(ENOTSUP, f"{SOCKET_TYPE_NAMES[t]} sockets cannot receive")
         if t == PULL or t == DEALER or t == PAIR or ((t == SUB or t == XSUB) and not self.sub_stash):
             while True:
-                p = self._fq_pick()
-                if p is not None:
+                if len(self.pipes) == 1:
+                    # one peer (the common case): read it directly, no fair-queue round
+                    p = <Pipe>self.pipes[0]
                     f = p.read_frame(&fl)
+                    if f is None:
+                        if p.detached:
+                            self._drop_pipe(p)
+                            continue
+                        p = None
+                else:
+                    p = self._fq_pick()
+                    if p is not None:
+                        f = p.read_frame(&fl)
+                if p is not None:
                     if fl & FRAME_COMMAND:
                         self._apply_command(p, f)
                         continue
