@@ -241,7 +241,7 @@ cdef class Engine:
         if want_out and self.out.readable() > 0:
             waiter_disarm(&self.waiter.w)
             return True
-        if want_in and self.inq.pending_msgs() < self.rcvhwm:
+        if want_in and self.inq.below_hwm(self.rcvhwm):
             waiter_disarm(&self.waiter.w)
             self.throttled = False
             fz_store_release_ptr(<void**>&self.inq.writer, NULL)
@@ -309,7 +309,7 @@ cdef class Engine:
         cdef uint64_t base
         cdef int rc
         while self.in_ready:
-            if self.rcvhwm and self.inq.pending_msgs() >= self.rcvhwm:
+            if self.rcvhwm and not self.inq.below_hwm(self.rcvhwm):
                 self.throttled = True
                 return 0
             p = self.inq.write_space(&avail)

@@ -70,7 +70,7 @@ cdef class Pipe:
     cdef bint can_write(self) noexcept:
         if self.detached:
             return False
-        return self.sndhwm == 0 or self.out.pending_msgs() < self.sndhwm
+        return self.sndhwm == 0 or self.out.below_hwm(self.sndhwm)
 
     cdef int write_one(self, object frame) except -1:
         cdef bytes b

@@ -36,6 +36,7 @@ cdef class Ring:
     cdef uint64_t n_alloc       # chunks malloc'ed minus those rollback() freed (debug counter)
     cdef chunk_t* pchunk        # chunk holding the published position (rollback target)
     cdef uint64_t pbase         # absolute position of pchunk's first byte
+    cdef uint64_t wcons         # producer's last loaded consumed_msgs (lags: see below_hwm)
     cdef char _pad1[64]
     # ---- written by the producer (release), read by the consumer (acquire) ----
     cdef uint64_t published_pos
@@ -47,6 +48,7 @@ cdef class Ring:
     cdef uint64_t rpos          # read cursor (== consumed_pos)
     cdef uint64_t rlimit        # consumer's last acquired value of published_pos
     cdef uint64_t rmsgs         # consumer's copy of consumed_msgs
+    cdef uint64_t rpubm         # consumer's last loaded published_msgs (lags: see consume)
     cdef uint64_t n_free        # chunks free'd (debug counter; close() adds the rest)
     cdef char _pad3[64]
     # ---- written by the consumer (release / exchange), read by the producer ----
@@ -68,6 +70,10 @@ cdef class Ring:
     # the reader if it is asleep. A no-op when nothing new is committed and nmsgs == 0.
     cdef void publish(self, size_t nmsgs) noexcept nogil
     cdef uint64_t committed_unpublished(self) noexcept nogil
+    # pending_msgs() < hwm, for the producer only. Decided against the producer's cached copy of
+    # consumed_msgs when that already says yes (it can only lag, so the yes is certain), with a
+    # fresh load otherwise: the consumer's cache line is not touched while the queue has room.
+    cdef bint below_hwm(self, uint64_t hwm) noexcept nogil
     # One 8-byte record (a pointer) written, committed and published (nmsgs = 1) in one call:
     # the inproc hot path. Records sit at 8-aligned positions and 8 divides chunk_size, so a
     # record never straddles chunks. 0 ok, -1 out of memory (nothing written).

@@ -63,7 +63,13 @@ producer blocked at the HWM is woken when the queue has drained to low_water, wh
 that keeps reading always reaches: skipping the check means pending > low_water, so messages
 remain that the consumer will consume, re-testing each time. The load of published_msgs for
 that test may be stale, but only low (never below what the consumer consumed, see above),
-which at worst wakes a writer that was not waiting for it (spurious, harmless).
+which at worst wakes a writer that was not waiting for it (spurious, harmless). Each side also
+keeps its last loaded copy of the other's count (rpubm, wcons) and reloads only when the copy
+says "time to act": copies only lag, so they under-count what the other side has done, and a
+"pending > low_water" (consumer) or "pending < hwm" (producer, below_hwm) that holds with the
+copy holds with the fresh value too. When the copy says otherwise, the fresh load decides, as
+before; so the Dekker re-check after arming still sees the fresh count whenever it matters.
+This keeps each side off the other's cache line while the queue is neither full nor drained.
 """
 
 from cpython.object cimport PyObject
@@ -221,6 +227,12 @@ cdef class Ring:
         self.publish(1)
         return 0
 
+    cdef bint below_hwm(self, uint64_t hwm) noexcept nogil:
+        if self.wmsgs - self.wcons < hwm:
+            return True
+        self.wcons = fz_load_acquire_u64(&self.consumed_msgs)
+        return self.wmsgs - self.wcons < hwm
+
     cdef uint64_t committed_unpublished(self) noexcept nogil:
         return self.wpos - self.wpub
 
@@ -327,9 +339,14 @@ cdef class Ring:
         # throttle) from the I/O thread while we run; the waiter itself outlives that
         w = <waiter_t*>fz_load_acquire_ptr(<void**>&self.writer)
         if w != NULL:
-            pub = fz_load_relaxed_u64(&self.published_msgs)
+            # the cached count lags, so "pending > low_water" by it is certain and needs no
+            # load of the producer's cache line; otherwise decide by a fresh count
+            pub = self.rpubm
             if pub <= self.rmsgs or pub - self.rmsgs <= self.low_water:
-                waiter_wake_if_asleep(w)
+                pub = fz_load_relaxed_u64(&self.published_msgs)
+                self.rpubm = pub
+                if pub <= self.rmsgs or pub - self.rmsgs <= self.low_water:
+                    waiter_wake_if_asleep(w)
 
     cdef int read(self, void* out, size_t n) noexcept nogil:
         cdef unsigned char* dst = <unsigned char*>out
@@ -502,6 +519,10 @@ cdef class PyRing:
     def pending_msgs(self):
         return self._open().pending_msgs()
 
+    def below_hwm(self, uint64_t hwm):
+        """The producer's test "fewer than hwm messages pending" (cached count, then fresh)."""
+        return self._open().below_hwm(hwm)
+
     @property
     def committed_unpublished(self):
         return self._open().committed_unpublished()
@@ -623,7 +644,7 @@ cdef inline bint _ready(Ring r, bint want_data, uint64_t arg) noexcept nogil:
     # consumer: at least arg bytes readable; producer: fewer than arg messages pending
     if want_data:
         return r.readable() >= arg
-    return r.pending_msgs() < arg
+    return r.below_hwm(arg)
 
 
 cdef int _await(Ring r, waiter_t* w, bint want_data, uint64_t arg, int spin,
@@ -683,7 +704,7 @@ cdef int _stress_produce_nogil(Ring r, uint64_t nmsgs, size_t max_size, uint64_t
             r.publish(batch)
             batch = 0
             batch_len = 1 + <int>(_xorshift(&rnd) % <uint64_t>batch_max)
-            if r.pending_msgs() >= hwm and _await(r, r.writer, False, hwm, spin, deadline, st,
+            if not r.below_hwm(hwm) and _await(r, r.writer, False, hwm, spin, deadline, st,
                                                    flag_spin_ns):
                 return -1
         st[_S_DONE] = seq + 1
@@ -768,7 +789,7 @@ cdef int _bench_produce_nogil(Ring r, uint64_t nmsgs, size_t size, uint64_t hwm,
         if r.write(buf, size) < 0:
             return -1
         r.publish(1)
-        if r.pending_msgs() >= hwm and _await(r, r.writer, False, hwm, spin, deadline, st):
+        if not r.below_hwm(hwm) and _await(r, r.writer, False, hwm, spin, deadline, st):
             return -1
     return 0
 
