@@ -239,6 +239,48 @@ def test_messages_sent_before_close_are_still_delivered(ctx):
     assert recv_all(pull, 30) == [[b"a", b"b"], [b"c"]]
 
 
+@pytest.mark.parametrize("sock_type", [zmq.PULL, zmq.PAIR])
+def test_a_sole_peer_that_closed_is_drained_then_replaced(ctx, sock_type):
+    # one pipe: recv reads it directly (no fair-queue round); once the closed peer's
+    # messages are drained the pipe is dropped, a recv waits, and a new peer is served
+    ep = f"inproc://sole-{sock_type}"
+    s = ctx.socket(sock_type)
+    s.bind(ep)
+    peer_type = zmq.PUSH if sock_type == zmq.PULL else zmq.PAIR
+    first = ctx.socket(peer_type)
+    first.connect(ep)
+    first.send(b"1")
+    first.send(b"2")
+    first.close()
+    s.rcvtimeo = 2000
+    assert [s.recv(), s.recv()] == [b"1", b"2"]
+    s.rcvtimeo = 50
+    with pytest.raises(zmq.Again):
+        s.recv()
+    second = ctx.socket(peer_type)
+    second.connect(ep)
+    second.send(b"3")
+    s.rcvtimeo = 2000
+    assert s.recv() == b"3"
+
+
+def test_a_connecter_closed_before_the_binder_adopted_it_loses_nothing(ctx):
+    # the PUSH binder has not run since A connected (A's attach waits in its mailbox) when A
+    # closes: A's detach must follow the attach, or PUSH round-robins into a dead pipe
+    push = ctx.socket(zmq.PUSH)
+    push.bind("inproc://early-close")
+    a = ctx.socket(zmq.PULL)
+    a.connect("inproc://early-close")
+    a.close()
+    b = ctx.socket(zmq.PULL)
+    b.connect("inproc://early-close")
+    push.sndtimeo = 2000
+    for i in range(4):
+        push.send(b"%d" % i)
+    b.rcvtimeo = 2000
+    assert [b.recv() for _ in range(4)] == [b"0", b"1", b"2", b"3"]
+
+
 def test_rebind_after_binder_closed_serves_new_connectors(ctx):
     first = ctx.socket(zmq.PULL)
     first.bind("inproc://rebind")

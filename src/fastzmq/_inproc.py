@@ -47,6 +47,7 @@ def bind(sock: Any, ep: Any) -> None:
 def connect(sock: Any, ep: Any) -> None:
     ctx = sock.context
     c_side, b_side = make_inproc_pair()
+    c_side.twin = b_side  # no cycle: the binder's end does not point back
     c_side.endpoint = b_side.endpoint = ep.url
     c_side.sndhwm = sock.sndhwm
     with ctx._lock:
@@ -75,13 +76,26 @@ def drop(sock: Any, ep: Any, kind: str) -> None:
             _detach_pair(sock, pipe)
 
 
+def _peer_ends(sock: Any, pipe: Any) -> list:
+    """The peer's end(s) of our inproc pipe. A connecter knows its twin directly: the binder
+    may not have processed the attach yet, and a detach posted after it (same mailbox, FIFO)
+    still reaches it; a search of the binder's attached pipes would miss it, leaving a dead
+    pipe the binder would keep sending into."""
+    if pipe.twin is not None:
+        return [pipe.twin]
+    return [
+        other
+        for other in pipe.owner._get_pipes()
+        if other.kind == 1 and other.owner is sock and other.endpoint == pipe.endpoint
+    ]
+
+
 def _detach_pair(sock: Any, pipe: Any) -> None:
     peer = pipe.owner
     sock._detach(pipe)
     if peer is not None and not peer.closed:
-        for other in peer._get_pipes():
-            if other.kind == 1 and other.owner is sock and other.endpoint == pipe.endpoint:
-                peer._post("detach", other)
+        for other in _peer_ends(sock, pipe):
+            peer._post("detach", other)
 
 
 def close_socket(sock: Any) -> None:
@@ -99,6 +113,5 @@ def close_socket(sock: Any) -> None:
         if pipe.kind == 1:
             peer = pipe.owner
             if peer is not None and not peer.closed:
-                for other in peer._get_pipes():
-                    if other.kind == 1 and other.owner is sock:
-                        peer._post("detach", other)
+                for other in _peer_ends(sock, pipe):
+                    peer._post("detach", other)

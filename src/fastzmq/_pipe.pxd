@@ -25,6 +25,8 @@ cdef class Pipe:
     cdef public bint connected   # an engine is attached (wire), or the peer exists (inproc)
     cdef public object endpoint  # the endpoint string this pipe came from
     cdef public object owner     # the I/O-side object (engine/connecter) or peer socket
+    cdef public object twin      # inproc, connecter's end only: the binder's end, which the
+                                 # binder may not have adopted yet (its attach is in the mailbox)
     cdef list stash              # inproc: remaining frames of a multipart message being read
 
     cdef bint can_write(self) noexcept

@@ -77,7 +77,6 @@ cdef class Pipe:
         cdef Py_ssize_t n
         cdef size_t avail, h
         cdef unsigned char* dst
-        cdef PyObject* p
         b = <bytes>frame if type(frame) is bytes else _as_bytes(frame)
         if self.kind == PIPE_INPROC:
             return _put_ref(self.out, b)
@@ -141,8 +140,6 @@ cdef class Pipe:
     cdef object _read_inproc(self, int* flags):
         cdef PyObject* p
         cdef object o
-        cdef const unsigned char* src
-        cdef size_t avail
         if self.stash:
             o = self.stash.pop(0)
             flags[0] = FRAME_MORE if self.stash else 0
