@@ -387,12 +387,11 @@ cdef class SocketCore:
         elif self.out_parts is None and (t == PUSH or t == DEALER or t == PAIR):
             # the hot path: a single-frame message, load-balanced; one peer with room
             # (the common case) needs no round robin
-            if len(self.pipes) == 1:
+            if len(self.pipes) == 1 and (<Pipe>self.pipes[0]).can_write():
                 p = <Pipe>self.pipes[0]
-                if p.can_write():
-                    p.write_one(data)
-                    return _done_tracker() if track else None
-            self._wait_writable(flags).write_one(data)
+            else:
+                p = self._wait_writable(flags)
+            p.write_one(data)
         elif self.out_parts is None and (t == PUB or t == XPUB):
             # the other hot path: a single-frame message, distributed (no list built)
             self._process_inbound_subs()
