@@ -13,7 +13,10 @@ handshake, errors, closing, timers, commands from socket threads) is queued as a
 
 ``Engine.pump`` (data phase, RFC 23/37 framing):
 * out: ``sendmsg`` whole runs of the outbound ring (many messages per syscall),
-  scan what left to count finished messages (SNDHWM is whole messages), consume;
+  with the bodies the socket sent by reference (``_pipe.pyx``, "Zero copy") spliced
+  in at their positions (``_gather``); scan what left to count finished messages
+  (SNDHWM is whole messages), consume; a body whose last byte left completes its
+  record, which lets the socket thread release the object;
 * in: ``recv`` straight into the inbound ring's free space, scan it (validating
   flags, enforcing MAXMSGSIZE), and publish only up to the end of the last complete
   message, so a socket never sees part of a message; stop reading at RCVHWM;
@@ -48,11 +51,11 @@ from cpython.object cimport PyObject
 from libc.errno cimport EAGAIN, ECONNRESET, EINTR, EPIPE, errno
 from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memcmp, memcpy, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from fastzmq._frame cimport scan_at_boundary, scan_frames, scan_init, scan_state
-from fastzmq._pipe cimport Pipe
+from fastzmq._pipe cimport Pipe, ZcQueue, zc_ref
 from fastzmq._ring cimport Ring
 from fastzmq._waiter cimport (
     Waiter,
@@ -176,6 +179,8 @@ cdef class Engine:
     cdef public int slot
     cdef Ring out                   # socket -> wire (we consume)
     cdef Ring inq                   # wire -> socket (we produce)
+    cdef ZcQueue zc                 # bodies the socket sent by reference (we consume)
+    cdef size_t zc_off              # bytes of the head record's body already sent
     cdef Waiter waiter              # woken by the socket side
     cdef scan_state in_scan
     cdef scan_state out_scan
@@ -219,7 +224,7 @@ cdef class Engine:
             rc = self._flush_out()
             if rc != 0:
                 return rc
-            if self.closing and self.out.readable() == 0:
+            if self.closing and not self._out_ready():
                 return ERR_EOF
             rc = self._fill_in()
             if rc != 0:
@@ -238,7 +243,7 @@ cdef class Engine:
         if want_in:
             fz_store_release_ptr(<void**>&self.inq.writer, &self.waiter.w)
         waiter_arm(&self.waiter.w)
-        if want_out and self.out.readable() > 0:
+        if want_out and self._out_ready():
             waiter_disarm(&self.waiter.w)
             return True
         if want_in and self.inq.below_hwm(self.rcvhwm):
@@ -248,12 +253,81 @@ cdef class Engine:
             return True
         return False
 
+    cdef bint _out_ready(self) noexcept nogil:
+        """Something to send: out-ring bytes, or the rest of a body at the read position."""
+        cdef size_t nref
+        cdef bint all_seen
+        cdef const zc_ref* r
+        if self.out.readable() > 0:
+            return True
+        r = self.zc.peek(&nref, &all_seen)
+        return nref > 0 and r[0].pos == self.out.rpos
+
+    cdef int _gather(self, iovec* iov, unsigned char* isref, size_t limit) noexcept nogil:
+        """The iovecs of the next sendmsg: out-ring runs (at most limit bytes of them) with
+        the bodies sent by reference spliced in where they belong; isref[i] marks a body.
+
+        Ring runs are read (acquire) before the records, so every record of a position
+        inside them is visible (pushed before the bytes were published). A body sits at
+        its record's position: right after its header, so never at a message boundary,
+        which is where a PONG limit ends the runs. When the records visible at once end
+        (chunk boundary) before the runs do, the runs stop at the last record: a later
+        record could belong inside them.
+        """
+        cdef iovec runs[MAX_IOV]
+        cdef int nruns = self.out.read_iov(runs, MAX_IOV, limit)
+        cdef int i, m = 0
+        cdef size_t nref, j = 0, k, left, off
+        cdef bint all_seen
+        cdef const zc_ref* r = self.zc.peek(&nref, &all_seen)
+        cdef const unsigned char* base
+        cdef uint64_t pos = self.out.rpos
+        if nref == 0:
+            memcpy(iov, runs, nruns * sizeof(iovec))
+            memset(isref, 0, nruns)
+            return nruns
+        for i in range(nruns):
+            base = <const unsigned char*>runs[i].iov_base
+            left = runs[i].iov_len
+            while left:
+                if j == nref and not all_seen:
+                    return m
+                if m == MAX_IOV:
+                    return m
+                if j < nref and r[j].pos == pos:
+                    off = self.zc_off if j == 0 else 0
+                    iov[m].iov_base = <void*>(r[j].data + off)
+                    iov[m].iov_len = r[j].size - off
+                    isref[m] = 1
+                    m += 1
+                    j += 1
+                    continue
+                k = left
+                if j < nref and r[j].pos - pos < k:
+                    k = <size_t>(r[j].pos - pos)
+                iov[m].iov_base = <void*>base
+                iov[m].iov_len = k
+                isref[m] = 0
+                m += 1
+                base += k
+                left -= k
+                pos += k
+        if j < nref and r[j].pos == pos and m < MAX_IOV:
+            # a body right after the last run (its header was the last byte published)
+            off = self.zc_off if j == 0 else 0
+            iov[m].iov_base = <void*>(r[j].data + off)
+            iov[m].iov_len = r[j].size - off
+            isref[m] = 1
+            m += 1
+        return m
+
     cdef int _flush_out(self) noexcept nogil:
         cdef iovec iov[MAX_IOV]
+        cdef unsigned char isref[MAX_IOV]
         cdef msghdr mh
         cdef int cnt, i, rc
         cdef ssize_t n
-        cdef size_t left, k, nmsgs, total
+        cdef size_t left, k, nmsgs, total, ring_bytes
         cdef Py_ssize_t last_end
         cdef size_t limit
         while not self.out_blocked:
@@ -264,7 +338,7 @@ cdef class Engine:
                     return rc
                 if limit == 0:
                     continue  # PONG bytes moved (or blocked): look again
-            cnt = self.out.read_iov(iov, MAX_IOV, limit)
+            cnt = self._gather(iov, isref, limit)
             if cnt == 0:
                 return 0
             mh.msg_name = NULL
@@ -288,6 +362,7 @@ cdef class Engine:
                     return 0
                 return errno
             total = 0
+            ring_bytes = 0
             left = <size_t>n
             for i in range(cnt):
                 if left == 0:
@@ -297,7 +372,14 @@ cdef class Engine:
                             &last_end, &nmsgs)
                 total += nmsgs
                 left -= k
-            self.out.consume(<size_t>n, total)
+                if not isref[i]:
+                    ring_bytes += k
+                elif k == iov[i].iov_len:
+                    self.zc.finish()    # the whole body is in the kernel
+                    self.zc_off = 0
+                else:
+                    self.zc_off += k
+            self.out.consume(ring_bytes, total)
             # a short write is not proof the buffer is full: go on until EAGAIN
         return 0
 
@@ -439,6 +521,8 @@ cdef class Engine:
         self.pipe = pipe
         self.out = pipe.out
         self.inq = pipe.inq
+        self.zc = pipe.zc
+        self.zc_off = 0
         self.waiter = waiter
         self.rcvhwm = rcvhwm
         self.maxmsgsize = maxmsgsize
@@ -485,17 +569,34 @@ cdef class Engine:
         self.out.reader = NULL
         self.out = None
         self.inq = None
+        self.zc = None
+        self.zc_off = 0
 
     cdef void _skip_partial_out(self):
         """Drop the unsent rest of a half-sent message: it is never resent half."""
         cdef const unsigned char* p
-        cdef size_t avail, k, nmsgs
+        cdef size_t avail, k, nmsgs, nref
         cdef Py_ssize_t last_end
+        cdef bint all_seen
+        cdef const zc_ref* r
         while not scan_at_boundary(&self.out_scan):
+            r = self.zc.peek(&nref, &all_seen)
+            if nref and r[0].pos == self.out.rpos:
+                # inside a body sent by reference (its header is consumed): skip the rest
+                k = r[0].size - self.zc_off
+                nmsgs = 0
+                if scan_frames(&self.out_scan, <const unsigned char*>r[0].data + self.zc_off,
+                               k, &last_end, &nmsgs) < 0:
+                    return
+                self.zc.finish()
+                self.zc_off = 0
+                self.out.consume(0, nmsgs)
+                continue
             p = self.out.read_space(&avail)
             if p == NULL:
                 return
             # feed a frame body whole, a header byte by byte: never past a message end
+            # (nor past a body sent by reference: it follows its header)
             k = self.out_scan.remaining if self.out_scan.remaining else 1
             if k > avail:
                 k = avail
@@ -528,7 +629,7 @@ cdef class Engine:
         self.closing = True
 
     def out_pending(self):
-        return self.out is not None and self.out.readable() > 0
+        return self.out is not None and self._out_ready()
 
 
 # ====================================================================== IOThread

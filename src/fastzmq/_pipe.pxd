@@ -1,6 +1,7 @@
 # A pipe: the two rings between a socket and one peer (theory in _pipe.pyx).
 
 cimport cython
+from cpython.object cimport PyObject
 from libc.stdint cimport uint64_t
 
 from fastzmq._ring cimport Ring
@@ -8,6 +9,35 @@ from fastzmq._ring cimport Ring
 cdef enum:
     PIPE_WIRE = 0       # tcp/ipc: rings carry ZMTP-encoded frames; the peer is an engine
     PIPE_INPROC = 1     # inproc: rings carry 8-byte PyObject* records; the peer is a socket
+
+
+# A frame body sent by reference (wire pipes, bodies of ZC_MIN_BYTES or more): the body's bytes
+# go on the wire straight from the bytes object, between out-ring bytes pos-1 and pos.
+cdef struct zc_ref:
+    uint64_t pos        # absolute out-ring position of the body: just after its frame header
+    size_t size         # body length
+    const char* data    # the bytes object's buffer
+    PyObject* obj       # the bytes object, borrowed (the queue's held deque owns it)
+
+
+# The by-reference side of a wire pipe's outbound stream (theory in _pipe.pyx, "Zero copy").
+# refs: zc_ref records, socket thread -> I/O thread; held: the objects, kept alive by the socket
+# thread until the engine has consumed their records (the I/O thread never holds the GIL).
+@cython.final
+cdef class ZcQueue:
+    cdef Ring refs
+    cdef object held            # deque of the bodies, in push order
+    cdef uint64_t pushed        # socket thread: records pushed
+    cdef uint64_t reaped        # socket thread: bodies released
+    # socket thread
+    cdef int push(self, uint64_t pos, bytes body) except -1
+    cdef void reap(self) noexcept
+    # I/O thread (nogil): the published records at the head, contiguous; *count records (0: none).
+    # *all_seen is false when more records are published beyond those returned (next chunk).
+    cdef const zc_ref* peek(self, size_t* count, bint* all_seen) noexcept nogil
+    # The head record's body is wholly in the kernel: consume the record (reap may release it).
+    cdef void finish(self) noexcept nogil
+    cdef bint empty(self) noexcept nogil
 
 
 # final: the socket's calls (can_write, write_one, read_frame...) are direct C calls, no vtable.
@@ -27,6 +57,7 @@ cdef class Pipe:
     cdef public object owner     # the I/O-side object (engine/connecter) or peer socket
     cdef public object twin      # inproc, connecter's end only: the binder's end, which the
                                  # binder may not have adopted yet (its attach is in the mailbox)
+    cdef public ZcQueue zc       # wire: bodies sent by reference (None for inproc)
     cdef list stash              # inproc: remaining frames of a multipart message being read
 
     cdef bint can_write(self) noexcept
@@ -39,5 +70,6 @@ cdef class Pipe:
     cdef list read_msg(self, int* flags)
     cdef void drop_queued(self)
     cdef int _write_frame(self, bytes b, int flags) except -1
+    cdef int _write_header_ref(self, bytes b, int flags) except -1
     cdef object _read_inproc(self, int* flags)
     cdef object _read_wire(self, int* flags)

@@ -16,6 +16,19 @@ A pipe is the socket-side view of a pair of single-producer single-consumer ring
   single-frame message, a ``tuple`` of ``bytes`` for a multipart one. The receiver
   gets the very object that was sent (zero copy).
 
+Zero copy (wire pipes). A frame body of ``ZC_MIN_BYTES`` or more that is a ``bytes``
+object is not copied into ``out``: only its header is, and a ``zc_ref`` record (the
+out-ring position just after that header, the body's address and length) goes into
+``zc.refs``, a ring of its own. The engine splices the body into its ``sendmsg`` iovecs
+at that position (``Engine._gather``), so the bytes go from the object to the kernel.
+The record is published before the out-ring bytes that reach its position, so an
+engine that has seen those bytes (acquire) sees the record too. The socket keeps the
+object alive in ``zc.held`` (a deque, in push order) until the engine has consumed the
+record, which it does once the whole body is in the kernel; ``reap`` then releases it
+on the socket thread, the only one that may touch a reference count. Reaping happens
+on the next send, and everything is released when the pipe is freed. Only ``bytes``
+qualify: they are immutable, so the wire sees what ``send`` saw.
+
 HWM counts whole messages: ``out.pending_msgs()`` is published minus consumed
 messages, and the consumer (engine or peer socket) counts the messages it consumes.
 The socket thread is the only caller of every method here.
@@ -26,8 +39,16 @@ from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
 from libc.string cimport memcpy
 
+from collections import deque
+
 from fastzmq._frame cimport FRAME_COMMAND, FRAME_MORE, decode_header, encode_header
 from fastzmq._ring cimport Ring
+from fastzmq._waiter cimport fz_load_acquire_u64
+
+# Bodies of at least this many bytes go to the wire by reference (see "Zero copy").
+cdef enum:
+    _ZC_MIN = 16384
+ZC_MIN_BYTES = _ZC_MIN
 
 cdef inline bytes _as_bytes(object frame):
     if type(frame) is bytes:
@@ -48,6 +69,66 @@ cdef inline int _put_ref(Ring r, object o) except -1:
     return 0
 
 
+cdef class ZcQueue:
+    """Bodies sent by reference: records to the engine, objects held until it is done."""
+
+    def __cinit__(self):
+        self.refs = Ring(4096)  # 128 records a chunk: a record never straddles two
+        self.held = deque()
+
+    cdef int push(self, uint64_t pos, bytes body) except -1:
+        cdef size_t avail
+        cdef zc_ref* r
+        self.reap()
+        r = <zc_ref*>self.refs.write_space(&avail)
+        if r == NULL:
+            raise MemoryError()
+        self.held.append(body)
+        r.pos = pos
+        r.size = <size_t>PyBytes_GET_SIZE(body)
+        r.data = PyBytes_AS_STRING(body)
+        r.obj = <PyObject*>body     # borrowed: held owns the reference
+        self.refs.commit(sizeof(zc_ref))
+        self.refs.publish(1)        # no reader waiter: the out ring's publish wakes the engine
+        self.pushed += 1
+        return 0
+
+    cdef void reap(self) noexcept:
+        # consumed_msgs (acquire): the engine consumed a record only after the kernel took
+        # the whole body, so every object it counts may go
+        cdef uint64_t done = fz_load_acquire_u64(&self.refs.consumed_msgs)
+        while self.reaped < done:
+            self.held.popleft()
+            self.reaped += 1
+
+    cdef const zc_ref* peek(self, size_t* count, bint* all_seen) noexcept nogil:
+        cdef size_t total = self.refs.readable(), avail
+        cdef const unsigned char* p
+        if total == 0:
+            count[0] = 0
+            all_seen[0] = True
+            return NULL
+        p = self.refs.read_space(&avail)
+        count[0] = avail // sizeof(zc_ref)
+        all_seen[0] = avail == total
+        return <const zc_ref*>p
+
+    cdef void finish(self) noexcept nogil:
+        self.refs.consume(sizeof(zc_ref), 1)
+
+    cdef bint empty(self) noexcept nogil:
+        return self.refs.readable() == 0
+
+    def __len__(self):
+        """Bodies not yet released (queued, on their way, or sent and not yet reaped)."""
+        return len(self.held)
+
+    def reap_now(self):
+        """Release the bodies the engine is done with; the number still held."""
+        self.reap()
+        return len(self.held)
+
+
 cdef class Pipe:
     def __cinit__(self, int kind, Ring out, Ring inq):
         self.kind = kind
@@ -61,6 +142,7 @@ cdef class Pipe:
         self.detached = False
         self.connected = False
         self.stash = None
+        self.zc = ZcQueue() if kind == PIPE_WIRE else None
 
     def __repr__(self):
         kind = "wire" if self.kind == PIPE_WIRE else "inproc"
@@ -81,6 +163,12 @@ cdef class Pipe:
         if self.kind == PIPE_INPROC:
             return _put_ref(self.out, b)
         n = PyBytes_GET_SIZE(b)
+        if n >= _ZC_MIN:
+            self._write_header_ref(b, 0)
+            self.out.publish(1)
+            return 0
+        if self.zc.pushed != self.zc.reaped:
+            self.zc.reap()
         dst = self.out.write_space(&avail)
         if dst == NULL:
             raise MemoryError()
@@ -96,10 +184,21 @@ cdef class Pipe:
     cdef int _write_frame(self, bytes b, int flags) except -1:
         cdef unsigned char hdr[9]
         cdef Py_ssize_t n = PyBytes_GET_SIZE(b)
-        cdef size_t h = encode_header(hdr, n, flags)
+        cdef size_t h
+        if n >= _ZC_MIN:
+            return self._write_header_ref(b, flags)
+        h = encode_header(hdr, n, flags)
         if self.out.write(hdr, h) < 0 or self.out.write(PyBytes_AS_STRING(b), n) < 0:
             raise MemoryError()
         return 0
+
+    cdef int _write_header_ref(self, bytes b, int flags) except -1:
+        """The frame's header into out, its body by reference (see "Zero copy")."""
+        cdef unsigned char hdr[9]
+        cdef size_t h = encode_header(hdr, PyBytes_GET_SIZE(b), flags)
+        if self.out.write(hdr, h) < 0:
+            raise MemoryError()
+        return self.zc.push(self.out.wpos, b)
 
     cdef int write_msg(self, list frames) except -1:
         cdef Py_ssize_t i, last = len(frames) - 1
@@ -123,8 +222,13 @@ cdef class Pipe:
         return 0
 
     def out_pending(self):
-        """Bytes queued for the peer and not yet taken by it (LINGER decisions)."""
-        return self.out.readable()
+        """Nonzero while anything is queued for the peer (LINGER decisions): the out-ring
+        bytes not yet taken, plus one per body sent by reference not yet wholly in the
+        kernel. Side-effect free, so any thread may ask."""
+        cdef uint64_t n = self.out.published_bytes() - self.out.consumed_bytes()
+        if self.zc is not None:
+            n += (self.zc.refs.published_bytes() - self.zc.refs.consumed_bytes()) // sizeof(zc_ref)
+        return n
 
     # ---- receiving ----
     cdef bint has_msg(self) noexcept:
