@@ -338,13 +338,37 @@ def test_conflate_keeps_only_the_last_message(ctx):
         pull.recv(zmq.DONTWAIT)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="IMMEDIATE is accepted but not implemented: messages queue before the peer exists",
-)
 def test_immediate_does_not_queue_before_the_peer_exists(ctx):
+    """inproc IMMEDIATE: no pipe (so no queueing) until a socket binds; then it works."""
     push = ctx.socket(zmq.PUSH)
     push.immediate = 1
+    push.sndtimeo = 2000
     push.connect("inproc://api-immediate")
     with pytest.raises(zmq.Again):
         push.send(b"x", zmq.DONTWAIT)
+    pull = ctx.socket(zmq.PULL)
+    pull.rcvtimeo = 2000
+    pull.bind("inproc://api-immediate")
+    push.send(b"y")  # blocks until the pipe the bind posted is adopted
+    assert pull.recv() == b"y"
+
+
+def test_immediate_connecter_gone_before_the_bind_leaves_the_binder_no_pipe(ctx):
+    closed = ctx.socket(zmq.PUSH)
+    closed.immediate = 1
+    closed.connect("inproc://api-immediate-gone")
+    dropped = ctx.socket(zmq.PUSH)
+    dropped.immediate = 1
+    dropped.connect("inproc://api-immediate-gone")
+    closed.close(linger=0)
+    dropped.disconnect("inproc://api-immediate-gone")
+    binder = ctx.socket(zmq.PUSH)
+    binder.bind("inproc://api-immediate-gone")
+    with pytest.raises(zmq.Again):
+        binder.send(b"to nobody", zmq.DONTWAIT)
+    puller = ctx.socket(zmq.PULL)
+    puller.rcvtimeo = 2000
+    puller.connect("inproc://api-immediate-gone")
+    binder.sndtimeo = 2000
+    binder.send(b"to the live peer")
+    assert puller.recv() == b"to the live peer"

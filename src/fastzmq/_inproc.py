@@ -2,8 +2,17 @@
 
 ``connect`` before ``bind`` is allowed (as in libzmq): the connecting socket gets its
 pipe at once (messages queue), and the peer side waits in the context's pending list
-until a socket binds the endpoint. HWM follows libzmq's inproc rule: a pipe holds the
-sender's SNDHWM plus the receiver's RCVHWM (0 on either side means unlimited).
+until a socket binds the endpoint. With IMMEDIATE the connecting socket gets its pipe
+only when the bind happens (posted to its mailbox), so until then it has no peer:
+``send`` blocks or raises ``Again``, as with a tcp peer that is not connected yet.
+
+Races with closing: ``bind`` joins pending connecters and posts to them under the
+context lock, and ``close_socket``/``drop`` mark or filter under the same lock, then
+process their own mailbox; so a pipe is either never handed over, or handed over
+before the closing side looks at its pipes (and detached like any other).
+
+HWM follows libzmq's inproc rule: a pipe holds the sender's SNDHWM plus the receiver's
+RCVHWM (0 on either side means unlimited).
 """
 
 from __future__ import annotations
@@ -34,13 +43,18 @@ def bind(sock: Any, ep: Any) -> None:
             raise ZMQError(_c.EADDRINUSE, f"Address already in use: {ep.url}")
         ctx._inproc[ep.address] = sock
         pending = ctx._inproc_pending.pop(ep.address, [])
-    for connecter, b_side, c_side in pending:
-        if connecter.closed:
-            continue
-        _join(sock, connecter, b_side, c_side)
-        b_side.owner = connecter
-        c_side.owner = sock
-        b_side.endpoint = ep.url
+        joined = []
+        for connecter, b_side, c_side, deferred in pending:
+            if connecter.closed or connecter._inproc_gone:
+                continue
+            _join(sock, connecter, b_side, c_side)
+            b_side.owner = connecter
+            c_side.owner = sock
+            b_side.endpoint = ep.url
+            if deferred:  # IMMEDIATE: the connecter gets its pipe now that a peer exists
+                connecter._post("attach", c_side)
+            joined.append(b_side)
+    for b_side in joined:
         sock._attach(b_side)
 
 
@@ -52,10 +66,15 @@ def connect(sock: Any, ep: Any) -> None:
     c_side.sndhwm = sock.sndhwm
     with ctx._lock:
         binder = ctx._inproc.get(ep.address)
+        deferred = False
         if binder is None or binder.closed:
-            ctx._inproc_pending.setdefault(ep.address, []).append((sock, b_side, c_side))
+            deferred = bool(sock.immediate)
+            pending = ctx._inproc_pending.setdefault(ep.address, [])
+            pending.append((sock, b_side, c_side, deferred))
             binder = None
     c_side.owner = binder
+    if deferred:
+        return
     sock._attach(c_side)
     if binder is not None:
         _join(binder, sock, b_side, c_side)
@@ -71,6 +90,7 @@ def drop(sock: Any, ep: Any, kind: str) -> None:
             del ctx._inproc[ep.address]
         pend = ctx._inproc_pending.get(ep.address, [])
         ctx._inproc_pending[ep.address] = [p for p in pend if p[0] is not sock]
+    sock._take_mail()  # adopt a pipe a bind posted (IMMEDIATE) before the filter above
     for pipe in sock._get_pipes():
         if pipe.kind == 1 and pipe.endpoint == ep.url:
             _detach_pair(sock, pipe)
@@ -104,11 +124,13 @@ def close_socket(sock: Any) -> None:
     if ctx is None:
         return
     with ctx._lock:
+        sock._inproc_gone = True  # bind() hands this socket nothing more
         for address, binder in list(ctx._inproc.items()):
             if binder is sock:
                 del ctx._inproc[address]
         for address, pend in list(ctx._inproc_pending.items()):
             ctx._inproc_pending[address] = [p for p in pend if p[0] is not sock]
+    sock._take_mail()  # adopt pipes a bind posted before we were marked (then detach them)
     for pipe in sock._get_pipes():
         if pipe.kind == 1:
             peer = pipe.owner

@@ -173,6 +173,11 @@ cdef class SocketCore:
                 self._on_activated(arg)
         return 0
 
+    def _take_mail(self):
+        """Process the mailbox now (pipes posted by other threads), nothing else."""
+        if self.mailbox:
+            self._process_mailbox()
+
     def _attach(self, Pipe pipe):
         """Adopt a pipe: wire up its waiters, give it an id, send our subscriptions."""
         pipe.out.writer = &self.ww

@@ -37,7 +37,8 @@ class Context:
         self._terminated = False
         self._closed = False
         self._inproc: dict[str, Any] = {}  # endpoint -> binding socket
-        self._inproc_pending: dict[str, list] = {}  # endpoint -> [(socket, peer-side pipe)]
+        # endpoint -> [(socket, binder's end, connecter's end, deferred)]
+        self._inproc_pending: dict[str, list] = {}
         self._options: dict[int, int] = {
             _c.IO_THREADS: self._io_threads_n,
             _c.MAX_SOCKETS: 1023,

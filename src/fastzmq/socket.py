@@ -91,6 +91,7 @@ class Socket(SocketCore):
         self._endpoints: list[tuple[str, str, Any]] = []  # (kind, endpoint, handle)
         self._last_endpoint = b""
         self._monitor = None
+        self._inproc_gone = False  # set by _inproc.close_socket (under the context lock)
         context._add_socket(self)
 
     # ------------------------------------------------------------------ options
