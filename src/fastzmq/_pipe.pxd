@@ -37,7 +37,6 @@ cdef class ZcQueue:
     cdef const zc_ref* peek(self, size_t* count, bint* all_seen) noexcept nogil
     # The head record's body is wholly in the kernel: consume the record (reap may release it).
     cdef void finish(self) noexcept nogil
-    cdef bint empty(self) noexcept nogil
 
 
 # final: the socket's calls (can_write, write_one, read_frame...) are direct C calls, no vtable.

@@ -116,9 +116,6 @@ cdef class ZcQueue:
     cdef void finish(self) noexcept nogil:
         self.refs.consume(sizeof(zc_ref), 1)
 
-    cdef bint empty(self) noexcept nogil:
-        return self.refs.readable() == 0
-
     def __len__(self):
         """Bodies not yet released (queued, on their way, or sent and not yet reaped)."""
         return len(self.held)
