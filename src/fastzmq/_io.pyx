@@ -166,6 +166,12 @@ cdef inline unsigned long long _frame_size(const unsigned char* hdr, int n) noex
     return size
 
 
+cdef inline void _body_iov(iovec* v, const zc_ref* r, size_t sent) noexcept nogil:
+    """v covers what is left of r's body after its first `sent` bytes."""
+    v.iov_base = <void*>(r.data + sent)
+    v.iov_len = r.size - sent
+
+
 cdef inline uint64_t _tag(int slot, int kind) noexcept nogil:
     return (<uint64_t>slot << 2) | kind
 
@@ -253,15 +259,16 @@ cdef class Engine:
             return True
         return False
 
-    cdef bint _out_ready(self) noexcept nogil:
-        """Something to send: out-ring bytes, or the rest of a body at the read position."""
+    cdef const zc_ref* _body_here(self) noexcept nogil:
+        """The record whose body comes next on the wire (its header is sent), or NULL."""
         cdef size_t nref
         cdef bint all_seen
-        cdef const zc_ref* r
-        if self.out.readable() > 0:
-            return True
-        r = self.zc.peek(&nref, &all_seen)
-        return nref > 0 and r[0].pos == self.out.rpos
+        cdef const zc_ref* r = self.zc.peek(&nref, &all_seen)
+        return r if nref > 0 and r[0].pos == self.out.rpos else NULL
+
+    cdef bint _out_ready(self) noexcept nogil:
+        """Something to send: out-ring bytes, or the rest of a body at the read position."""
+        return self.out.readable() > 0 or self._body_here() != NULL
 
     cdef int _gather(self, iovec* iov, unsigned char* isref, size_t limit) noexcept nogil:
         """The iovecs of the next sendmsg: out-ring runs (at most limit bytes of them) with
@@ -277,7 +284,7 @@ cdef class Engine:
         cdef iovec runs[MAX_IOV]
         cdef int nruns = self.out.read_iov(runs, MAX_IOV, limit)
         cdef int i, m = 0
-        cdef size_t nref, j = 0, k, left, off
+        cdef size_t nref, j = 0, k, left
         cdef bint all_seen
         cdef const zc_ref* r = self.zc.peek(&nref, &all_seen)
         cdef const unsigned char* base
@@ -295,9 +302,7 @@ cdef class Engine:
                 if m == MAX_IOV:
                     return m
                 if j < nref and r[j].pos == pos:
-                    off = self.zc_off if j == 0 else 0
-                    iov[m].iov_base = <void*>(r[j].data + off)
-                    iov[m].iov_len = r[j].size - off
+                    _body_iov(&iov[m], &r[j], self.zc_off if j == 0 else 0)
                     isref[m] = 1
                     m += 1
                     j += 1
@@ -314,9 +319,7 @@ cdef class Engine:
                 pos += k
         if j < nref and r[j].pos == pos and m < MAX_IOV:
             # a body right after the last run (its header was the last byte published)
-            off = self.zc_off if j == 0 else 0
-            iov[m].iov_base = <void*>(r[j].data + off)
-            iov[m].iov_len = r[j].size - off
+            _body_iov(&iov[m], &r[j], self.zc_off if j == 0 else 0)
             isref[m] = 1
             m += 1
         return m
@@ -575,13 +578,12 @@ cdef class Engine:
     cdef void _skip_partial_out(self):
         """Drop the unsent rest of a half-sent message: it is never resent half."""
         cdef const unsigned char* p
-        cdef size_t avail, k, nmsgs, nref
+        cdef size_t avail, k, nmsgs
         cdef Py_ssize_t last_end
-        cdef bint all_seen
         cdef const zc_ref* r
         while not scan_at_boundary(&self.out_scan):
-            r = self.zc.peek(&nref, &all_seen)
-            if nref and r[0].pos == self.out.rpos:
+            r = self._body_here()
+            if r != NULL:
                 # inside a body sent by reference (its header is consumed): skip the rest
                 k = r[0].size - self.zc_off
                 nmsgs = 0
