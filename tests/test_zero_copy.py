@@ -22,7 +22,8 @@ from fastzmq._pipe import ZC_MIN_BYTES
 
 import fastzmq
 from conftest import bind_retrying, free_tcp_port, wait_until
-from fastzmq.zmtp.handshake import NEED_DATA, Handshake, HandshakeComplete
+from fastzmq.zmtp.handshake import Handshake, HandshakeComplete
+from zmtp_peer import run_handshake, zsocket
 
 zmq = pytest.importorskip("zmq")
 
@@ -39,15 +40,6 @@ def pctx():
 
 def fsock(ctx, kind, **opts):
     s = ctx.socket(getattr(fastzmq, kind))
-    s.linger = 0
-    s.rcvtimeo = s.sndtimeo = TIMEOUT_MS
-    for k, v in opts.items():
-        setattr(s, k, v)
-    return s
-
-
-def psock(pctx, kind, **opts):
-    s = pctx.socket(getattr(zmq, kind))
     s.linger = 0
     s.rcvtimeo = s.sndtimeo = TIMEOUT_MS
     for k, v in opts.items():
@@ -88,7 +80,7 @@ def test_libzmq_reads_the_stream_byte_exact(ctx, pctx, tmp_path, transport, fast
     bodies wait at once, more than one chunk of records (the engine must not send ring
     bytes past a record it cannot see yet)."""
     push = fsock(ctx, "PUSH")
-    pull = psock(pctx, "PULL")
+    pull = zsocket(pctx, zmq.PULL)
     addr = "tcp://127.0.0.1:*" if transport == "tcp" else f"ipc://{tmp_path}/zc"
     if transport == "tcp" and not fastzmq_binds:
         addr = f"tcp://127.0.0.1:{free_tcp_port()}"
@@ -140,7 +132,7 @@ def test_a_body_is_held_until_it_is_on_the_wire_then_released(ctx, pctx):
     time.sleep(0.05)
     push.send(b"reap?")  # a send reaps what the engine is done with: nothing yet
     assert sys.getrefcount(big) == base + 1, "a queued body must stay alive"
-    pull = psock(pctx, "PULL")
+    pull = zsocket(pctx, zmq.PULL)
     bind_retrying(pull, f"tcp://127.0.0.1:{port}")
     assert pull.recv() == big
     assert pull.recv() == b"reap?"
@@ -171,20 +163,6 @@ def test_closing_releases_bodies_never_sent(ctx):
     wait_until(released, what="close(linger=0) to release the queued bodies")
 
 
-def raw_pull_handshake(conn: socket.socket) -> None:
-    """Act as a PULL over a plain socket, up to the end of the handshake."""
-    hs = Handshake("PULL")
-    conn.sendall(hs.data_to_send())
-    ev = NEED_DATA
-    while ev is NEED_DATA:
-        chunk = conn.recv(65536)
-        assert chunk, "fastzmq closed during the handshake"
-        hs.receive_data(chunk)
-        ev = hs.next_event()
-        conn.sendall(hs.data_to_send())
-    assert isinstance(ev, HandshakeComplete), ev
-
-
 def test_a_peer_dying_inside_a_body_leaves_the_next_peer_a_clean_stream(ctx, pctx):
     """The first peer reads a little of a body far larger than the kernel's buffers and
     hangs up: the engine drops the unsent rest (never resent half), and the messages
@@ -203,7 +181,7 @@ def test_a_peer_dying_inside_a_body_leaves_the_next_peer_a_clean_stream(ctx, pct
         lsock.close()
     conn.settimeout(TIMEOUT_MS / 1000)
     with conn:
-        raw_pull_handshake(conn)
+        assert isinstance(run_handshake(conn, Handshake("PULL")), HandshakeComplete)
         huge = body(48 << 20, 30)  # far beyond loopback socket buffers: sent in pieces
         push.send(huge)
         after = [[b"after-1"], [body(BIG * 4, 31)], [b"a", body(BIG, 32), b"z"]]
@@ -216,7 +194,7 @@ def test_a_peer_dying_inside_a_body_leaves_the_next_peer_a_clean_stream(ctx, pct
             got += len(chunk)
         # close with RST: the engine sees the connection die with most of the body unsent
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    pull = psock(pctx, "PULL")
+    pull = zsocket(pctx, zmq.PULL)
     bind_retrying(pull, f"tcp://127.0.0.1:{port}")
     assert [pull.recv_multipart() for _ in after] == after
     (pipe,) = push._get_pipes()
