@@ -383,3 +383,107 @@ def test_stress_tiny_chunks_every_message_crosses_chunks():
     assert p["rc"] == 0 and c["rc"] == 0, (p, c)
     assert c["errors"] == 0 and c["done"] == n
     assert c["lost_wakeups"] == p["lost_wakeups"] == 0
+
+
+# ---- the shared chunk pool (rings of the default chunk size) ----
+
+CHUNK = 65536
+
+
+@pytest.fixture
+def pool_limit():
+    """Set the process-wide pool limit for one test, then restore it (emptying the pool)."""
+    before = _ring.pool_stats()["limit"] * CHUNK
+
+    def set_limit(n_chunks):
+        _ring.set_pool_limit(n_chunks * CHUNK)
+
+    yield set_limit
+    _ring.set_pool_limit(0)
+    _ring.set_pool_limit(before)
+
+
+def _fill_and_drain(r, n_chunks):
+    r.write(b"p" * (n_chunks * CHUNK))
+    r.publish(1)
+    assert r.read(n_chunks * CHUNK) == b"p" * (n_chunks * CHUNK)
+
+
+def test_pool_takes_what_the_spares_cannot_and_is_bounded(pool_limit):
+    pool_limit(0)  # empty, whatever earlier tests left
+    pool_limit(6)
+    a = PyRing()
+    _fill_and_drain(a, 20)  # 20 chunks pass through: 4 stay as spares, the rest leave the ring
+    s = _ring.pool_stats()
+    assert s["chunks"] == 6 and s["limit"] == 6 and s["chunk_bytes"] == CHUNK
+    assert s["overflows"] >= 20 - 1 - 4 - 6
+
+    b = PyRing()  # a fresh ring takes the pooled chunks before it mallocs
+    hits = s["hits"]
+    _fill_and_drain(b, 3)
+    s = _ring.pool_stats()
+    assert s["hits"] - hits == 3 and s["chunks"] == 3
+
+    a.close()
+    b.close()  # every chunk a ring took is handed back: to the pool (up to its limit) or freed
+    assert a.ring.chunks_allocated == a.ring.chunks_freed
+    assert b.ring.chunks_allocated == b.ring.chunks_freed
+    assert _ring.pool_stats()["chunks"] == 6
+
+    pool_limit(2)  # lowering the limit frees the excess at once
+    assert _ring.pool_stats()["chunks"] == 2
+    pool_limit(0)
+    assert _ring.pool_stats()["chunks"] == 0
+
+
+def test_rings_of_other_chunk_sizes_stay_out_of_the_pool(pool_limit):
+    pool_limit(0)
+    pool_limit(8)
+    r = PyRing(4096)
+    r.write(b"q" * (40 * 4096))
+    r.publish(1)
+    r.read(40 * 4096)
+    r.close()
+    assert _ring.pool_stats()["chunks"] == 0
+
+
+def test_tuning_sets_the_pool_limit_in_whole_chunks(pool_limit):
+    from fastzmq import tuning
+
+    tuning.set_chunk_pool(3 * CHUNK + 100)
+    assert tuning.get_chunk_pool() == 3 * CHUNK
+    assert _ring.pool_stats()["limit"] == 3
+    for bad in (-1, 2**64, 1.5, "1024", True):
+        with pytest.raises(ValueError, match="chunk pool size"):
+            tuning.set_chunk_pool(bad)
+    assert tuning.get_chunk_pool() == 3 * CHUNK
+
+
+@pytest.mark.timeout(60)
+def test_stress_two_pairs_share_the_pool_without_handing_a_chunk_out_twice(pool_limit):
+    # Four threads take chunks from and give chunks to one small pool at once. A chunk handed
+    # to two rings would be overwritten under a reader: the consumers check every byte.
+    pool_limit(0)
+    pool_limit(8)
+    before = _ring.pool_stats()
+    pairs = [_attached_ring(CHUNK, 10) for _ in range(2)]
+    n = 3000
+    out = [None, None]
+
+    def run(i):
+        out[i] = _run_pair(pairs[i][0], n, max_size=200_000, seed=7 + i, hwm=20, batch_max=4)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(50)
+        assert not t.is_alive()
+    for p, c in out:
+        assert p["rc"] == 0 and c["rc"] == 0, (p, c)
+        assert c["errors"] == 0 and c["done"] == n
+    after = _ring.pool_stats()
+    assert after["hits"] > before["hits"] and after["overflows"] > before["overflows"]
+    assert after["chunks"] <= 8
+    for ring, _, _ in pairs:  # drained: only the head chunk and the spares are still held
+        assert ring.chunks_allocated - ring.chunks_freed <= 5

@@ -33,7 +33,7 @@ cdef class Ring:
     cdef uint64_t wpos          # committed position (private until published)
     cdef uint64_t wpub          # producer's copy of published_pos
     cdef uint64_t wmsgs         # producer's copy of published_msgs
-    cdef uint64_t n_alloc       # chunks malloc'ed minus those rollback() freed (debug counter)
+    cdef uint64_t n_alloc       # chunks taken from the pool or malloc, minus those rollback() freed (debug counter)
     cdef chunk_t* pchunk        # chunk holding the published position (rollback target)
     cdef uint64_t pbase         # absolute position of pchunk's first byte
     cdef uint64_t wcons         # producer's last loaded consumed_msgs (lags: see below_hwm)
@@ -49,7 +49,7 @@ cdef class Ring:
     cdef uint64_t rlimit        # consumer's last acquired value of published_pos
     cdef uint64_t rmsgs         # consumer's copy of consumed_msgs
     cdef uint64_t rpubm         # consumer's last loaded published_msgs (lags: see consume)
-    cdef uint64_t n_free        # chunks free'd (debug counter; close() adds the rest)
+    cdef uint64_t n_free        # chunks handed to the pool or free'd (debug counter; close() adds the rest)
     cdef char _pad3[64]
     # ---- written by the consumer (release / exchange), read by the producer ----
     cdef uint64_t consumed_pos
@@ -109,6 +109,7 @@ cdef class Ring:
     # --- private helpers ---
     cdef chunk_t* _take_chunk(self) noexcept nogil
     cdef void _recycle(self, chunk_t* c) noexcept nogil
+    cdef void _release(self, chunk_t* c) noexcept nogil
     cdef void _advance(self) noexcept nogil
     cdef void _free_all(self) noexcept nogil
 

@@ -31,7 +31,7 @@ waking), runs waiter_wake_if_asleep(writer).
 
 Chunk hand-back. A finished chunk is exchanged (acq_rel) into the first of the N_SPARE
 `spare` slots; whatever the exchange returns (an older spare) is exchanged into the next slot,
-and what falls out of the last one is freed. The producer takes a spare by exchanging each
+and what falls out of the last one leaves the ring (to the shared pool, below, or free). The producer takes a spare by exchanging each
 slot against NULL until one gives a chunk. Exchanges are atomic, so a chunk is never lost nor
 handed out twice, whatever the interleaving. The consumer's release orders its last reads of the chunk before the
 hand-over, the producer's acquire orders its new writes after it: the producer never scribbles
@@ -39,6 +39,17 @@ on bytes the consumer is still reading. At most N_SPARE spares exist, so memory 
 the data in flight plus N_SPARE chunks, and a stream that swings between a few chunks of
 backlog mallocs nothing (with one spare, 64 KiB messages made the allocator hand chunks
 back to the kernel and re-fault them: a tenth of the receiver's time in page faults).
+
+Shared chunk pool. Spares only absorb small swings. A tcp receiver whose consumer is
+descheduled for a moment builds a backlog of many MB in its inbound ring and drains it again
+(the I/O thread keeps reading); with spares alone every such swing mallocs and frees dozens of
+64 KiB chunks, and the allocator trims and re-faults them (25k mallocs per 50k 64 KiB
+messages, about a tenth of tcp throughput). So rings of the default chunk size share a second
+level behind their spares: one process-wide stack of chunks under a mutex, at most
+`pool_limit` chunks (default 2 MiB). The mutex is taken once per 64 KiB chunk, and only when
+the spares are empty (take) or full (hand-back); its lock/unlock order a chunk's last reads
+by one thread before its next writes by another, as the spare exchange does. Memory stays
+bounded: in flight, plus N_SPARE per ring, plus the pool limit for the whole process.
 
 Message counts. published_msgs is stored before published_pos: a thread that has seen a
 message's bytes (acquire on the position) sees a count that includes it, so the consumer's
@@ -98,8 +109,102 @@ cdef enum:
     _CHUNK_HDR = 64          # chunk header size: keeps the data cache-line aligned
     N_SPARE = 4              # recycled chunks kept per ring (see "Chunk hand-back")
     _MIN_CHUNK = 64
+    _POOL_CHUNK = 65536      # only rings of this chunk size share the pool
+    _POOL_DEFAULT = 32       # chunks (2 MiB)
 
 cdef uint64_t _NO_LOW_WATER = 0xFFFFFFFFFFFFFFFF
+
+
+# ---- shared chunk pool (see "Shared chunk pool") ----
+
+cdef extern from "<pthread.h>" nogil:
+    ctypedef struct pthread_mutex_t:
+        pass
+    int pthread_mutex_init(pthread_mutex_t* m, const void* attr)
+    int pthread_mutex_lock(pthread_mutex_t* m)
+    int pthread_mutex_unlock(pthread_mutex_t* m)
+
+
+cdef struct chunk_pool_t:
+    pthread_mutex_t lock
+    chunk_t* head           # a stack linked through chunk.next
+    size_t count
+    size_t limit
+    uint64_t hits           # takes served from the pool
+    uint64_t misses         # takes that had to malloc
+    uint64_t overflows      # hand-backs freed because the pool was full
+
+
+cdef chunk_pool_t _pool
+_pool.head = NULL
+_pool.count = 0
+_pool.limit = _POOL_DEFAULT
+_pool.hits = _pool.misses = _pool.overflows = 0
+if pthread_mutex_init(&_pool.lock, NULL) != 0:
+    raise OSError("pthread_mutex_init failed")
+
+
+cdef chunk_t* _pool_take() noexcept nogil:
+    cdef chunk_t* c
+    pthread_mutex_lock(&_pool.lock)
+    c = _pool.head
+    if c != NULL:
+        _pool.head = c.next
+        _pool.count -= 1
+        _pool.hits += 1
+    else:
+        _pool.misses += 1
+    pthread_mutex_unlock(&_pool.lock)
+    return c
+
+
+cdef bint _pool_give(chunk_t* c) noexcept nogil:
+    cdef bint kept = False
+    pthread_mutex_lock(&_pool.lock)
+    if _pool.count < _pool.limit:
+        c.next = _pool.head
+        _pool.head = c
+        _pool.count += 1
+        kept = True
+    else:
+        _pool.overflows += 1
+    pthread_mutex_unlock(&_pool.lock)
+    return kept
+
+
+def set_pool_limit(size_t max_bytes):
+    """Keep at most max_bytes of spare 64 KiB ring chunks for the whole process (0: none);
+    chunks above the new limit are freed at once."""
+    cdef chunk_t* drop = NULL
+    cdef chunk_t* c
+    with nogil:
+        pthread_mutex_lock(&_pool.lock)
+        _pool.limit = max_bytes // _POOL_CHUNK
+        while _pool.count > _pool.limit:
+            c = _pool.head
+            _pool.head = c.next
+            _pool.count -= 1
+            c.next = drop
+            drop = c
+        pthread_mutex_unlock(&_pool.lock)
+        while drop != NULL:
+            c = drop.next
+            free(drop)
+            drop = c
+
+
+def pool_stats():
+    """The shared chunk pool: chunks held, limit (chunks), takes served, takes that malloc'ed,
+    hand-backs freed because it was full."""
+    cdef size_t count, limit
+    cdef uint64_t hits, misses, overflows
+    with nogil:
+        pthread_mutex_lock(&_pool.lock)
+        count, limit = _pool.count, _pool.limit
+        hits, misses, overflows = _pool.hits, _pool.misses, _pool.overflows
+        pthread_mutex_unlock(&_pool.lock)
+    return {"chunks": count, "limit": limit, "chunk_bytes": _POOL_CHUNK,
+            "hits": hits, "misses": misses, "overflows": overflows}
 
 
 cdef inline unsigned char* _data(chunk_t* c) noexcept nogil:
@@ -135,8 +240,10 @@ cdef class Ring:
             mem = fz_exchange_acq_rel_ptr(&self.spare[i], NULL)
             if mem != NULL:
                 break
-        if mem == NULL:
-            if posix_memalign(&mem, 64, _CHUNK_HDR + self.chunk_size) != 0:
+        if mem == NULL:     # from outside this ring: the shared pool, else malloc
+            if self.chunk_size == _POOL_CHUNK:
+                mem = _pool_take()
+            if mem == NULL and posix_memalign(&mem, 64, _CHUNK_HDR + self.chunk_size) != 0:
                 return NULL
             self.n_alloc += 1
         (<chunk_t*>mem).next = NULL
@@ -149,7 +256,12 @@ cdef class Ring:
             mem = fz_exchange_acq_rel_ptr(&self.spare[i], mem)
             if mem == NULL:
                 return
-        free(mem)
+        self._release(<chunk_t*>mem)
+
+    cdef void _release(self, chunk_t* c) noexcept nogil:
+        # Out of this ring: to the shared pool if it takes it, else free.
+        if self.chunk_size != _POOL_CHUNK or not _pool_give(c):
+            free(c)
         self.n_free += 1
 
     cdef void _free_all(self) noexcept nogil:
@@ -159,15 +271,13 @@ cdef class Ring:
         cdef int i
         while c != NULL:
             nxt = c.next
-            free(c)
-            self.n_free += 1
+            self._release(c)
             c = nxt
         self.rchunk = self.wchunk = NULL
         for i in range(N_SPARE):
             c = <chunk_t*>fz_exchange_acq_rel_ptr(&self.spare[i], NULL)
             if c != NULL:
-                free(c)
-                self.n_free += 1
+                self._release(c)
         self.closed = True
 
     # ---- producer ----

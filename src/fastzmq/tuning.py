@@ -11,15 +11,21 @@ waits longer than the budget sleeps for the rest, using no CPU).
 
 ``FASTZMQ_SPIN_US`` in the environment sets the budget when fastzmq is imported; 0 turns
 spinning off (sleep at once, as libzmq does).
+
+Chunk pool: the queues between sockets and the I/O thread grow and shrink in 64 KiB chunks.
+Each queue keeps a few spare chunks; beyond those, the process keeps up to
+``get_chunk_pool()`` bytes of chunks (2 MiB by default) for any queue to reuse, so a stream
+whose backlog swings by megabytes does not malloc, free and page-fault its way through them.
+``set_chunk_pool(0)`` returns every pooled chunk to the allocator and stops pooling.
 """
 
 from __future__ import annotations
 
 import os
 
-from fastzmq import _waiter
+from fastzmq import _ring, _waiter
 
-__all__ = ["get_spin", "set_spin"]
+__all__ = ["get_chunk_pool", "get_spin", "set_chunk_pool", "set_spin"]
 
 
 def set_spin(microseconds: int) -> None:
@@ -30,6 +36,20 @@ def set_spin(microseconds: int) -> None:
 def get_spin() -> int:
     """The current spin budget of blocking send/recv, in microseconds."""
     return int(_waiter.get_spin_budget())
+
+
+def set_chunk_pool(max_bytes: int) -> None:
+    """Keep at most max_bytes of spare 64 KiB queue chunks for reuse, process-wide; 0: none.
+    Lowering it frees the excess at once."""
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or not 0 <= max_bytes < 2**48:
+        raise ValueError(f"chunk pool size must be an int from 0 to 2**48 bytes, not {max_bytes!r}")
+    _ring.set_pool_limit(max_bytes)
+
+
+def get_chunk_pool() -> int:
+    """The chunk pool's limit in bytes (a whole number of 64 KiB chunks)."""
+    s = _ring.pool_stats()
+    return int(s["limit"] * s["chunk_bytes"])
 
 
 def _from_environment() -> None:
