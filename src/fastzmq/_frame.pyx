@@ -171,6 +171,41 @@ cdef int _resume(scan_state* st, const unsigned char* buf, size_t n, size_t* pos
     return _take_frame(st, flags, size, n, pos, last_end, nmsgs)
 
 
+cdef inline size_t _scan_short(scan_state* st, const unsigned char* buf, size_t n, size_t pos,
+                               Py_ssize_t* last_end, size_t* nmsgs) noexcept nogil:
+    """The common case in a tight loop: short data frames (flags 0 or MORE) wholly inside buf,
+    within maxmsgsize. Returns where it stopped; anything else (a long or command frame, bad
+    flags, a frame cut at the end of buf, a message too large) is left to the general path,
+    which reports errors. Keeps the scanner state as the general path would."""
+    cdef unsigned long long total = st.msg_total, size
+    cdef unsigned long long room = <unsigned long long>st.maxmsgsize   # ULLONG_MAX if -1
+    cdef int f, in_msg = st.in_msg
+    cdef Py_ssize_t end = -1
+    cdef size_t count = 0
+    while pos + 2 <= n:
+        f = buf[pos]
+        if f > FRAME_MORE:
+            break
+        size = buf[pos + 1]
+        if size > n - pos - 2 or size > room - total:
+            break
+        pos += 2 + <size_t>size
+        if f:
+            total += size
+            in_msg = 1
+        else:
+            total = 0
+            in_msg = 0
+            end = <Py_ssize_t>pos
+            count += 1
+    st.msg_total = total
+    st.in_msg = in_msg
+    if count:
+        last_end[0] = end
+        nmsgs[0] += count
+    return pos
+
+
 cdef int scan_frames(scan_state* st, const unsigned char* buf, size_t n,
                      Py_ssize_t* last_end, size_t* nmsgs) noexcept nogil:
     cdef size_t pos = 0
@@ -185,6 +220,9 @@ cdef int scan_frames(scan_state* st, const unsigned char* buf, size_t n,
         if rc:
             return rc
     while pos < n:
+        pos = _scan_short(st, buf, n, pos, last_end, nmsgs)
+        if pos >= n:
+            break
         hl = decode_header(buf + pos, n - pos, &flags, &size)
         if hl <= 0:
             if hl < 0:

@@ -29,8 +29,8 @@ def _hwm(a: int, b: int) -> int:
 
 
 def _join(binder: Any, connecter: Any, b_side: Any, c_side: Any) -> None:
-    c_side.sndhwm = _hwm(connecter.sndhwm, binder.rcvhwm)
-    b_side.sndhwm = _hwm(binder.sndhwm, connecter.rcvhwm)
+    c_side.set_sndhwm(_hwm(connecter.sndhwm, binder.rcvhwm))
+    b_side.set_sndhwm(_hwm(binder.sndhwm, connecter.rcvhwm))
     c_side.routing_id = binder.routing_id_opt
     b_side.routing_id = connecter.routing_id_opt
     c_side.connected = b_side.connected = True
@@ -63,7 +63,7 @@ def connect(sock: Any, ep: Any) -> None:
     c_side, b_side = make_inproc_pair()
     c_side.twin = b_side  # no cycle: the binder's end does not point back
     c_side.endpoint = b_side.endpoint = ep.url
-    c_side.sndhwm = sock.sndhwm
+    c_side.set_sndhwm(sock.sndhwm)
     with ctx._lock:
         binder = ctx._inproc.get(ep.address)
         deferred = False

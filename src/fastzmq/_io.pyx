@@ -55,7 +55,7 @@ from libc.string cimport memcmp, memcpy, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from fastzmq._frame cimport scan_at_boundary, scan_frames, scan_init, scan_state
-from fastzmq._pipe cimport Pipe, ZcQueue, zc_ref
+from fastzmq._pipe cimport Pipe, ZcQueue, low_water_for, zc_ref
 from fastzmq._ring cimport Ring
 from fastzmq._waiter cimport (
     Waiter,
@@ -535,6 +535,7 @@ cdef class Engine:
         self.out._reader_ref = waiter
         self.inq.writer = NULL
         self.inq._writer_ref = waiter
+        self.inq.low_water = low_water_for(rcvhwm)  # visible with the writer (release store)
         self.in_ready = True
         self.out_blocked = False
         stype = getattr(self.socket, "socket_type", -1)

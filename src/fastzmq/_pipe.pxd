@@ -39,13 +39,19 @@ cdef class ZcQueue:
     cdef void finish(self) noexcept nogil
 
 
+# The low-water mark of a ring whose producer blocks at hwm (0: unlimited): a consumer wakes
+# a blocked producer only once the queue has drained to it (libzmq's LWM rule), so a producer
+# that is always ahead is woken once per batch, not once per message.
+cdef uint64_t low_water_for(uint64_t hwm) noexcept nogil
+
+
 # final: the socket's calls (can_write, write_one, read_frame...) are direct C calls, no vtable.
 @cython.final
 cdef class Pipe:
     cdef readonly int kind
     cdef Ring out               # we produce, the peer consumes
     cdef Ring inq               # the peer produces, we consume
-    cdef public uint64_t sndhwm  # 0: unlimited (whole messages)
+    cdef readonly uint64_t sndhwm  # 0: unlimited (whole messages); set_sndhwm() sets it
     cdef public bytes routing_id  # the peer's identity (ROUTER), or a generated one
     cdef public object peer_type  # the peer's socket type name (str), when known
     cdef public int zmtp_minor   # 1 for ZMTP 3.1 peers, 0 for 3.0 (subscription form)

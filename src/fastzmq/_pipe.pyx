@@ -41,7 +41,7 @@ from libc.string cimport memcpy
 
 from collections import deque
 
-from fastzmq._frame cimport FRAME_COMMAND, FRAME_MORE, decode_header, encode_header
+from fastzmq._frame cimport FRAME_COMMAND, FRAME_LONG, FRAME_MORE, decode_header, encode_header
 from fastzmq._ring cimport Ring
 from fastzmq._waiter cimport fz_load_acquire_u64
 
@@ -126,6 +126,18 @@ cdef class ZcQueue:
         return len(self.held)
 
 
+cdef enum:
+    _MAX_WM_DELTA = 1024    # the LWM sits at most this far below the HWM
+
+
+cdef uint64_t low_water_for(uint64_t hwm) noexcept nogil:
+    if hwm == 0:
+        return 0xFFFFFFFFFFFFFFFF   # never blocks: any consume may wake (none will be asleep)
+    if hwm > 2 * _MAX_WM_DELTA:
+        return hwm - _MAX_WM_DELTA
+    return (hwm + 1) // 2
+
+
 cdef class Pipe:
     def __cinit__(self, int kind, Ring out, Ring inq):
         self.kind = kind
@@ -140,6 +152,13 @@ cdef class Pipe:
         self.connected = False
         self.stash = None
         self.zc = ZcQueue() if kind == PIPE_WIRE else None
+
+    def set_sndhwm(self, uint64_t hwm):
+        """Messages our side may queue (0: unlimited); the consumer of our outbound ring wakes
+        us, when blocked there, once it has drained to low_water_for(hwm).
+        Call before the consumer runs."""
+        self.sndhwm = hwm
+        self.out.low_water = low_water_for(hwm)
 
     def __repr__(self):
         kind = "wire" if self.kind == PIPE_WIRE else "inproc"
@@ -270,7 +289,13 @@ cdef class Pipe:
         cdef unsigned char hdr[9]
         if src == NULL:
             return None
-        h = decode_header(src, avail, &fl, &size)
+        if avail >= 2 and not (src[0] & FRAME_LONG):
+            # a short header, read in place (the I/O thread's scanner validated the flags)
+            h = 2
+            fl = src[0]
+            size = src[1]
+        else:
+            h = decode_header(src, avail, &fl, &size)
         if h > 0 and avail >= h + size:
             # fast path: the whole frame is contiguous
             b = PyBytes_FromStringAndSize(<const char*>src + h, <Py_ssize_t>size)

@@ -403,7 +403,8 @@ cdef class Ring:
             if self.rpos == self.rlimit:
                 avail[0] = 0
                 return NULL
-        self._advance()
+        if self.rpos - self.rbase >= self.chunk_size:   # (the test is _advance's, inline)
+            self._advance()
         off = <size_t>(self.rpos - self.rbase)
         room = self.chunk_size - off
         have = <size_t>(self.rlimit - self.rpos)
@@ -439,7 +440,8 @@ cdef class Ring:
         cdef uint64_t pub
         cdef waiter_t* w
         self.rpos += n
-        self._advance()
+        if self.rpos - self.rbase >= self.chunk_size:
+            self._advance()
         fz_store_release_u64(&self.consumed_pos, self.rpos)
         if nmsgs == 0:
             return

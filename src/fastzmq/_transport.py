@@ -255,7 +255,7 @@ class Listener:
 
     def pipe_for(self, conn: Any, ev: Any) -> Any:
         pipe, _, _ = make_wire_pipe()
-        pipe.sndhwm = max(0, self.socket.sndhwm)
+        pipe.set_sndhwm(max(0, self.socket.sndhwm))
         pipe.routing_id = ev.peer_identity or None
         pipe.endpoint = self.url
         pipe.connected = True
@@ -305,7 +305,7 @@ class Connecter:
         self.ivl = max(0, _opt(sock, _c.RECONNECT_IVL))
         self.waiter = Waiter()
         self.pipe, _, _ = make_wire_pipe()
-        self.pipe.sndhwm = max(0, sock.sndhwm)
+        self.pipe.set_sndhwm(max(0, sock.sndhwm))
         self.pipe.endpoint = self.url
         # Messages may queue before the peer exists, unless IMMEDIATE (or a ROUTER,
         # which must learn the peer's identity first).
