@@ -160,6 +160,10 @@ cdef class Pipe:
         self.sndhwm = hwm
         self.out.low_water = low_water_for(hwm)
 
+    def low_water_marks(self):
+        """(outbound, inbound) rings' low-water marks, for tests and debugging."""
+        return self.out.low_water, self.inq.low_water
+
     def __repr__(self):
         kind = "wire" if self.kind == PIPE_WIRE else "inproc"
         return f"<Pipe {kind} id={self.pipe_id} endpoint={self.endpoint!r}>"

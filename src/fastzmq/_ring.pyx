@@ -521,6 +521,10 @@ cdef class Ring:
         self.low_water = v
 
     @property
+    def low_water_mark(self):
+        return self.low_water
+
+    @property
     def chunk_bytes(self):
         return self.chunk_size
 
