@@ -16,7 +16,10 @@ Two readers share the same header rules (``decode_header`` + ``_check_frame``):
   skips bodies, carrying a tiny state (``scan_state``) across calls so that any split of
   the stream gives the same results. It never allocates, whatever size a frame announces,
   and rejects a message as soon as the header that makes it exceed ``maxmsgsize`` arrives.
-  The I/O thread uses it to publish only whole messages.
+  The I/O thread uses it to publish only whole messages. Runs of short data frames go
+  through a tight loop (``_scan_short``) that accepts only what is plainly valid and leaves
+  everything else, errors included, to the general path; the Decoder is the reference the
+  property tests hold it to.
 * the **Decoder** (Python-facing) buffers bytes in a ``bytearray`` and yields ``Frame``
   objects. Bodies are copied once into ``bytes``; consumed bytes are dropped from the front
   of the bytearray (O(1) in CPython), so large bodies fed in small chunks cost linear time.
