@@ -31,8 +31,8 @@ waking), runs waiter_wake_if_asleep(writer).
 
 Chunk hand-back. A finished chunk is exchanged (acq_rel) into the first of the N_SPARE
 `spare` slots; whatever the exchange returns (an older spare) is exchanged into the next slot,
-and what falls out of the last one leaves the ring (to the shared pool, below, or free). The producer takes a spare by exchanging each
-slot against NULL until one gives a chunk. Exchanges are atomic, so a chunk is never lost nor
+and what falls out of the last one leaves the ring (to the shared pool, below, or free).
+The producer takes a spare by exchanging each slot against NULL until one gives a chunk. Exchanges are atomic, so a chunk is never lost nor
 handed out twice, whatever the interleaving. The consumer's release orders its last reads of the chunk before the
 hand-over, the producer's acquire orders its new writes after it: the producer never scribbles
 on bytes the consumer is still reading. At most N_SPARE spares exist, so memory is bounded by
