@@ -561,3 +561,46 @@ def test_receive_cycle_with_a_step_follows_one_topic():
     mine = every[::1000]  # a SUB on the first topic
     r = roles.receive_cycle(_FakeZ, _FakeSock(mine), cycle, len(mine), _SPEC, step=1000)
     assert r["status"] == "ok" and r["received"] == 20
+
+
+# --- inproc: both threads share one cycle ---------------------------------------------
+
+
+def _fastzmq_sending(mangle):
+    """fastzmq, except that every socket sends mangle(msg) in place of msg."""
+    import fastzmq
+
+    class MangledSocket(fastzmq.Socket):
+        def send(self, data, *args, **kwargs):
+            return super().send(mangle(data), *args, **kwargs)
+
+    class MangledContext(fastzmq.Context):
+        def socket(self, socket_type, socket_class=None, **kwargs):
+            return super().socket(socket_type, MangledSocket, **kwargs)
+
+    names = {k: getattr(fastzmq, k) for k in dir(fastzmq) if not k.startswith("__")}
+    return types.SimpleNamespace(**dict(names, Context=MangledContext))
+
+
+def _flip_last_of_seq(k):
+    def mangle(msg):
+        if roles.PACK.unpack_from(msg)[0] == k:
+            return msg[:-1] + bytes([msg[-1] ^ 1])
+        return msg
+
+    return mangle
+
+
+@pytest.mark.parametrize("size", [16, 4096])
+def test_inproc_stream_shares_the_cycle_and_still_checks_bytes(size):
+    import fastzmq
+
+    spec = base_spec(size=size, count=600, bind={"data": f"inproc://share-{size}"})
+    assert roles.run_role(fastzmq, spec)["status"] == "ok"
+    # a copy with the same bytes passes (the compare reads them all) ...
+    copying = _fastzmq_sending(lambda m: bytes(bytearray(m)))
+    assert roles.run_role(copying, spec)["status"] == "ok"
+    # ... a copy with one wrong byte fails, wherever it is in the run
+    for k in (3, 255):
+        result = roles.run_role(_fastzmq_sending(_flip_last_of_seq(k)), spec)
+        assert result["status"] == "order" and f"message {k} " in result["detail"], result
