@@ -380,6 +380,10 @@ cdef class SocketCore:
     # ------------------------------------------------------------------ send
     def send(self, data, int flags=0, bint copy=True, bint track=False, routing_id=None, group=None):
         """Send one frame; with SNDMORE, more frames of the same message follow."""
+        return self._send(data, flags, track)
+
+    cdef object _send(self, object data, int flags, bint track):
+        """send() after argument parsing (``_fastcall.pyx`` calls it directly)."""
         cdef int t = self.socket_type
         cdef Pipe p
         self._enter()
@@ -806,6 +810,10 @@ cdef class SocketCore:
     # ------------------------------------------------------------------ recv
     def recv(self, int flags=0, bint copy=True, bint track=False):
         """Receive one frame (bytes, or a Frame with copy=False)."""
+        return self._recv(flags, copy)
+
+    cdef object _recv(self, int flags, bint copy):
+        """recv() after argument parsing (``_fastcall.pyx`` calls it directly)."""
         cdef object f
         self._enter()
         f = self._recv_frame(flags)

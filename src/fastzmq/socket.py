@@ -13,7 +13,7 @@ import pickle
 import random
 from typing import Any
 
-from fastzmq import _endpoint
+from fastzmq import _endpoint, _fastcall
 from fastzmq import constants as _c
 from fastzmq._socket import SOCKET_TYPE_NAMES, SocketCore
 from fastzmq.error import ZMQBindError, ZMQError
@@ -497,6 +497,10 @@ for _name, _option in _ATTR_OPTIONS.items():
     if _name not in Socket.__dict__:
         setattr(Socket, _name, _option_property(_name, _option))
 del _name, _option
+
+
+# send(data[, flags]) and recv([flags]) called straight from the interpreter: see _fastcall.pyx
+_fastcall.install(Socket)
 
 
 class _Bound:
