@@ -17,8 +17,8 @@ then calls the C function itself, with the arguments still on its stack. So
 dict:
 
 * ``send(data)`` and ``send(data, flags)``, and ``recv()`` and ``recv(flags)``, without
-  keywords (the calls a hot loop makes), go straight to ``SocketCore._send`` and
-  ``SocketCore._recv``, the bodies behind the full methods;
+  keywords (the calls a hot loop makes), go straight to the bodies behind the full
+  methods: ``SocketCore._send``, and ``_enter`` + ``_recv_frame`` (``recv`` with copy=True);
 * any other call (keywords, ``copy``, ``track``, more arguments) is forwarded, with the
   same arguments, to ``SocketCore.send`` / ``SocketCore.recv``, which parse them as before.
   One code path for every semantic and every error; the only cost is one more call.
@@ -95,7 +95,7 @@ cdef object _recv_entry(object self, PyObject** args, Py_ssize_t nargs, PyObject
     if kwnames == NULL and nargs <= 1:
         if nargs == 1:
             flags = <object>args[0]
-        s._enter()  # SocketCore._recv with copy=True, one call less
+        s._enter()  # SocketCore.recv's body with copy=True
         return s._recv_frame(flags)
     return _forward(_core_recv, self, args, nargs, kwnames)
 

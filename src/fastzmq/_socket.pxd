@@ -64,7 +64,6 @@ cdef class SocketCore:
     cdef bint _spin(self, int remaining_ms)
     cdef int _send_msg(self, list frames, int flags) except -1
     cdef object _send(self, object data, int flags, bint track)
-    cdef object _recv(self, int flags, bint copy)
     cdef object _recv_frame(self, int flags)
     cdef list _recv_msg(self, int flags)
     cdef int _process_inbound_subs(self) except -1

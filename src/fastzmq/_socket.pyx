@@ -810,10 +810,6 @@ cdef class SocketCore:
     # ------------------------------------------------------------------ recv
     def recv(self, int flags=0, bint copy=True, bint track=False):
         """Receive one frame (bytes, or a Frame with copy=False)."""
-        return self._recv(flags, copy)
-
-    cdef object _recv(self, int flags, bint copy):
-        """recv() after argument parsing (``_fastcall.pyx`` calls it directly)."""
         cdef object f
         self._enter()
         f = self._recv_frame(flags)

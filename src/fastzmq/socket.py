@@ -1,9 +1,10 @@
 """Socket: pyzmq's Socket API over the compiled socket core.
 
 The hot methods (``send``, ``recv``, ``send_multipart``, ``recv_multipart``) are the
-compiled ones of ``SocketCore``: this class does not override them. What lives here
-is the rarely-called surface: options, bind/connect, the string/JSON/pickle helpers,
-polling and closing.
+compiled ones of ``SocketCore``; ``send`` and ``recv`` are reached through the direct-call
+entries that ``_fastcall.install`` puts on this class (the same bodies, see
+``_fastcall.pyx``). What lives here is the rarely-called surface: options, bind/connect,
+the string/JSON/pickle helpers, polling and closing.
 """
 
 from __future__ import annotations
