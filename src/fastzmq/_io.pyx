@@ -855,7 +855,7 @@ cdef class IOThread:
     cdef public list slots          # slot -> Engine / Listener / Connecter / None
     cdef list free_slots
     cdef object cmds                # deque of callables run in the I/O thread
-    cdef list timers                # heap of (deadline, seq, callable)
+    cdef readonly list timers       # heap of [deadline, seq, callable or None: cancelled]
     cdef uint64_t timer_seq
     cdef double deadline            # monotonic time of the first timer, 0: none
     cdef public bint stopping

@@ -913,6 +913,8 @@ cdef class SocketCore:
             # what XPUB's pipes carry is subscriptions; only some become messages
             self._process_inbound_subs()
             return len(self.xpub_queue) > 0
+        if self.socket_type == PUB:
+            return False  # its pipes carry subscriptions, applied by its next send
         for p in self.pipes:
             if p.has_msg() and self._msg_first(p):
                 return True
