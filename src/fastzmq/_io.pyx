@@ -36,9 +36,14 @@ next one, so a PING is never half committed. The PONG (and our own PING) may onl
 the wire at a message boundary of the outbound stream: the engine flushes up to a
 boundary position (the current one if the stream is at a boundary, else everything the
 socket had published: the socket publishes whole messages), writes the command bytes
-(``ctl``), then resumes. Only the latest PING context is kept (libzmq does the same). By
+(``ctl``), then resumes. Every PING gets its PONG, in order (up to 4 pending: a flood
+keeps the latest), so the peer's own heartbeats never hide a ``wait_subscribed`` PING. By
 the time a PONG leaves, the commands received before its PING (SUBSCRIBE, CANCEL) are
 published to the socket's inbound ring, so a publisher's next send sees them.
+A slow consumer is not a dead peer: an engine stopped at RCVHWM reads (hears) nothing,
+so a timeout or TTL that finds it stopped judges again later. A lingering close waits
+for the kernel to deliver what it holds (``_drain``): closing with unread input (the
+peer's PINGs) would reset the connection and drop it.
 
 Heartbeats (HEARTBEAT_IVL/TIMEOUT/TTL; ZMTP 3.1 peers only) run on the I/O thread's
 timer heap, with the GIL, never on the data path: "heard from the peer" is a counter of
@@ -135,6 +140,16 @@ cdef extern from "sys/socket.h" nogil:
 cdef extern from "unistd.h" nogil:
     int close(int fd)
 
+cdef extern from "sys/ioctl.h" nogil:
+    int ioctl(int fd, unsigned long request, ...)
+    enum:
+        TIOCOUTQ        # bytes in a socket's send queue, not yet acknowledged (tcp) or read (unix)
+
+cdef extern from "sys/socket.h" nogil:
+    int shutdown(int fd, int how)
+    enum:
+        SHUT_WR
+
 cdef enum:
     KIND_ENGINE = 0     # an engine's OS socket
     KIND_WAKE = 1       # an engine's waiter fd
@@ -156,6 +171,7 @@ cdef enum:
     SMALL_CMD = 23          # largest command body held back when cut: a PING's
                             # name-len(1) "PING"(4) ttl(2) context(0-16)
     HOLD_MAX = 32           # its frame: a header (at most 9) and that body
+    MAX_PONGS = 4           # PONGs kept due while the outbound stream cannot take them
     TMP_IN = 256            # a read into the stack when a chunk's tail is too short
     SOCK_SUB = 2            # socket types whose wait_subscribed reads PONGs
     SOCK_XSUB = 10
@@ -214,6 +230,7 @@ cdef class Engine:
     cdef bint out_dead              # EPIPE: the peer reads no more; input may remain
     cdef bint throttled             # input stopped at RCVHWM
     cdef bint closing               # lingering: close once out is flushed
+    cdef bint draining              # ... and flushed: FIN sent, the kernel delivers the rest
     cdef public int error           # why it died (errno, ERR_EOF or a scan error)
     cdef public object pysock       # the Python socket object (owns the fd)
     cdef public object hs           # the Handshake while in ST_HANDSHAKE
@@ -227,12 +244,13 @@ cdef class Engine:
     cdef int hold_len               # a small command cut at the end of a read: not committed
     cdef unsigned char hold[HOLD_MAX]
     cdef bint ctl_due               # a PONG and/or a PING goes out once out reaches ctl_at
-    cdef bint pong_due, ping_due
+    cdef bint ping_due
     cdef uint64_t ctl_at            # absolute out position: a message boundary
-    cdef int pong_ctx_len
-    cdef unsigned char pong_ctx[16]
+    cdef int npongs                 # PONGs due (their contexts, oldest first)
+    cdef int pong_len[MAX_PONGS]
+    cdef unsigned char pong_ctx[MAX_PONGS][16]
     cdef int ctl_len, ctl_off       # command bytes being written
-    cdef unsigned char ctl[64]
+    cdef unsigned char ctl[MAX_PONGS * 23 + 13]
     cdef public uint64_t pongs_sent, pings_sent, pings_received
     # heartbeats (see the module docstring)
     cdef public object io           # the IOThread (its timers)
@@ -245,7 +263,7 @@ cdef class Engine:
     cdef uint64_t rx_at_peer_ping   # rx_reads just after it
     cdef bint ttl_watch             # a TTL timer is running
     cdef bint hb_req                # the pump wants _hb_service (a TTL watch to start)
-    cdef object t_ivl, t_timeout, t_ttl  # timer handles (IOThread.add_timer)
+    cdef object t_ivl, t_timeout, t_ttl, t_drain  # timer handles (IOThread.add_timer)
     cdef bint expects_reply         # REQ/REP: a message in is soon followed by one out
     cdef bint delivered             # _fill_in handed such a socket a message
 
@@ -263,7 +281,7 @@ cdef class Engine:
             if rc != 0:
                 return rc
             if self.closing and not self._out_ready():
-                return ERR_EOF
+                return self._drain()
             rc = self._fill_in()
             if rc != 0:
                 return rc
@@ -271,6 +289,36 @@ cdef class Engine:
                 continue  # a PING arrived (or ours is due): send it now
             if not self._arm():
                 return 0
+
+    cdef int _drain(self) noexcept nogil:
+        """Lingering, the ring flushed: end once the kernel has delivered everything (ERR_EOF).
+
+        close() with unread input makes the kernel reset the connection, and a reset drops
+        what it still had to send (a peer's PINGs make unread input likely). So: send FIN
+        after the data, read and drop what comes, and end when the send queue is empty
+        (polled by a timer, _drain_tick) or the peer, having read it all, closes."""
+        cdef int queued = 0
+        cdef unsigned char sink[2048]
+        cdef ssize_t n
+        while True:  # unread input first: then close() sends FIN, not a reset
+            n = recv(self.fd, sink, sizeof(sink), MSG_DONTWAIT)
+            if n == 0:
+                return ERR_EOF  # the peer read everything and closed
+            if n < 0:
+                if errno == EINTR:
+                    continue
+                if errno == EAGAIN:
+                    self.in_ready = False
+                    break
+                return ERR_EOF  # reset: nothing more can be delivered
+            self.rx_reads += 1
+        if ioctl(self.fd, TIOCOUTQ, &queued) < 0 or queued <= 0:
+            return ERR_EOF
+        if not self.draining:
+            self.draining = True
+            shutdown(self.fd, SHUT_WR)
+            self.hb_req = True  # the slow path starts _drain_tick
+        return 0
 
     cdef bint _arm(self) noexcept nogil:
         """Arm the waiter if we want the socket to wake us; True if work appeared."""
@@ -561,9 +609,13 @@ cdef class Engine:
         return False
 
     cdef void _ping_in(self, int ttl, const unsigned char* ctx, int k) noexcept nogil:
-        self.pong_ctx_len = k
-        memcpy(self.pong_ctx, ctx, k)
-        self.pong_due = True
+        if self.npongs == MAX_PONGS:  # a flood while we cannot send: keep the latest
+            memmove(self.pong_len, self.pong_len + 1, (MAX_PONGS - 1) * sizeof(int))
+            memmove(self.pong_ctx, self.pong_ctx[1], (MAX_PONGS - 1) * 16)
+            self.npongs -= 1
+        self.pong_len[self.npongs] = k
+        memcpy(self.pong_ctx[self.npongs], ctx, k)
+        self.npongs += 1
         self._ctl_request()
         self.peer_ttl = ttl * 0.1
         if ttl:
@@ -618,17 +670,19 @@ cdef class Engine:
         return 0
 
     cdef void _build_ctl(self) noexcept nogil:
-        cdef int k, n = 0
-        cdef unsigned char* c = self.ctl
-        if self.pong_due:
-            k = self.pong_ctx_len
+        cdef int i, k, n = 0
+        cdef unsigned char* c
+        for i in range(self.npongs):
+            k = self.pong_len[i]
+            c = self.ctl + n
             c[0] = 4            # a short command frame
             c[1] = <unsigned char>(5 + k)
             c[2] = 4            # name length
             memcpy(c + 3, <const char*>"PONG", 4)
-            memcpy(c + 7, self.pong_ctx, k)
-            n = 7 + k
+            memcpy(c + 7, self.pong_ctx[i], k)
+            n += 7 + k
             self.pongs_sent += 1
+        self.npongs = 0
         if self.ping_due:
             self.pings_sent += 1
             c = self.ctl + n
@@ -645,7 +699,7 @@ cdef class Engine:
             n += 13
         self.ctl_len = n
         self.ctl_off = 0
-        self.pong_due = self.ping_due = self.ctl_due = False
+        self.ping_due = self.ctl_due = False
 
     # ---------------------------------------------------------------- heartbeat timers
     def _hb_start(self):
@@ -679,13 +733,22 @@ cdef class Engine:
 
     def _hb_timeout(self):
         self.t_timeout = None
-        if self.state == ST_ACTIVE and self.rx_reads == self.rx_at_ping:
-            self.error = _errno.ETIMEDOUT
-            self.die(_errno.ETIMEDOUT)  # Connection.die: the owner reconnects as usual
+        if self.state != ST_ACTIVE or self.rx_reads != self.rx_at_ping:
+            return
+        if self.throttled:
+            # our socket is not reading (RCVHWM): what the peer sent waits in the kernel,
+            # unread; a slow consumer is not a dead peer. Judge again once we read.
+            self.t_timeout = self.io.add_timer(self.hb_timeout, self._hb_timeout)
+            return
+        self.error = _errno.ETIMEDOUT
+        self.die(_errno.ETIMEDOUT)  # Connection.die: the owner reconnects as usual
 
     def _hb_service(self):
-        """The pump saw a PING with a TTL: watch the peer (slow path, with the GIL)."""
+        """The pump saw a PING with a TTL (watch the peer), or started draining (poll the
+        send queue): slow path, with the GIL."""
         self.hb_req = False
+        if self.draining and self.t_drain is None and self.state == ST_ACTIVE:
+            self.t_drain = self.io.add_timer(0.002, self._drain_tick)
         if self.state == ST_ACTIVE and self.peer_ttl > 0 and not self.ttl_watch:
             self.ttl_watch = True
             self.t_ttl = self.io.add_timer(self.peer_ttl, self._hb_ttl)
@@ -698,6 +761,8 @@ cdef class Engine:
         if self.rx_reads != self.rx_at_peer_ping:
             return  # heard since its last PING: the next PING watches again
         left = self.peer_ping_at + self.peer_ttl - time.monotonic()
+        if self.throttled:  # not reading (RCVHWM): see _hb_timeout
+            left = max(left, self.peer_ttl)
         if left > 0:
             self.ttl_watch = True
             self.t_ttl = self.io.add_timer(left, self._hb_ttl)
@@ -705,11 +770,28 @@ cdef class Engine:
         self.error = _errno.ETIMEDOUT
         self.die(_errno.ETIMEDOUT)
 
+    def _drain_tick(self):
+        self.t_drain = None
+        if self.state != ST_ACTIVE:
+            return
+        rc = self.c_pump()
+        if rc:
+            self.die(rc)
+        elif self.t_drain is None:
+            self.t_drain = self.io.add_timer(0.005, self._drain_tick)
+
+    def unsent(self):
+        """Bytes in the kernel's send queue the peer has not acknowledged (or read)."""
+        cdef int queued = 0
+        if self.fd < 0 or ioctl(self.fd, TIOCOUTQ, &queued) < 0:
+            return 0
+        return queued
+
     def _hb_cancel(self):
-        for h in (self.t_ivl, self.t_timeout, self.t_ttl):
+        for h in (self.t_ivl, self.t_timeout, self.t_ttl, self.t_drain):
             if h is not None:
                 self.io.cancel_timer(h)
-        self.t_ivl = self.t_timeout = self.t_ttl = None
+        self.t_ivl = self.t_timeout = self.t_ttl = self.t_drain = None
         self.ttl_watch = False
         self.hb_req = False
 
@@ -1141,14 +1223,14 @@ cdef bint _fast_event(PyObject* obj, int kind, uint32_t mask) noexcept nogil:
         return False
     if (<Engine>obj).state != ST_ACTIVE:
         return False
-    if mask & EPOLLERR:
-        return False
     if kind == KIND_WAKE:
         waiter_drain(&(<Engine>obj).waiter.w)
     else:
         # A hang-up is read like input: what the peer sent before closing is still in
-        # the kernel, and recv() returning 0 (after it) is what ends the connection.
-        if mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP):
+        # the kernel, and recv() returning 0 (after it) is what ends the connection. An
+        # error (a reset) likewise: recv() returns the data queued before it, then the
+        # error, which ends the connection; an engine stopped at RCVHWM reads it later.
+        if mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR):
             (<Engine>obj).in_ready = True
         if mask & EPOLLOUT and not (<Engine>obj).out_dead:
             (<Engine>obj).out_blocked = False

@@ -164,7 +164,7 @@ class Connection(Engine):
 
     def stop(self, linger: int) -> None:
         """Close now, or once the outbound ring is flushed (LINGER ms at most)."""
-        if self.state == 1 and linger != 0 and self.out_pending():
+        if self.state == 1 and linger != 0 and (self.out_pending() or self.unsent()):
             self.set_closing()
             self.io.lingering.add(self)
             if linger > 0:
@@ -399,7 +399,12 @@ class Connecter:
 
     def stop(self, linger: int) -> None:
         """Socket closed: with LINGER and queued messages, keep connecting to flush them."""
-        if linger != 0 and self.pipe.out_pending() and not self.stopped:
+        conn = self.conn if self.conn is not None and self.conn.active else None
+        if (
+            linger != 0
+            and (self.pipe.out_pending() or (conn and conn.unsent()))
+            and not self.stopped
+        ):
             self.linger_deadline = 0.0 if linger < 0 else time.monotonic() + linger / 1000.0
             self.io.lingering.add(self)
             if linger > 0:
