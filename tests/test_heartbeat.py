@@ -294,6 +294,15 @@ def test_ping_in_the_handshake_read(ctx, tmpdir_ipc):
         conn.close()
 
 
+def test_pong_for_takes_a_ping_or_its_data():
+    from fastzmq.zmtp import BadFrame
+    from fastzmq.zmtp.commands import Ping, pong_for
+
+    assert pong_for(Ping(3, b"ctx")) == pong_for(b"\x00\x03ctx") == encode_pong(b"ctx")
+    with pytest.raises(BadFrame):
+        pong_for(b"\x00")  # no room for the TTL
+
+
 # ------------------------------------------------------------------ polling
 def test_ping_and_pong_never_wake_a_poller(ctx, tmpdir_ipc):
     sock = fsock(ctx, "PULL")
