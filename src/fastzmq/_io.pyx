@@ -1163,9 +1163,8 @@ cdef class IOThread:
             return
         if kind != KIND_SLOW and isinstance(obj, Engine) and (<Engine>obj).hb_req:
             (<Engine>obj)._hb_service()
-            if ((<Engine>obj).state == ST_ACTIVE and (<Engine>obj).error == 0
-                    and not mask & EPOLLERR):
-                return  # _fast_event pumped already
+            if (<Engine>obj).state == ST_ACTIVE and (<Engine>obj).error == 0:
+                return  # _fast_event pumped already (an error is read like input there)
         obj.on_event(kind, mask)
 
     # ---------------------------------------------------------------- API for sockets
