@@ -23,78 +23,78 @@ from fastzmq import _options
 TESTS = pathlib.Path(__file__).parent
 T = 3000  # ms: every blocking call here is bounded by this
 
-O = zmq.SocketOption
+SO = zmq.SocketOption
 
 # option -> the test (file::function) that proves its effect
 PROVEN = {
-    O.AFFINITY: "test_options_net.py::test_affinity_picks_the_io_thread",
-    O.ROUTING_ID: "test_spec_dealer_router.py::test_router_prepends_peer_chosen_identity",
-    O.SUBSCRIBE: "test_options.py::test_sub_subscribes_by_option_and_attribute",
-    O.UNSUBSCRIBE: "test_options.py::test_sub_subscribes_by_option_and_attribute",
-    O.SNDBUF: "test_options_net.py::test_os_options_reach_the_os_socket",
-    O.RCVBUF: "test_options_net.py::test_os_options_reach_the_os_socket",
-    O.RCVMORE: "test_options.py::test_read_only_options",
-    O.FD: "test_options.py::test_read_only_options",
-    O.EVENTS: "test_options.py::test_read_only_options",
-    O.TYPE: "test_options.py::test_read_only_options",
-    O.LINGER: "test_linger.py::test_linger_zero_drops_unsent_messages_and_term_returns_at_once",
-    O.RECONNECT_IVL: "test_options_net.py::test_reconnect_ivl_minus_one_never_reconnects",
-    O.BACKLOG: "test_options_net.py::test_backlog_reaches_listen",
-    O.RECONNECT_IVL_MAX: "test_options_net.py::test_reconnect_ivl_max_backs_off",
-    O.MAXMSGSIZE: "test_interop_reconnect.py::test_oversize_frame_past_maxmsgsize_is_dropped",
-    O.SNDHWM: "test_socket_api.py::test_hwm_then_dontwait_is_again",
-    O.RCVHWM: "test_inproc.py::test_hwm_is_sender_sndhwm_plus_receiver_rcvhwm",
-    O.RCVTIMEO: "test_socket_api.py::test_rcvtimeo_raises_again_after_the_timeout",
-    O.SNDTIMEO: "test_socket_api.py::test_sndtimeo_raises_again_after_the_timeout",
-    O.LAST_ENDPOINT: "test_options.py::test_read_only_options",
-    O.ROUTER_MANDATORY: "test_spec_dealer_router.py::test_router_mandatory_raises_ehostunreach",
-    O.TCP_KEEPALIVE: "test_options_net.py::test_os_options_reach_the_os_socket",
-    O.TCP_KEEPALIVE_CNT: "test_options_net.py::test_os_options_reach_the_os_socket",
-    O.TCP_KEEPALIVE_IDLE: "test_options_net.py::test_os_options_reach_the_os_socket",
-    O.TCP_KEEPALIVE_INTVL: "test_options_net.py::test_os_options_reach_the_os_socket",
-    O.IMMEDIATE: "test_socket_api.py::test_immediate_does_not_queue_before_the_peer_exists",
-    O.XPUB_VERBOSE: "test_spec_pubsub.py::test_xpub_passes_duplicates_only_when_verbose",
-    O.ROUTER_RAW: "test_options.py::test_unsupported_options_refuse_all_but_the_default",
-    O.IPV6: "test_options_net.py::test_ipv6_dual_stack",
-    O.PROBE_ROUTER: "test_options_interop.py::test_probe_router_both_ways",
-    O.REQ_CORRELATE: "test_spec_reqrep.py::test_req_correlate_prefixes_a_request_id",
-    O.REQ_RELAXED: "test_spec_reqrep.py::test_req_relaxed_allows_a_new_request",
-    O.CONFLATE: "test_options.py::test_conflate_keeps_the_last_message",
-    O.ROUTER_HANDOVER: "test_options.py::test_router_duplicate_id_and_handover",
-    O.TOS: "test_options_net.py::test_os_options_reach_the_os_socket",
-    O.CONNECT_ROUTING_ID: "test_options_interop.py::test_connect_routing_id_names_the_peer",
-    O.HANDSHAKE_IVL: "test_interop_reconnect.py::test_silent_client_dropped_after_handshake_ivl",
-    O.SOCKS_PROXY: "test_options.py::test_unsupported_options_refuse_all_but_the_default",
-    O.SOCKS_USERNAME: "test_options.py::test_unsupported_options_refuse_all_but_the_default",
-    O.SOCKS_PASSWORD: "test_options.py::test_unsupported_options_refuse_all_but_the_default",
-    O.XPUB_NODROP: "test_options.py::test_xpub_nodrop_raises_again_at_the_hwm",
-    O.XPUB_MANUAL: "test_options.py::test_xpub_manual_and_last_value",
-    O.XPUB_WELCOME_MSG: "test_options.py::test_xpub_welcome_message",
-    O.INVERT_MATCHING: "test_options_interop.py::test_invert_matching_with_libzmq",
-    O.XPUB_VERBOSER: "test_sub_counts.py::test_sub_counts_and_cancels_once_at_zero",
-    O.CONNECT_TIMEOUT: "test_options_net.py::test_connect_timeout_abandons_a_stuck_connect",
-    O.TCP_MAXRT: "test_options_net.py::test_os_options_reach_the_os_socket",
-    O.THREAD_SAFE: "test_options.py::test_read_only_options",
-    O.USE_FD: "test_options_net.py::test_use_fd_listens_on_the_given_socket",
-    O.BINDTODEVICE: "test_options_net.py::test_bindtodevice",
-    O.TCP_ACCEPT_FILTER: "test_options_net.py::test_tcp_accept_filter",
-    O.IPC_FILTER_PID: "test_options_net.py::test_ipc_filters",
-    O.IPC_FILTER_UID: "test_options_net.py::test_ipc_filters",
-    O.IPC_FILTER_GID: "test_options_net.py::test_ipc_filters",
-    O.IPV4ONLY: "test_options_net.py::test_ipv6_dual_stack",
-    O.ROUTER_NOTIFY: "test_options.py::test_router_notify",
-    O.XPUB_MANUAL_LAST_VALUE: "test_options.py::test_xpub_manual_and_last_value",
-    O.ONLY_FIRST_SUBSCRIBE: "test_options.py::test_only_first_subscribe",
-    O.RECONNECT_STOP: "test_options_net.py::test_reconnect_stop",
-    O.TOPICS_COUNT: "test_options.py::test_topics_count",
+    SO.AFFINITY: "test_options_net.py::test_affinity_picks_the_io_thread",
+    SO.ROUTING_ID: "test_spec_dealer_router.py::test_router_prepends_peer_chosen_identity",
+    SO.SUBSCRIBE: "test_options.py::test_sub_subscribes_by_option_and_attribute",
+    SO.UNSUBSCRIBE: "test_options.py::test_sub_subscribes_by_option_and_attribute",
+    SO.SNDBUF: "test_options_net.py::test_os_options_reach_the_os_socket",
+    SO.RCVBUF: "test_options_net.py::test_os_options_reach_the_os_socket",
+    SO.RCVMORE: "test_options.py::test_read_only_options",
+    SO.FD: "test_options.py::test_read_only_options",
+    SO.EVENTS: "test_options.py::test_read_only_options",
+    SO.TYPE: "test_options.py::test_read_only_options",
+    SO.LINGER: "test_linger.py::test_linger_zero_drops_unsent_messages_and_term_returns_at_once",
+    SO.RECONNECT_IVL: "test_options_net.py::test_reconnect_ivl_minus_one_never_reconnects",
+    SO.BACKLOG: "test_options_net.py::test_backlog_reaches_listen",
+    SO.RECONNECT_IVL_MAX: "test_options_net.py::test_reconnect_ivl_max_backs_off",
+    SO.MAXMSGSIZE: "test_interop_reconnect.py::test_oversize_frame_past_maxmsgsize_is_dropped",
+    SO.SNDHWM: "test_socket_api.py::test_hwm_then_dontwait_is_again",
+    SO.RCVHWM: "test_inproc.py::test_hwm_is_sender_sndhwm_plus_receiver_rcvhwm",
+    SO.RCVTIMEO: "test_socket_api.py::test_rcvtimeo_raises_again_after_the_timeout",
+    SO.SNDTIMEO: "test_socket_api.py::test_sndtimeo_raises_again_after_the_timeout",
+    SO.LAST_ENDPOINT: "test_options.py::test_read_only_options",
+    SO.ROUTER_MANDATORY: "test_spec_dealer_router.py::test_router_mandatory_raises_ehostunreach",
+    SO.TCP_KEEPALIVE: "test_options_net.py::test_os_options_reach_the_os_socket",
+    SO.TCP_KEEPALIVE_CNT: "test_options_net.py::test_os_options_reach_the_os_socket",
+    SO.TCP_KEEPALIVE_IDLE: "test_options_net.py::test_os_options_reach_the_os_socket",
+    SO.TCP_KEEPALIVE_INTVL: "test_options_net.py::test_os_options_reach_the_os_socket",
+    SO.IMMEDIATE: "test_socket_api.py::test_immediate_does_not_queue_before_the_peer_exists",
+    SO.XPUB_VERBOSE: "test_spec_pubsub.py::test_xpub_passes_duplicates_only_when_verbose",
+    SO.ROUTER_RAW: "test_options.py::test_unsupported_options_refuse_all_but_the_default",
+    SO.IPV6: "test_options_net.py::test_ipv6_dual_stack",
+    SO.PROBE_ROUTER: "test_options_interop.py::test_probe_router_both_ways",
+    SO.REQ_CORRELATE: "test_spec_reqrep.py::test_req_correlate_prefixes_a_request_id",
+    SO.REQ_RELAXED: "test_spec_reqrep.py::test_req_relaxed_allows_a_new_request",
+    SO.CONFLATE: "test_options.py::test_conflate_keeps_the_last_message",
+    SO.ROUTER_HANDOVER: "test_options.py::test_router_duplicate_id_and_handover",
+    SO.TOS: "test_options_net.py::test_os_options_reach_the_os_socket",
+    SO.CONNECT_ROUTING_ID: "test_options_interop.py::test_connect_routing_id_names_the_peer",
+    SO.HANDSHAKE_IVL: "test_interop_reconnect.py::test_silent_client_dropped_after_handshake_ivl",
+    SO.SOCKS_PROXY: "test_options.py::test_unsupported_options_refuse_all_but_the_default",
+    SO.SOCKS_USERNAME: "test_options.py::test_unsupported_options_refuse_all_but_the_default",
+    SO.SOCKS_PASSWORD: "test_options.py::test_unsupported_options_refuse_all_but_the_default",
+    SO.XPUB_NODROP: "test_options.py::test_xpub_nodrop_raises_again_at_the_hwm",
+    SO.XPUB_MANUAL: "test_options.py::test_xpub_manual_and_last_value",
+    SO.XPUB_WELCOME_MSG: "test_options.py::test_xpub_welcome_message",
+    SO.INVERT_MATCHING: "test_options_interop.py::test_invert_matching_with_libzmq",
+    SO.XPUB_VERBOSER: "test_sub_counts.py::test_sub_counts_and_cancels_once_at_zero",
+    SO.CONNECT_TIMEOUT: "test_options_net.py::test_connect_timeout_abandons_a_stuck_connect",
+    SO.TCP_MAXRT: "test_options_net.py::test_os_options_reach_the_os_socket",
+    SO.THREAD_SAFE: "test_options.py::test_read_only_options",
+    SO.USE_FD: "test_options_net.py::test_use_fd_listens_on_the_given_socket",
+    SO.BINDTODEVICE: "test_options_net.py::test_bindtodevice",
+    SO.TCP_ACCEPT_FILTER: "test_options_net.py::test_tcp_accept_filter",
+    SO.IPC_FILTER_PID: "test_options_net.py::test_ipc_filters",
+    SO.IPC_FILTER_UID: "test_options_net.py::test_ipc_filters",
+    SO.IPC_FILTER_GID: "test_options_net.py::test_ipc_filters",
+    SO.IPV4ONLY: "test_options_net.py::test_ipv6_dual_stack",
+    SO.ROUTER_NOTIFY: "test_options.py::test_router_notify",
+    SO.XPUB_MANUAL_LAST_VALUE: "test_options.py::test_xpub_manual_and_last_value",
+    SO.ONLY_FIRST_SUBSCRIBE: "test_options.py::test_only_first_subscribe",
+    SO.RECONNECT_STOP: "test_options_net.py::test_reconnect_stop",
+    SO.TOPICS_COUNT: "test_options.py::test_topics_count",
     # libzmq keeps these for pgm/epgm/norm only; those transports raise here
-    O.RATE: "test_options.py::test_multicast_options_without_a_multicast_transport",
-    O.RECOVERY_IVL: "test_options.py::test_multicast_options_without_a_multicast_transport",
-    O.MULTICAST_HOPS: "test_options.py::test_multicast_options_without_a_multicast_transport",
-    O.MULTICAST_MAXTPDU: "test_options.py::test_multicast_options_without_a_multicast_transport",
-    O.MULTICAST_LOOP: "test_options.py::test_multicast_options_without_a_multicast_transport",
+    SO.RATE: "test_options.py::test_multicast_options_without_a_multicast_transport",
+    SO.RECOVERY_IVL: "test_options.py::test_multicast_options_without_a_multicast_transport",
+    SO.MULTICAST_HOPS: "test_options.py::test_multicast_options_without_a_multicast_transport",
+    SO.MULTICAST_MAXTPDU: "test_options.py::test_multicast_options_without_a_multicast_transport",
+    SO.MULTICAST_LOOP: "test_options.py::test_multicast_options_without_a_multicast_transport",
     # Windows only in libzmq: accepted and without effect on Linux, there as here
-    O.LOOPBACK_FASTPATH: "test_options.py::test_loopback_fastpath_is_windows_only",
+    SO.LOOPBACK_FASTPATH: "test_options.py::test_loopback_fastpath_is_windows_only",
 }
 
 # options whose effect belongs to another layer (and helper): where to find the proof
@@ -148,9 +148,9 @@ def test_absent_options_raise_everywhere(ctx):
         s.close(0)
 
 
-def _outcome(call):
+def _outcome(call, *args):
     try:
-        call()
+        call(*args)
     except TypeError:
         return "TypeError"
     except Exception as e:  # ZMQError of either library
@@ -185,13 +185,13 @@ def test_table_matches_libzmq(ctx):
                 for v in values:
                     if opt == zmq.CONFLATE and name in ("PUSH", "PUB") and v:
                         continue  # refused with ENOTSUP here: test_conflate_keeps_the_last_message
-                    mine = _outcome(lambda: f.setsockopt(opt, v))
-                    theirs = _outcome(lambda: p.setsockopt(int(opt), v))
+                    mine = _outcome(f.setsockopt, opt, v)
+                    theirs = _outcome(p.setsockopt, int(opt), v)
                     if mine != theirs:
                         diffs.append(f"set {opt.name}={v!r} on {name}: {mine} != {theirs}")
                 if opt not in (zmq.FD, zmq.EVENTS):
-                    mine = _outcome(lambda: f.getsockopt(opt))
-                    theirs = _outcome(lambda: p.getsockopt(int(opt)))
+                    mine = _outcome(f.getsockopt, opt)
+                    theirs = _outcome(p.getsockopt, int(opt))
                     if mine != theirs:
                         diffs.append(f"get {opt.name} on {name}: {mine} != {theirs}")
                 f.close(0)

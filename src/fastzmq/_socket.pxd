@@ -50,6 +50,7 @@ cdef class SocketCore:
     cdef public int router_notify   # ROUTER_NOTIFY bits: 1 connect, 2 disconnect
     cdef object notify_queue        # ROUTER_NOTIFY: deque of [routing id, b""] messages
     cdef dict parked                # ROUTER: routing id -> pipes refused as duplicates
+    cdef set probed                 # PROBE_ROUTER: pipes probed before their attach (ROUTER)
     cdef Pipe last_sub_pipe         # XPUB_MANUAL: the pipe of the last subscription message
     cdef public bytes routing_id_opt
     cdef public bytes xpub_welcome

@@ -203,15 +203,30 @@ cdef class SocketCore:
                 pipe.write_one(self.xpub_welcome)
         if _has_subs(self.socket_type):
             self._send_all_subs(pipe)
+        if self.probe_router:
+            # PROBE_ROUTER: an empty message announces us, once per pipe as in libzmq
+            # (a connecter's pipe queues it for its first connection)
+            if self.probed is not None and pipe in self.probed:
+                self.probed.discard(pipe)
+            else:
+                pipe.write_one(b"")
         if pipe.connected:
             self._on_connected(pipe)
         # the peer may have queued messages before we were attached
         waiter_signal(&self.sig.w)
 
+    def _probe_unattached(self, Pipe pipe):
+        """PROBE_ROUTER on a ROUTER's connect(): its pipe is attached only once the peer
+        is known, but libzmq queues the probe at connect() (socket thread, before the
+        I/O thread sees the pipe)."""
+        if self.probe_router:
+            pipe.write_one(b"")
+            if self.probed is None:
+                self.probed = set()
+            self.probed.add(pipe)
+
     def _on_connected(self, Pipe pipe):
         """A peer is there (a new pipe, or a connecter's pipe (re)connected)."""
-        if self.probe_router and not pipe.detached:
-            pipe.write_one(b"")  # PROBE_ROUTER: an empty message announces us to a ROUTER
         if self.router_notify & 1 and pipe.routing_id is not None:
             self._notify(pipe.routing_id)
 
@@ -278,6 +293,8 @@ cdef class SocketCore:
         pipe.routing_id = pipe.routing_id
         self.pipe_by_rid[pipe.routing_id] = pipe
         self.pipes.append(pipe)
+        if self.probe_router:
+            pipe.write_one(b"")
         if pipe.connected:
             self._on_connected(pipe)
         waiter_signal(&self.sig.w)
@@ -1293,6 +1310,7 @@ cdef class SocketCore:
         self.pipe_by_id.clear()
         self.pipe_by_rid.clear()
         self.parked.clear()
+        self.probed = None
         self.notify_queue = None
         self.last_sub_pipe = None
 

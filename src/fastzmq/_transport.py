@@ -436,8 +436,11 @@ class Connecter:
         # which must learn the peer's identity first).
         self.attached = not (sock.immediate or sock.socket_type == _c.ROUTER)
         self.was_active = False  # a connection has completed its handshake before
+        self.attempts = 0  # connect() calls made
         if self.attached:
             sock._attach(self.pipe)
+        else:
+            sock._probe_unattached(self.pipe)  # PROBE_ROUTER (a ROUTER's connect)
 
     def start(self) -> None:
         self._attempt()
@@ -445,6 +448,7 @@ class Connecter:
     def _attempt(self) -> None:
         if self.stopped or self.conn is not None or self.pending is not None:
             return
+        self.attempts += 1
         try:
             if self.ep.transport == "ipc":
                 family, sa = _pysocket.AF_UNIX, self.ep.address
@@ -516,7 +520,9 @@ class Connecter:
                 return
             self._retry()
             return
-        self.conn = Connection(self.io, self.socket, s, self)
+        conn = Connection(self.io, self.socket, s, self)
+        if conn.state != 2:  # it may have died in its constructor (on_dead ran, retrying)
+            self.conn = conn
 
     def _retry(self) -> None:
         if self.stopped:
