@@ -451,3 +451,119 @@ def test_affinity_picks_the_io_thread():
             s.close(0)
     finally:
         ctx.term()
+
+
+def _socks5_proxy(stop_at, auth=None):
+    """A SOCKS5 proxy (RFC 1928/1929) relaying until stop_at; logs (user, host, port)."""
+    import selectors
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    srv.settimeout(0.05)
+    log = []
+    threads = []
+
+    def rd(c, n):
+        b = b""
+        while len(b) < n:
+            chunk = c.recv(n - len(b))
+            if not chunk:
+                raise OSError("closed")
+            b += chunk
+        return b
+
+    def handle(c):
+        target = None
+        try:
+            c.settimeout(2)
+            _, nmethods = rd(c, 2)
+            methods = rd(c, nmethods)
+            user = None
+            if auth is not None:
+                if 2 not in methods:
+                    c.sendall(b"\x05\xff")
+                    return
+                c.sendall(b"\x05\x02")
+                _, ulen = rd(c, 2)
+                user = rd(c, ulen)
+                password = rd(c, rd(c, 1)[0])
+                ok = (user, password) == auth
+                c.sendall(b"\x01" + (b"\x00" if ok else b"\x01"))
+                if not ok:
+                    return
+            else:
+                c.sendall(b"\x05\x00")
+            atyp = rd(c, 4)[3]
+            if atyp == 1:
+                host = socket.inet_ntoa(rd(c, 4))
+            elif atyp == 3:
+                host = rd(c, rd(c, 1)[0]).decode()
+            else:
+                host = socket.inet_ntop(socket.AF_INET6, rd(c, 16))
+            port = int.from_bytes(rd(c, 2), "big")
+            log.append((user, host, port))
+            target = socket.create_connection((host, port), timeout=2)
+            c.sendall(b"\x05\x00\x00\x01\x00\x00\x00\x00\x00\x00")
+            with selectors.DefaultSelector() as sel:  # (fds may be > 1024: no select())
+                sel.register(c, selectors.EVENT_READ)
+                sel.register(target, selectors.EVENT_READ)
+                while time.monotonic() < stop_at:
+                    for key, _ in sel.select(0.05):
+                        data = key.fileobj.recv(65536)
+                        if not data:
+                            return
+                        (target if key.fileobj is c else c).sendall(data)
+        except OSError:
+            pass
+        finally:
+            c.close()
+            if target is not None:
+                target.close()
+
+    def run():
+        while time.monotonic() < stop_at:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            t = threading.Thread(target=handle, args=(c,), daemon=True)
+            t.start()
+            threads.append(t)
+        srv.close()
+        for t in threads:
+            t.join(3)
+
+    main = threading.Thread(target=run, daemon=True)
+    main.start()
+    return srv.getsockname()[1], log, main
+
+
+@pytest.mark.parametrize("auth", [None, (b"user", b"secret")])
+def test_socks_proxy(ctx, auth):
+    proxy_port, log, proxy = _socks5_proxy(time.monotonic() + 2.5, auth)
+    try:
+        pull = ctx.socket(zmq.PULL)
+        port = pull.bind_to_random_port("tcp://127.0.0.1")
+        push = ctx.socket(zmq.PUSH)
+        push.linger = 0
+        push.socks_proxy = f"127.0.0.1:{proxy_port}".encode()
+        if auth:
+            push.socks_username, push.socks_password = auth
+        push.connect(f"tcp://localhost:{port}")  # the name goes to the proxy
+        push.send(b"via-proxy")
+        assert _delivered(pull, 2000) == b"via-proxy"
+        assert log[0] == ((auth[0] if auth else None), "localhost", port)
+        if auth:  # a wrong password: the proxy refuses, nothing gets through
+            bad = ctx.socket(zmq.PUSH)
+            bad.linger = 0
+            bad.socks_proxy = f"127.0.0.1:{proxy_port}".encode()
+            bad.socks_username, bad.socks_password = b"user", b"wrong"
+            bad.connect(f"tcp://127.0.0.1:{port}")
+            bad.send(b"refused")
+            assert _delivered(pull, 300) is None
+            bad.close(0)
+        push.close(0)
+        pull.close(0)
+    finally:
+        proxy.join(5)

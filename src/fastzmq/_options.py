@@ -15,7 +15,7 @@ every row has a proof): ``core`` the socket core (``_socket.pyx``/``socket.py``)
 ``absent`` not in libzmq 4.3.5 (EINVAL both ways), ``multicast`` transports that
 raise EPROTONOSUPPORT here (libzmq keeps the value and uses it only there), ``noop``
 an option libzmq itself ignores on Linux (LOOPBACK_FASTPATH: Windows only).
-Options fastzmq cannot honour (ROUTER_RAW, SOCKS_PROXY) accept only their default
+Options fastzmq cannot honour (ROUTER_RAW) accept only their default
 and raise ENOTSUP for anything else (``UNSUPPORTED``).
 """
 
@@ -193,9 +193,6 @@ del _O
 # options fastzmq does not implement: only the default (a no-op) is accepted
 UNSUPPORTED: dict[int, str] = {
     int(_c.ROUTER_RAW): "ROUTER_RAW (raw tcp through a ROUTER) is not supported",
-    int(_c.SOCKS_PROXY): "SOCKS proxies are not supported",
-    int(_c.SOCKS_USERNAME): "SOCKS proxies are not supported",
-    int(_c.SOCKS_PASSWORD): "SOCKS proxies are not supported",
 }
 
 RECONNECT_STOP_ALL = 1 | 2 | 4  # CONN_REFUSED | HANDSHAKE_FAILED | AFTER_DISCONNECT

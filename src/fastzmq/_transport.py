@@ -22,7 +22,7 @@ import tempfile
 import time
 from typing import Any
 
-from fastzmq import _endpoint
+from fastzmq import _endpoint, _socks
 from fastzmq import constants as _c
 from fastzmq._io import Engine
 from fastzmq._pipe import make_wire_pipe
@@ -437,6 +437,7 @@ class Connecter:
         self.attached = not (sock.immediate or sock.socket_type == _c.ROUTER)
         self.was_active = False  # a connection has completed its handshake before
         self.attempts = 0  # connect() calls made
+        self.socks = None  # (socket, Socks5) while the SOCKS_PROXY exchange runs
         if self.attached:
             sock._attach(self.pipe)
         else:
@@ -456,7 +457,12 @@ class Connecter:
                     sa = "\0" + sa[1:]
             else:
                 ipv6 = bool(_opt(self.socket, _c.IPV6))
-                sa, family = _endpoint.resolve(self.ep, ipv6, bind=False)
+                proxy = self.socket.options.get(_c.SOCKS_PROXY)
+                if proxy:  # connect to the proxy; it connects to the endpoint
+                    host, port = _socks.split_proxy(proxy)
+                    sa, family = _endpoint.resolve_host(host, port, ipv6, False)
+                else:
+                    sa, family = _endpoint.resolve(self.ep, ipv6, bind=False)
                 if self.ep.source:  # "source;destination": the local end first
                     src, sport = _endpoint.split_source(self.ep.source)
                     v6 = family == _pysocket.AF_INET6
@@ -506,6 +512,9 @@ class Connecter:
         return False
 
     def on_event(self, kind: int, mask: int) -> None:
+        if self.socks is not None:
+            self._socks_io()
+            return
         s = self.pending
         if s is None:
             return
@@ -520,9 +529,70 @@ class Connecter:
                 return
             self._retry()
             return
+        proxy = self.socket.options.get(_c.SOCKS_PROXY) if self.ep.transport == "tcp" else None
+        if proxy:
+            self._socks_start(s)
+            return
+        self._connected(s)
+
+    def _connected(self, s: Any) -> None:
         conn = Connection(self.io, self.socket, s, self)
         if conn.state != 2:  # it may have died in its constructor (on_dead ran, retrying)
             self.conn = conn
+
+    # ---------------------------------------------------------------- SOCKS_PROXY
+    def _socks_start(self, s: Any) -> None:
+        opts = self.socket.options
+        client = _socks.Socks5(
+            self.ep.host,
+            self.ep.port,
+            opts.get(_c.SOCKS_USERNAME, b""),
+            opts.get(_c.SOCKS_PASSWORD, b""),
+        )
+        self.socks = (s, client)
+        self.slot = self.io.new_slot(self)
+        self.io.register(s.fileno(), self.slot, KIND_SLOW, EPOLLIN | EPOLLERR | EPOLLHUP)
+        ivl = _opt(self.socket, _c.HANDSHAKE_IVL)
+        if ivl > 0:
+            self.io.add_timer(ivl / 1000.0, lambda: self._socks_fail(s))
+        try:
+            s.sendall(client.start())  # a few bytes into an empty socket buffer
+        except OSError:
+            self._socks_fail(s)
+
+    def _socks_io(self) -> None:
+        s, client = self.socks
+        try:
+            while not client.done:
+                data = s.recv(client.need())
+                if not data:
+                    raise _socks.SocksError("the proxy closed the connection")
+                out = client.feed(data)
+                if out:
+                    s.sendall(out)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (OSError, _socks.SocksError):
+            self._socks_fail(s)
+            return
+        self.socks = None
+        self.io.unregister(s.fileno())
+        self.io.free_slot(self.slot)
+        self.slot = -1
+        if self.stopped:
+            s.close()
+            return
+        self._connected(s)
+
+    def _socks_fail(self, s: Any) -> None:
+        if self.socks is None or self.socks[0] is not s:
+            return  # (a timer for an exchange that is over)
+        self.socks = None
+        self.io.unregister(s.fileno())
+        self.io.free_slot(self.slot)
+        self.slot = -1
+        s.close()
+        self._retry()
 
     def _retry(self) -> None:
         if self.stopped:
@@ -592,6 +662,12 @@ class Connecter:
             return
         self.stopped = True
         self.io.lingering.discard(self)
+        if self.socks is not None:
+            s = self.socks[0]
+            self.socks = None
+            self.io.unregister(s.fileno())
+            self.io.free_slot(self.slot)
+            s.close()
         if self.pending is not None:
             self.io.unregister(self.pending.fileno())
             self.io.free_slot(self.slot)
