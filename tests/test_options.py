@@ -529,6 +529,22 @@ def test_router_notify_on_a_connecting_router(ctx):
     assert client.recv_multipart() == [b"srv", b""]
     server.close(0)
     assert client.recv_multipart() == [b"srv", b""]
+    client.disconnect(f"tcp://127.0.0.1:{port}")  # gone already: no second notification
+    client.rcvtimeo = 200
+    with pytest.raises(zmq.Again):
+        client.recv_multipart()
+    # disconnect() of a live connection: one notification
+    again = ctx.socket(zmq.ROUTER)
+    again.routing_id = b"srv2"
+    port2 = again.bind_to_random_port("tcp://127.0.0.1")
+    client.rcvtimeo = T
+    client.connect(f"tcp://127.0.0.1:{port2}")
+    assert client.recv_multipart() == [b"srv2", b""]
+    client.disconnect(f"tcp://127.0.0.1:{port2}")
+    assert client.recv_multipart() == [b"srv2", b""]
+    client.rcvtimeo = 200
+    with pytest.raises(zmq.Again):
+        client.recv_multipart()
 
 
 def test_rep_router_mandatory(ctx):

@@ -290,7 +290,6 @@ cdef class SocketCore:
         self.parked.pop(rid, None)
 
     def _attach_parked(self, Pipe pipe):
-        pipe.routing_id = pipe.routing_id
         self.pipe_by_rid[pipe.routing_id] = pipe
         self.pipes.append(pipe)
         if self.probe_router:
@@ -312,7 +311,8 @@ cdef class SocketCore:
         if (self.socket_type == ROUTER or self.socket_type == REP) and pipe.routing_id is not None:
             if self.pipe_by_rid.get(pipe.routing_id) is pipe:
                 del self.pipe_by_rid[pipe.routing_id]
-                if self.router_notify & 2:
+                if self.router_notify & 2 and pipe.connected:
+                    # (a connecter's pipe whose connection died was notified then)
                     self._notify(pipe.routing_id)
                 if pipe.routing_id in self.parked:
                     self._unpark(pipe.routing_id)
