@@ -745,3 +745,22 @@ def test_e2e_without_a_handler_plain_is_refused_and_curve_accepts_any_key(lib):
         assert frame is not None and frame.bytes == b"hello"
     finally:
         p.close()
+
+
+@pytest.mark.parametrize("enforce", [False, True])
+@pytest.mark.parametrize("mechanism", ["NULL", "CURVE"])
+def test_e2e_without_a_handler_zap_enforce_domain_refuses(lib, mechanism, enforce):
+    """No handler: a NULL socket with a zap_domain and a CURVE server let peers in,
+    unless zap_enforce_domain is set (libzmq's rules)."""
+    p = Pair(lib, with_auth=False)
+    try:
+        server, client = p.sockets()
+        server.zap_domain = b"global"
+        server.zap_enforce_domain = enforce
+        if mechanism == "CURVE":
+            server_public, server_secret = zmq.curve_keypair()
+            _curve(p, server, client, zmq.curve_keypair(), server_public, server_secret)
+        frame = p.delivered(server, client, expect=not enforce)
+        assert (frame is not None) is not enforce
+    finally:
+        p.close()
