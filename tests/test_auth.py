@@ -18,6 +18,8 @@ from typing import Any, Callable
 import pytest
 import zmq as pyzmq
 import zmq.auth.thread as pyzmq_auth_thread
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastzmq as zmq
 import fastzmq.auth
@@ -764,3 +766,70 @@ def test_e2e_without_a_handler_zap_enforce_domain_refuses(lib, mechanism, enforc
         assert (frame is not None) is not enforce
     finally:
         p.close()
+
+
+# --------------------------------------------------------------------------- fuzz
+class _Capture:
+    """Stands in for zap_socket: records what the handler sends."""
+
+    def __init__(self) -> None:
+        self.sent: list = []
+
+    def send_multipart(self, frames: list) -> None:
+        self.sent.append(frames)
+
+
+_blob = st.binary(max_size=40)
+_mechanisms = st.sampled_from([b"NULL", b"PLAIN", b"CURVE", b"GSSAPI", b"", b"\xff"])
+_addresses = st.sampled_from([b"127.0.0.1", b"10.0.0.1", b"", b"\xff\xfe"]) | _blob
+_requests = st.builds(
+    lambda rid, domain, address, identity, mechanism, creds: [
+        b"1.0",
+        rid,
+        domain,
+        address,
+        identity,
+        mechanism,
+        *creds,
+    ],
+    _blob,
+    st.sampled_from([b"", b"*", b"global"]) | _blob,
+    _addresses,
+    _blob,
+    _mechanisms,
+    st.lists(_blob, max_size=3),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(msg=_requests | st.lists(_blob, max_size=9), policy=st.sampled_from(["-", "allow", "deny"]))
+def test_fuzzed_requests_get_exactly_one_well_formed_reply(msg, policy):
+    a = Authenticator(zmq.Context.instance())
+    a.zap_socket = _Capture()
+    if policy == "allow":
+        a.allow("127.0.0.1")
+    elif policy == "deny":
+        a.deny("127.0.0.1")
+    a.configure_plain("*", {"admin": "secret"})
+
+    class Provider:
+        def callback(self, domain, key):
+            return key[:1] == b"a"
+
+    a.configure_curve_callback("*", Provider())
+    asyncio.run(a.handle_zap_message(msg))
+    assert len(a.zap_socket.sent) == 1
+    reply = a.zap_socket.sent[0]
+    assert len(reply) == 6 and reply[0] == b"1.0"
+    assert reply[1] == (msg[1] if len(msg) >= 2 else b"")
+    assert reply[2] in (b"200", b"400")
+    assert reply[5] == b""
+    if reply[2] == b"200":
+        assert len(msg) >= 6 and msg[0] == b"1.0"
+        assert policy != "deny" or msg[3] != b"127.0.0.1", "a denied address was let in"
+        assert policy != "allow" or msg[3] == b"127.0.0.1", "an address not allowed got in"
+        assert msg[5] in (b"NULL", b"PLAIN", b"CURVE", b"GSSAPI")
+        if msg[5] == b"PLAIN":
+            assert msg[6:] == [b"admin", b"secret"] and reply[4] == b"admin"
+    else:
+        assert reply[4] == b""
