@@ -136,6 +136,7 @@ class Flavour:
             self.loop = LoopThread()
             self.auth = self.loop.run(lambda: AsyncioAuthenticator(ctx))
         else:  # tornado's IOLoop
+            pytest.importorskip("tornado")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
                 from fastzmq.auth.ioloop import IOLoopAuthenticator
