@@ -302,12 +302,16 @@ cdef class SocketCore:
 
     cdef int _check_open(self) except -1:
         if self.closed:
-            raise ZMQError(ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
+            raise self._closed_error()
         if self.ctx_term:
             raise ContextTerminated()
         if self.mailbox:
             self._process_mailbox()
         return 0
+
+    def _closed_error(self):
+        """What a call on a closed socket raises (socket.py adds the fork() child case)."""
+        return ZMQError(ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
 
     cdef int _wait(self, bint for_write, int timeout_ms, double deadline) except -1:
         """Sleep until signalled or the deadline passes (raise Again then).
@@ -330,7 +334,7 @@ cdef class SocketCore:
         if self.ctx_term:
             raise ContextTerminated()
         if self.closed:
-            raise ZMQError(ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
+            raise self._closed_error()
         if self.mailbox:
             self._process_mailbox()
         if timeout_ms > 0 and time.monotonic() >= deadline:

@@ -10,11 +10,12 @@ the string/JSON/pickle helpers, polling and closing.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import random
 from typing import Any
 
-from fastzmq import _endpoint, _fastcall
+from fastzmq import _endpoint, _fastcall, _monitor
 from fastzmq import constants as _c
 from fastzmq._socket import SOCKET_TYPE_NAMES, SocketCore
 from fastzmq.error import ZMQBindError, ZMQError
@@ -80,6 +81,13 @@ _DEFAULTS = {
 class Socket(SocketCore):
     """A fastzmq socket. Create it with ``Context.socket(type)``."""
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__new__(cls, *args, **kwargs)
+        except OSError as e:  # EMFILE/ENFILE creating the socket's eventfd: libzmq's errno
+            code = e.errno or _c.EMFILE
+            raise ZMQError(code, os.strerror(code)) from None
+
     def __init__(self, context: Any = None, socket_type: int = -1, **kwargs: Any) -> None:
         if context is None:
             from fastzmq.context import Context
@@ -91,7 +99,8 @@ class Socket(SocketCore):
         self.context = context
         self._endpoints: list[tuple[str, str, Any]] = []  # (kind, endpoint, handle)
         self._last_endpoint = b""
-        self._monitor = None
+        self._monitor = None  # fastzmq._monitor.Monitor while monitored
+        self._monitor_socket = None  # the PAIR get_monitor_socket() returned
         self._inproc_gone = False  # set by _inproc.close_socket (under the context lock)
         context._add_socket(self)
 
@@ -301,7 +310,12 @@ class Socket(SocketCore):
             _inproc.bind(self, ep)
             resolved = ep.url
         else:
-            resolved = self.context._io_thread().bind(self, ep)
+            try:
+                resolved = self.context._io_thread().bind(self, ep)
+            except ZMQError as e:
+                if self._monitor is not None:
+                    _monitor.emit(self, _c.EVENT_BIND_FAILED, e.errno, ep.raw)
+                raise
         self._last_endpoint = resolved.encode()
         self._endpoints.append(("bind", resolved, ep))
         return _Bound(self, resolved)
@@ -417,7 +431,14 @@ class Socket(SocketCore):
     # ------------------------------------------------------------------ lifecycle
     def _check_alive(self) -> None:
         if self.closed:
-            raise ZMQError(_c.ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
+            raise self._closed_error()
+
+    def _closed_error(self) -> ZMQError:
+        if getattr(self, "_forked", False):  # a fork() child using the parent's socket
+            from fastzmq.context import _forked_error
+
+            return _forked_error(self.context._pid)
+        return ZMQError(_c.ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
 
     def close(self, linger: int | None = None) -> None:
         """Close the socket; queued outgoing messages get LINGER ms to leave."""
@@ -433,6 +454,9 @@ class Socket(SocketCore):
         if self.context is not None:
             for io in list(self.context._io):
                 io.close_socket(self, linger)
+        if self._monitor is not None:  # after the endpoints' CLOSED events: MONITOR_STOPPED
+            mon, self._monitor = self._monitor, None
+            mon.shutdown()
         self.closed = True
         self._wake()
         self._drop_all_pipes()
@@ -457,11 +481,49 @@ class Socket(SocketCore):
         name = SOCKET_TYPE_NAMES.get(self.socket_type)
         return f"<fastzmq.Socket({name}) {state} at {hex(id(self))}>"
 
-    def monitor(self, addr: str | None, events: int = _c.EVENT_ALL) -> None:
-        raise ZMQError(_c.ENOTSUP, "socket monitor: not implemented yet")
+    # ------------------------------------------------------------------ monitor
+    def monitor(self, addr: str | bytes | None, events: int = _c.EVENT_ALL) -> None:
+        """Publish this socket's events on an inproc PAIR bound at ``addr`` (libzmq's
+        zmq_socket_monitor); ``addr=None`` stops monitoring (MONITOR_STOPPED, then the
+        PAIR closes). See ``fastzmq._monitor`` for the format and the threading."""
+        self._check_alive()
+        if isinstance(addr, bytes):
+            addr = addr.decode("utf-8")
+        old = self._monitor
+        if addr is None:
+            if old is not None:
+                self._monitor = None
+                old.shutdown()
+            return
+        if not isinstance(events, int):
+            raise TypeError(f"events must be an int, not {type(events).__name__}")
+        if old is not None:  # libzmq: a new monitor replaces the previous one
+            self._monitor = None
+            old.shutdown()
+        from fastzmq._monitor import Monitor
 
-    def get_monitor_socket(self, events: int = _c.EVENT_ALL, addr: str | None = None) -> Any:
-        raise ZMQError(_c.ENOTSUP, "socket monitor: not implemented yet")
+        self._monitor = Monitor(self, addr, int(events))
+
+    def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> Any:
+        """A PAIR socket connected to this socket's monitor (started here if needed)."""
+        mon = getattr(self, "_monitor_socket", None)
+        if mon is not None and not mon.closed:
+            return mon
+        if addr is None:
+            addr = f"inproc://monitor.s-{self.FD}"
+        self.monitor(addr, _c.EVENT_ALL if events is None else events)
+        try:  # the same flavour as this socket (an asyncio socket gets an asyncio PAIR)
+            pair = self.context.socket(_c.PAIR, socket_class=type(self))
+        except TypeError:
+            pair = self.context.socket(_c.PAIR)
+        pair.connect(addr)
+        self._monitor_socket = pair
+        return pair
+
+    def disable_monitor(self) -> None:
+        """Stop monitoring: the monitor PAIR sends MONITOR_STOPPED and closes."""
+        self._monitor_socket = None
+        self.monitor(None, 0)
 
 
 def _opt_name(option: int) -> str:
