@@ -50,13 +50,17 @@ def encode_event(event: int, value: int, endpoint: str | bytes) -> list[bytes]:
     return [_HEAD.pack(event & 0xFFFF, value & 0xFFFFFFFF), endpoint]
 
 
-def protocol_error_code(exc: Any) -> int:
-    """The ZMQ_PROTOCOL_ERROR_* code libzmq reports for a handshake ProtocolError."""
+def protocol_error_code(exc: Any) -> int | None:
+    """The ZMQ_PROTOCOL_ERROR_* code libzmq reports for a handshake ProtocolError, or
+    None where libzmq reports HANDSHAKE_FAILED_NO_DETAIL instead (a peer whose greeting
+    is not ZMTP 3: libzmq takes it for a ZMTP 1.0 peer and fails without detail)."""
     from fastzmq import zmtp
 
     code = getattr(exc, "zmq_code", None)  # a mechanism may carry the exact code
     if isinstance(code, int):
         return code
+    if isinstance(exc, zmtp.BadGreeting):
+        return None
     if isinstance(exc, zmtp.MechanismMismatch):
         return _c.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
     if isinstance(exc, zmtp.IncompatibleSocketType):

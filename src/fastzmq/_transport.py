@@ -129,14 +129,11 @@ class Connection(Engine):
                     self._activate(ev)
                     return
                 if isinstance(ev, HandshakeFailed):
-                    self.reported = True
-                    emit(
-                        self.socket,
-                        _c.EVENT_HANDSHAKE_FAILED_PROTOCOL,
-                        protocol_error_code(ev.error),
-                        self.endpoint,
-                    )
-                    self.die(-1)
+                    code = protocol_error_code(ev.error)
+                    if code is not None:
+                        self.reported = True
+                        emit(self.socket, _c.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, self.endpoint)
+                    self.die(errno.EPROTO)
                     return
         except (BlockingIOError, InterruptedError):
             return

@@ -455,8 +455,8 @@ class Socket(SocketCore):
             for io in list(self.context._io):
                 io.close_socket(self, linger)
         if self._monitor is not None:  # after the endpoints' CLOSED events: MONITOR_STOPPED
-            mon, self._monitor = self._monitor, None
-            mon.shutdown()
+            self._monitor.shutdown()
+            self._monitor = None
         self.closed = True
         self._wake()
         self._drop_all_pipes()
@@ -492,14 +492,14 @@ class Socket(SocketCore):
         old = self._monitor
         if addr is None:
             if old is not None:
+                old.shutdown()  # what is queued, then MONITOR_STOPPED; later events drop
                 self._monitor = None
-                old.shutdown()
             return
         if not isinstance(events, int):
             raise TypeError(f"events must be an int, not {type(events).__name__}")
         if old is not None:  # libzmq: a new monitor replaces the previous one
-            self._monitor = None
             old.shutdown()
+            self._monitor = None
         from fastzmq._monitor import Monitor
 
         self._monitor = Monitor(self, addr, int(events))
