@@ -606,6 +606,43 @@ cdef class SocketCore:
             for topic in self.subs.prefixes():
                 self._send_sub(p, topic, True)
 
+    # ---- wait_peers: the peer-state API (docs/peers.md)
+    def _wait_peers(self, timeout=None, int peers=1):
+        """Block until >= peers peers are connected (handshake done; inproc: joined),
+        timeout in ms (None/negative: forever, 0: check); False on timeout. Sleeps on the
+        socket's fd: every new peer reaches the socket as a mailbox post, which wakes it."""
+        cdef int ms = -1
+        cdef double deadline = 0
+        self._enter()
+        if timeout is not None and timeout >= 0:
+            ms = <int>min(-(-timeout // 1), 2**31 - 1)
+            deadline = time.monotonic() + timeout / 1000.0
+        while True:
+            if self._count_peers() >= peers:
+                return True
+            if ms == 0:
+                return False
+            waiter_arm(&self.sig.w)
+            if self._count_peers() >= peers:
+                waiter_disarm(&self.sig.w)
+                return True
+            try:
+                if self._wait(False, ms, deadline):
+                    return self._count_peers() >= peers
+            except Again:
+                waiter_disarm(&self.sig.w)
+                return self._count_peers() >= peers
+
+    def _count_peers(self):
+        cdef Pipe p
+        cdef int n = 0
+        if self.mailbox:
+            self._process_mailbox()
+        for p in self.pipes:
+            if p.connected and not p.detached:
+                n += 1
+        return n
+
     # ---- wait_subscribed: PING after subscription changes, wait for the PONGs
     cdef object _ack_of(self, Pipe p):
         rec = self.sub_acks.get(p.pipe_id)

@@ -232,6 +232,7 @@ class Connection(Engine):
         pipe = self.pipe
         return {
             "endpoint": self.endpoint,
+            "transport": self.owner.ep.transport,
             "peer_address": _format_peer(self.peer_addr),
             "handshake_done": self.state == 1,
             "connected_since": self.since if self.state == 1 else None,

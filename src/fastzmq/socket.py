@@ -264,6 +264,46 @@ class Socket(SocketCore):
         self._check_alive()
         return self._wait_subscribed(timeout, peers)
 
+    # ------------------------------------------------------------------ peer state
+    def peers(self) -> list[dict]:
+        """The peers of this socket now, one dict each (docs/peers.md): ``endpoint``,
+        ``transport``, ``peer_address``, ``handshake_done``, ``connected_since``
+        (time.time() at the handshake), ``peer_type``, ``routing_id``."""
+        self._check_alive()
+        self._take_mail()
+        out: list[dict] = []
+        for io in list(self.context._io):  # tcp/ipc: asked of the I/O thread that owns them
+            out.extend(io.call_sync(_transport_peers, io, self))
+        for p in self._get_pipes():
+            if p.kind == 1 and not p.detached:  # inproc: a joined peer socket
+                peer = p.owner
+                out.append(
+                    {
+                        "endpoint": p.endpoint,
+                        "transport": "inproc",
+                        "peer_address": p.endpoint,
+                        "handshake_done": bool(p.connected),
+                        "connected_since": None,
+                        "peer_type": SOCKET_TYPE_NAMES.get(getattr(peer, "socket_type", -1)),
+                        "routing_id": p.routing_id,
+                    }
+                )
+        return out
+
+    def wait_peers(self, n: int = 1, timeout: float | None = None) -> bool:
+        """Wait until at least ``n`` peers are connected (tcp/ipc: handshake done;
+        inproc: joined). ``timeout`` in milliseconds as in ``poll`` (None or negative:
+        forever, 0: check now); returns False on timeout. See docs/peers.md."""
+        self._check_alive()
+        if n < 0:
+            raise ZMQError(_c.EINVAL, "n must be >= 0")
+        return self._wait_peers(timeout, n)
+
+    def peer_count(self) -> int:
+        """How many peers are connected now (what ``wait_peers`` counts)."""
+        self._check_alive()
+        return self._count_peers()
+
     @property
     def type(self) -> int:
         return _c.SocketType(self.socket_type)
@@ -524,6 +564,16 @@ class Socket(SocketCore):
         """Stop monitoring: the monitor PAIR sends MONITOR_STOPPED and closes."""
         self._monitor_socket = None
         self.monitor(None, 0)
+
+
+def _transport_peers(io: Any, sock: Socket) -> list[dict]:
+    """I/O thread: what the listeners and connecters of sock know about their peers."""
+    out: list[dict] = []
+    for obj in list(io.by_socket.get(sock, ())):
+        peers = getattr(obj, "peers", None)
+        if peers is not None:
+            out.extend(peers())
+    return out
 
 
 def _opt_name(option: int) -> str:
