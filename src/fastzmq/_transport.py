@@ -245,6 +245,16 @@ _EOF = -100  # die(): the peer closed the connection
 _RETRY_ACCEPT_S = 0.1  # a listener out of fds tries again after this (or at a close)
 
 
+def _is_ip_literal(host: str) -> bool:
+    for family in (_pysocket.AF_INET, _pysocket.AF_INET6):
+        try:
+            _pysocket.inet_pton(family, host)
+            return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
 def _format_peer(addr: Any) -> str:
     if isinstance(addr, tuple) and len(addr) >= 2:
         host, port = addr[0], addr[1]
@@ -435,6 +445,7 @@ class Connecter:
         self.linger_deadline: float | None = None  # set when closed with messages queued
         self.linger_timer = None
         self.retry_timer = None
+        self.resolved: Any = None  # (sockaddr, family) of an IP literal, kept across attempts
         self.conn = None
         self.pending = None
         self.slot = -1
@@ -465,8 +476,12 @@ class Connecter:
                 family, sa = _pysocket.AF_UNIX, self.ep.address
                 if sa.startswith("@"):
                     sa = "\0" + sa[1:]
+            elif self.resolved is not None:
+                sa, family = self.resolved
             else:
                 sa, family = _endpoint.resolve(self.ep)
+                if _is_ip_literal(self.ep.host):  # no DNS behind it: resolve once
+                    self.resolved = (sa, family)
             s = _pysocket.socket(family, _pysocket.SOCK_STREAM)
         except (OSError, ZMQError):
             self._retry()
