@@ -213,3 +213,34 @@ def test_errors_raise_at_the_call(ctx, method, addr, code):
 def test_longest_ipc_path_is_accepted(ctx, tmp_path):
     s = ctx.socket(zmq.PUSH)
     s.connect("ipc://" + "a" * zmq.IPC_PATH_MAX_LEN)  # connects later (nothing there)
+
+
+_EXIT_HANDLER_CHILD = textwrap.dedent(
+    """
+    import atexit
+    state = {}
+    def bye():  # registered before fastzmq's own exit handler, so it runs after it
+        state["push"].close(linger=100)
+        state["ctx"].term()
+        print("termed", flush=True)
+    atexit.register(bye)
+    import fastzmq as zmq
+    ctx = state["ctx"] = zmq.Context()
+    push = state["push"] = ctx.socket(zmq.PUSH)
+    push.connect("tcp://127.0.0.1:1")
+    push.send(b"queued")  # never delivered: only LINGER ends it
+    """
+)
+
+
+def test_term_in_a_late_exit_handler_returns():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    r = subprocess.run(
+        [sys.executable, "-c", _EXIT_HANDLER_CHILD],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+    )
+    assert r.returncode == 0 and "termed" in r.stdout, (r.returncode, r.stdout, r.stderr)

@@ -61,6 +61,7 @@ def _at_exit() -> None:
                 io.call(lambda: None)  # wake its epoll_wait
                 if io.thread is not None:
                     io.thread.join(1.0)
+                io.idle.set()  # a term() from a later exit handler must not wait for it
             except Exception:
                 pass
 
@@ -171,7 +172,11 @@ class Context:
         for s in list(self._sockets):
             s._terminate()
         for io in self._io:
-            io.wait_sockets_closed()
+            # lingering engines flush in the I/O thread: wait, unless it is gone (stopped
+            # at interpreter exit by _at_exit, before a later exit handler's term())
+            while not io.idle.wait(0.1):
+                if io.thread is None or not io.thread.is_alive():
+                    break
         while True:
             with self._lock:
                 live = [s for s in self._sockets if not s.closed]
