@@ -244,3 +244,15 @@ def test_term_in_a_late_exit_handler_returns():
         env=env,
     )
     assert r.returncode == 0 and "termed" in r.stdout, (r.returncode, r.stdout, r.stderr)
+
+
+@pytest.mark.parametrize(
+    ("method", "addr"),
+    [("connect", "noproc://no/such/file"), ("bind", "tcp://nosuchif0:5555"), ("bind", "inproc://")],
+)
+def test_errors_name_the_endpoint(ctx, method, addr):
+    """pyzmq's bind/connect errors name the endpoint (addr='...')."""
+    s = ctx.socket(zmq.PUSH)
+    with pytest.raises(zmq.ZMQError) as info:
+        getattr(s, method)(addr)
+    assert addr in str(info.value)

@@ -343,7 +343,10 @@ class Socket(SocketCore):
     def bind(self, addr: str) -> Any:
         """Bind to an endpoint: tcp://host:port, ipc://path or inproc://name."""
         self._check_alive()
-        ep = _endpoint.parse(addr)
+        try:
+            ep = _endpoint.parse(addr)
+        except ZMQError as e:
+            raise _with_addr(e, addr) from None
         if ep.transport == "inproc":
             from fastzmq import _inproc
 
@@ -355,7 +358,7 @@ class Socket(SocketCore):
             except ZMQError as e:
                 if self._monitor is not None:
                     _monitor.emit(self, _c.EVENT_BIND_FAILED, e.errno, ep.raw)
-                raise
+                raise _with_addr(e, addr) from None
         self._last_endpoint = resolved.encode()
         self._endpoints.append(("bind", resolved, ep))
         return _Bound(self, resolved)
@@ -363,7 +366,10 @@ class Socket(SocketCore):
     def connect(self, addr: str) -> Any:
         """Connect to an endpoint (asynchronously: the peer need not exist yet)."""
         self._check_alive()
-        ep = _endpoint.parse(addr, connect=True)
+        try:
+            ep = _endpoint.parse(addr, connect=True)
+        except ZMQError as e:
+            raise _with_addr(e, addr) from None
         if ep.transport == "inproc":
             from fastzmq import _inproc
 
@@ -564,6 +570,15 @@ class Socket(SocketCore):
         """Stop monitoring: the monitor PAIR sends MONITOR_STOPPED and closes."""
         self._monitor_socket = None
         self.monitor(None, 0)
+
+
+def _with_addr(e: ZMQError, addr: Any) -> ZMQError:
+    """pyzmq names the endpoint in bind/connect errors: "... (addr='tcp://...')"."""
+    if isinstance(addr, bytes):
+        addr = addr.decode("utf-8", "replace")
+    if isinstance(addr, str) and addr not in e.strerror:
+        e.strerror = f"{e.strerror} (addr={addr!r})"
+    return e
 
 
 def _transport_peers(io: Any, sock: Socket) -> list[dict]:
