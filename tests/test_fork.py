@@ -11,7 +11,11 @@ import pytest
 
 import fastzmq as zmq
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+pytestmark = [
+    pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork"),
+    # 3.12+ warns about fork() in a process with threads (the I/O thread): that is the point
+    pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning"),
+]
 
 
 def run_in_child(fn, timeout: float = 10.0) -> dict:
