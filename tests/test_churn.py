@@ -7,6 +7,7 @@ fd-exhaustion tests run in a subprocess with a small RLIMIT_NOFILE.
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import socket
 import struct
@@ -28,6 +29,13 @@ pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="need
 
 def nfds() -> int:
     return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture(autouse=True)
+def _collected():
+    """Free earlier tests' objects (closing their fds) before a test counts fds; the
+    checks are "no more fds than at the start" (fewer is fine, more is a leak)."""
+    gc.collect()
 
 
 def rss_mb() -> float:
@@ -61,7 +69,7 @@ def test_connections_dying_in_setup_are_forgotten(ctx):
     for _ in range(300):  # connect and close at once: most die during the handshake
         s = socket.create_connection(("127.0.0.1", port), timeout=2)
         s.close()
-    assert wait_until(lambda: not lst.conns and nfds() == before), (len(lst.conns), nfds())
+    assert wait_until(lambda: not lst.conns and nfds() <= before), (len(lst.conns), nfds())
 
 
 def test_finished_connections_release_fds_at_once(ctx):
@@ -83,7 +91,7 @@ def test_finished_connections_release_fds_at_once(ctx):
     del push
     assert wait_until(lambda: not lst.conns, 5.0)
     pull.poll(0)  # the socket drops the detached pipes (and their engines' eventfds)
-    assert wait_until(lambda: nfds() == before, 5.0), (nfds(), before)
+    assert wait_until(lambda: nfds() <= before, 5.0), (nfds(), before)
 
 
 def test_churn_rss_and_fds_come_back(ctx):
@@ -97,7 +105,7 @@ def test_churn_rss_and_fds_come_back(ctx):
             s = socket.create_connection(("127.0.0.1", port), timeout=2)
             s.close()
         # (the last connections may still be in the accept queue: wait for both)
-        assert wait_until(lambda: not lst.conns and nfds() == fds0, 10.0), nfds()
+        assert wait_until(lambda: not lst.conns and nfds() <= fds0, 10.0), nfds()
         marks.append(rss_mb())
     # the set-up race kept ~2 KB per connection, never returned: allow noise, not growth
     assert marks[2] - marks[0] < 3.0, marks
