@@ -1,11 +1,13 @@
 """Endpoint strings: ``tcp://host:port``, ``ipc://path``, ``inproc://name``.
 
 ``parse`` validates an endpoint and splits it; errors carry pyzmq's errno values:
-EINVAL for a malformed address, EPROTONOSUPPORT for an unknown transport.
+EINVAL for a malformed address, EPROTONOSUPPORT for an unknown transport,
+ENAMETOOLONG for an ipc path longer than ``IPC_PATH_MAX_LEN``.
 """
 
 from __future__ import annotations
 
+import errno as _errno
 import socket as _socket
 from dataclasses import dataclass
 
@@ -14,6 +16,7 @@ from fastzmq.error import ZMQError
 
 TRANSPORTS = ("tcp", "ipc", "inproc", "pgm", "epgm", "tipc", "vmci", "udp", "ws", "wss", "norm")
 SUPPORTED = ("tcp", "ipc", "inproc")
+IPC_PATH_MAX_LEN = _c.IPC_PATH_MAX_LEN  # sizeof(sockaddr_un.sun_path) - 1
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,12 @@ def parse(addr: str | bytes, connect: bool = False) -> Endpoint:
     if transport == "inproc":
         return Endpoint(addr, transport, rest)
     if transport == "ipc":
+        if len(rest.encode("utf-8")) > IPC_PATH_MAX_LEN:
+            raise ZMQError(
+                _errno.ENAMETOOLONG,
+                f"ipc path {rest!r} is longer than {IPC_PATH_MAX_LEN} bytes "
+                "(sizeof(sockaddr_un.sun_path) - 1); fastzmq.IPC_PATH_MAX_LEN is that limit",
+            )
         return Endpoint(addr, transport, rest, family=_socket.AF_UNIX)
     return _parse_tcp(addr, rest, connect)
 

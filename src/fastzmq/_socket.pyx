@@ -393,12 +393,16 @@ cdef class SocketCore:
 
     cdef int _check_open(self) except -1:
         if self.closed:
-            raise ZMQError(ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
+            raise self._closed_error()
         if self.ctx_term:
             raise ContextTerminated()
         if self.mailbox:
             self._process_mailbox()
         return 0
+
+    def _closed_error(self):
+        """What a call on a closed socket raises (socket.py adds the fork() child case)."""
+        return ZMQError(ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
 
     cdef int _wait(self, bint for_write, int timeout_ms, double deadline) except -1:
         """Sleep until signalled or the deadline passes (raise Again then).
@@ -421,7 +425,7 @@ cdef class SocketCore:
         if self.ctx_term:
             raise ContextTerminated()
         if self.closed:
-            raise ZMQError(ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
+            raise self._closed_error()
         if self.mailbox:
             self._process_mailbox()
         if timeout_ms > 0 and time.monotonic() >= deadline:
@@ -735,6 +739,43 @@ cdef class SocketCore:
         if resend:
             for topic in self.subs.prefixes():
                 self._send_sub(p, topic, True)
+
+    # ---- wait_peers: the peer-state API (docs/peers.md)
+    def _wait_peers(self, timeout=None, int peers=1):
+        """Block until >= peers peers are connected (handshake done; inproc: joined),
+        timeout in ms (None/negative: forever, 0: check); False on timeout. Sleeps on the
+        socket's fd: every new peer reaches the socket as a mailbox post, which wakes it."""
+        cdef int ms = -1
+        cdef double deadline = 0
+        self._enter()
+        if timeout is not None and timeout >= 0:
+            ms = <int>min(-(-timeout // 1), 2**31 - 1)
+            deadline = time.monotonic() + timeout / 1000.0
+        while True:
+            if self._count_peers() >= peers:
+                return True
+            if ms == 0:
+                return False
+            waiter_arm(&self.sig.w)
+            if self._count_peers() >= peers:
+                waiter_disarm(&self.sig.w)
+                return True
+            try:
+                if self._wait(False, ms, deadline):
+                    return self._count_peers() >= peers
+            except Again:
+                waiter_disarm(&self.sig.w)
+                return self._count_peers() >= peers
+
+    def _count_peers(self):
+        cdef Pipe p
+        cdef int n = 0
+        if self.mailbox:
+            self._process_mailbox()
+        for p in self.pipes:
+            if p.connected and not p.detached:
+                n += 1
+        return n
 
     # ---- wait_subscribed: PING after subscription changes, wait for the PONGs
     cdef object _ack_of(self, Pipe p):

@@ -10,6 +10,14 @@ Connection life (RFC 23/37): OS connection -> greeting and mechanism handshake
 outlives its connections: messages queue before the first connection and across
 reconnects (back-off from RECONNECT_IVL doubling up to RECONNECT_IVL_MAX). A
 listener's pipes live and die with their connections.
+
+A connection is created, put where its owner keeps it, and only then started
+(``start``), so a connection that dies during set-up is always removed again.
+Every timer a connection arms is cancelled when it dies: a finished connection
+holds nothing (fd, eventfd, memory) after ``die``. A listener that runs out of
+fds (EMFILE/ENFILE) pauses accepting and resumes on a short timer or as soon as
+one of its connections closes. Socket monitor events are reported through
+``_monitor.emit`` with libzmq's values (fd, errno or interval).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from typing import Any
 from fastzmq import _endpoint, _socks
 from fastzmq import constants as _c
 from fastzmq._io import Engine
+from fastzmq._monitor import emit, protocol_error_code
 from fastzmq._pipe import make_wire_pipe
 from fastzmq._socket import SOCKET_TYPE_NAMES
 from fastzmq._waiter import Waiter
@@ -137,23 +146,39 @@ def _admit(conn: Any, opts: dict) -> bool:
 class Connection(Engine):
     """One ZMTP connection: handshake in Python, then the compiled pump."""
 
-    def __init__(self, io: Any, sock: Any, pysock: Any, owner: Any) -> None:
+    def __init__(
+        self, io: Any, sock: Any, pysock: Any, owner: Any, endpoint: str, peer: Any
+    ) -> None:
         self.io = io
         self.socket = sock
         self.pysock = pysock
         self.owner = owner
+        self.endpoint = endpoint  # for monitor events and peers()
+        self.peer_addr = peer  # the peer's socket address (tcp: (host, port); ipc: path)
+        self.since = 0.0  # time.time() when the handshake completed
         self.waiter_obj = None
+        self.timer = None  # the handshake or linger timer (cancelled by die)
+        self.reported = False  # a handshake failure was reported with its detail
+        self.slot = -1
         self.set_fd(pysock.fileno())
-        self.slot = io.new_slot(self)
         self.hs = Handshake(
             socket_type=SOCKET_TYPE_NAMES[sock.socket_type],
             identity=sock.routing_id_opt or b"",
         )
         self.hs_out = self.hs.data_to_send()
-        io.register(self.fileno(), self.slot, KIND_ENGINE, _ENGINE_MASK)
-        ivl = _opt(sock, _c.HANDSHAKE_IVL)
+
+    def start(self) -> None:
+        """Register and begin the handshake (after the owner has recorded us)."""
+        io = self.io
+        self.slot = io.new_slot(self)
+        try:
+            io.register(self.fileno(), self.slot, KIND_ENGINE, _ENGINE_MASK)
+        except OSError as e:
+            self.die(e.errno or errno.EIO)
+            return
+        ivl = _opt(self.socket, _c.HANDSHAKE_IVL)
         if ivl > 0:
-            io.add_timer(ivl / 1000.0, self._handshake_timeout)
+            self.timer = io.add_timer(ivl / 1000.0, self._handshake_timeout)
         self._handshake_io(EPOLLOUT | EPOLLIN)
 
     # ---------------------------------------------------------------- events
@@ -177,7 +202,7 @@ class Connection(Engine):
             while True:
                 data = self.pysock.recv(65536)
                 if not data:
-                    self.die(-100)
+                    self.die(_EOF)
                     return
                 self.hs.receive_data(data)
                 ev = self.hs.next_event()
@@ -187,7 +212,11 @@ class Connection(Engine):
                     self._activate(ev)
                     return
                 if isinstance(ev, HandshakeFailed):
-                    self.die(-1)
+                    code = protocol_error_code(ev.error)
+                    if code is not None:
+                        self.reported = True
+                        emit(self.socket, _c.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, self.endpoint)
+                    self.die(errno.EPROTO)
                     return
         except (BlockingIOError, InterruptedError):
             return
@@ -205,6 +234,9 @@ class Connection(Engine):
 
     def _activate(self, ev: HandshakeComplete) -> None:
         sock = self.socket
+        self.io.cancel_timer(self.timer)
+        self.timer = None
+        self.since = time.time()
         pipe = self.owner.pipe_for(self, ev)
         pipe.zmtp_minor = ev.version[1]
         pipe.peer_type = ev.peer_socket_type
@@ -214,6 +246,7 @@ class Connection(Engine):
         self.io.register(waiter.fileno(), self.slot, KIND_WAKE, EPOLLIN | EPOLLET)
         rcvhwm = max(0, sock.rcvhwm)
         rc = self.activate(pipe, waiter, ev.leftover, sock.maxmsgsize, rcvhwm)
+        emit(sock, _c.EVENT_HANDSHAKE_SUCCEEDED, 0, self.endpoint)
         self.owner.on_active(self, pipe)
         if self.state != 1:
             return  # on_active flushed and closed it (a socket closed while connecting)
@@ -225,25 +258,41 @@ class Connection(Engine):
 
     # ---------------------------------------------------------------- death
     def die(self, why: int) -> None:
+        """Close the connection; ``why`` is 0 for a deliberate stop, else the error."""
         if self.state == 2:
             return
+        was_handshaking = self.state == 0
+        self.hs_failed = was_handshaking and why == errno.EPROTO  # RECONNECT_STOP reads it
         self.state = 2
         self.error = why
-        try:
-            self.io.unregister(self.fileno())
-            if self.waiter_obj is not None:
-                self.io.unregister(self.waiter_obj.fileno())
-        except Exception:
-            pass
+        io = self.io
+        io.cancel_timer(self.timer)
+        self.timer = None
+        fd = self.fileno()
+        if why != 0 and self.socket._monitor is not None:
+            if was_handshaking and not self.reported:
+                detail = 0 if why == _EOF else (why if why > 0 else errno.EPROTO)
+                emit(self.socket, _c.EVENT_HANDSHAKE_FAILED_NO_DETAIL, detail, self.endpoint)
+            emit(self.socket, _c.EVENT_DISCONNECTED, fd, self.endpoint)
+        if self.slot >= 0:
+            try:
+                io.unregister(fd)
+                if self.waiter_obj is not None:
+                    io.unregister(self.waiter_obj.fileno())
+            except Exception:
+                pass
         self.detach_rings()
         try:
             self.pysock.close()
         except OSError:
             pass
-        self.io.free_slot(self.slot)
-        self.io.lingering.discard(self)
+        if self.slot >= 0:
+            io.free_slot(self.slot)
+            self.slot = -1
+        self.hs = None
+        io.lingering.discard(self)
         self.owner.on_dead(self)
-        self.io.check_idle()
+        io.check_idle()
 
     def stop(self, linger: int) -> None:
         """Close now, or once the outbound ring is flushed (LINGER ms at most)."""
@@ -251,12 +300,52 @@ class Connection(Engine):
             self.set_closing()
             self.io.lingering.add(self)
             if linger > 0:
-                self.io.add_timer(linger / 1000.0, lambda: self.die(0))
+                self.timer = self.io.add_timer(linger / 1000.0, self._linger_expired)
             rc = self.c_pump()
             if rc:
                 self.die(rc)
             return
         self.die(0)
+
+    def _linger_expired(self) -> None:
+        self.timer = None
+        self.die(0)
+
+    def info(self) -> dict:
+        """What peers() reports about this connection (I/O thread)."""
+        pipe = self.pipe
+        return {
+            "endpoint": self.endpoint,
+            "transport": self.owner.ep.transport,
+            "peer_address": _format_peer(self.peer_addr),
+            "handshake_done": self.state == 1,
+            "connected_since": self.since if self.state == 1 else None,
+            "peer_type": getattr(pipe, "peer_type", None) if pipe is not None else None,
+            "routing_id": getattr(pipe, "routing_id", None) if pipe is not None else None,
+        }
+
+
+_EOF = -100  # die(): the peer closed the connection
+_RETRY_ACCEPT_S = 0.1  # a listener out of fds tries again after this (or at a close)
+
+
+def _is_ip_literal(host: str) -> bool:
+    for family in (_pysocket.AF_INET, _pysocket.AF_INET6):
+        try:
+            _pysocket.inet_pton(family, host)
+            return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
+def _format_peer(addr: Any) -> str:
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        host, port = addr[0], addr[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    if isinstance(addr, bytes):
+        addr = addr.decode("utf-8", "replace")
+    return str(addr or "")
 
 
 class Listener:
@@ -271,6 +360,8 @@ class Listener:
         self.conns: set = set()
         self.slot = -1
         self.path = None
+        self.paused = None  # the retry timer while accept() is out of fds
+        self.wildcard = False  # bound to every address: a connection's endpoint is its own
         use_fd = _opt(sock, _c.USE_FD)
         if use_fd >= 0:
             self.pysock = self._adopt_fd(ep, use_fd)
@@ -280,8 +371,11 @@ class Listener:
             self.pysock = self._bind_tcp(ep)
 
     def _bind_tcp(self, ep: Any) -> Any:
-        sa, family = _endpoint.resolve(ep, bool(_opt(self.socket, _c.IPV6)))
-        s = _pysocket.socket(family, _pysocket.SOCK_STREAM)
+        try:
+            sa, family = _endpoint.resolve(ep, bool(_opt(self.socket, _c.IPV6)))
+            s = _pysocket.socket(family, _pysocket.SOCK_STREAM)
+        except OSError as e:
+            raise _bind_error(e, ep) from None
         try:
             s.setsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_REUSEADDR, 1)
             if family == _pysocket.AF_INET6:
@@ -289,16 +383,15 @@ class Listener:
             _tune(s, family, self.socket)  # BINDTODEVICE, buffers: before bind/listen
             s.bind(sa)
             s.listen(max(1, _opt(self.socket, _c.BACKLOG)))
+            s.setblocking(False)
+            host, port = s.getsockname()[:2]
         except OSError as e:
             s.close()
-            raise ZMQError(
-                e.errno or _c.EINVAL, f"{os.strerror(e.errno or 22)}: {ep.raw}"
-            ) from None
-        s.setblocking(False)
-        host, port = s.getsockname()[:2]
+            raise _bind_error(e, ep) from None
         shown = ep.host if ep.host else ("0.0.0.0" if family == _pysocket.AF_INET else "::")
         if ep.host and _endpoint._literal_family(ep.host) is None:
             shown = host  # a host or interface name: show the address bound, as libzmq
+        self.wildcard = not ep.host
         if family == _pysocket.AF_INET6 or ":" in shown:
             shown = f"[{shown}]"
         self.resolved = f"tcp://{shown}:{port}"
@@ -327,18 +420,19 @@ class Listener:
         path = ep.address
         if path == "*":
             path = tempfile.mktemp(prefix="fastzmq-", suffix=".ipc")
-        s = _pysocket.socket(_pysocket.AF_UNIX, _pysocket.SOCK_STREAM)
+        try:
+            s = _pysocket.socket(_pysocket.AF_UNIX, _pysocket.SOCK_STREAM)
+        except OSError as e:
+            raise _bind_error(e, ep) from None
         try:
             if os.path.exists(path) and not path.startswith("@"):
                 os.unlink(path)
             s.bind(path if not path.startswith("@") else "\0" + path[1:])
             s.listen(max(1, _opt(self.socket, _c.BACKLOG)))
+            s.setblocking(False)
         except OSError as e:
             s.close()
-            raise ZMQError(
-                e.errno or _c.EINVAL, f"{os.strerror(e.errno or 22)}: {ep.raw}"
-            ) from None
-        s.setblocking(False)
+            raise _bind_error(e, ep) from None
         self.path = path if not path.startswith("@") else None
         self.resolved = f"ipc://{path}"
         self.url = self.resolved
@@ -347,25 +441,60 @@ class Listener:
     def start(self) -> None:
         self.slot = self.io.new_slot(self)
         self.io.register(self.pysock.fileno(), self.slot, KIND_SLOW, EPOLLIN)
+        emit(self.socket, _c.EVENT_LISTENING, self.pysock.fileno(), self.url)
         self.on_event(KIND_SLOW, EPOLLIN)
 
     def on_event(self, kind: int, mask: int) -> None:
+        if self.paused is not None or self.slot < 0:
+            return
         while True:
             try:
-                conn, _ = self.pysock.accept()
+                conn, addr = self.pysock.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:
-                return  # EMFILE and friends: try again on the next event
+            except OSError as e:
+                code = e.errno or errno.EIO
+                emit(self.socket, _c.EVENT_ACCEPT_FAILED, code, self.url)
+                if code in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    self._pause()  # level-triggered: retrying now would spin
+                    return
+                continue  # ECONNABORTED and friends: that one connection is gone
             try:
                 if not _admit(conn, self.socket.options):
                     conn.close()
                     continue
                 _tune(conn, conn.family, self.socket)
-            except OSError:
+            except OSError as e:
+                emit(self.socket, _c.EVENT_ACCEPT_FAILED, e.errno or errno.EIO, self.url)
                 conn.close()
                 continue
-            self.conns.add(Connection(self.io, self.socket, conn, self))
+            c = Connection(self.io, self.socket, conn, self, self._endpoint_of(conn), addr)
+            emit(self.socket, _c.EVENT_ACCEPTED, c.fileno(), c.endpoint)
+            self.conns.add(c)
+            c.start()
+
+    def _endpoint_of(self, conn: Any) -> str:
+        if not self.wildcard or self.socket._monitor is None:
+            return self.url
+        try:  # the address this connection came in on, as libzmq reports it
+            host, port = conn.getsockname()[:2]
+        except OSError:
+            return self.url
+        return f"tcp://[{host}]:{port}" if ":" in host else f"tcp://{host}:{port}"
+
+    def _pause(self) -> None:
+        self.io.unregister(self.pysock.fileno())
+        self.paused = self.io.add_timer(_RETRY_ACCEPT_S, self._resume)
+
+    def _resume(self) -> None:
+        if self.paused is None:
+            return
+        self.io.cancel_timer(self.paused)
+        self.paused = None
+        if self.slot < 0:
+            return
+        self.io.register(self.pysock.fileno(), self.slot, KIND_SLOW, EPOLLIN)
+        self.on_event(KIND_SLOW, EPOLLIN)
 
     def pipe_for(self, conn: Any, ev: Any) -> Any:
         pipe, _, _ = make_wire_pipe()
@@ -392,18 +521,30 @@ class Listener:
         self.conns.discard(conn)
         if conn.pipe is not None:
             self.socket._post("detach", conn.pipe)
+        if self.paused is not None:
+            self._resume()  # an fd was freed: accept what waits
+
+    def peers(self) -> list:
+        return [c.info() for c in self.conns]
 
     def stop(self, linger: int) -> None:
+        if self.paused is not None:
+            self.io.cancel_timer(self.paused)
+            self.paused = None
         if self.slot >= 0:
-            self.io.unregister(self.pysock.fileno())
+            fd = self.pysock.fileno()
+            self.io.unregister(fd)
             self.io.free_slot(self.slot)
             self.slot = -1
-        self.pysock.close()
+            self.pysock.close()
+            emit(self.socket, _c.EVENT_CLOSED, fd, self.url)
+        else:
+            self.pysock.close()
         if self.path:
             try:
                 os.unlink(self.path)
-            except OSError:
-                pass
+            except OSError as e:
+                emit(self.socket, _c.EVENT_CLOSE_FAILED, e.errno or errno.EIO, self.url)
         for conn in list(self.conns):
             conn.stop(linger)
 
@@ -420,11 +561,17 @@ class Connecter:
         self.url = ep.url
         self.stopped = False
         self.linger_deadline: float | None = None  # set when closed with messages queued
+        self.linger_timer = None
+        self.retry_timer = None
+        self.resolved: Any = None  # (sockaddr, family) of an IP literal, kept across attempts
         self.conn = None
         self.pending = None
         self.slot = -1
         self.ivl = max(0, _opt(sock, _c.RECONNECT_IVL))
-        self.waiter = Waiter()
+        try:
+            self.waiter = Waiter()
+        except OSError as e:  # EMFILE: raised at connect(), as libzmq does
+            raise ZMQError(e.errno or errno.EMFILE, os.strerror(e.errno or errno.EMFILE)) from None
         self.pipe, _, _ = make_wire_pipe()
         self.pipe.set_sndhwm(max(0, sock.sndhwm))
         self.pipe.endpoint = self.url
@@ -447,6 +594,7 @@ class Connecter:
         self._attempt()
 
     def _attempt(self) -> None:
+        self.retry_timer = None
         if self.stopped or self.conn is not None or self.pending is not None:
             return
         self.attempts += 1
@@ -455,6 +603,8 @@ class Connecter:
                 family, sa = _pysocket.AF_UNIX, self.ep.address
                 if sa.startswith("@"):
                     sa = "\0" + sa[1:]
+            elif self.resolved is not None:
+                sa, family = self.resolved
             else:
                 ipv6 = bool(_opt(self.socket, _c.IPV6))
                 proxy = self.socket.options.get(_c.SOCKS_PROXY)
@@ -467,6 +617,8 @@ class Connecter:
                     src, sport = _endpoint.split_source(self.ep.source)
                     v6 = family == _pysocket.AF_INET6
                     source, _ = _endpoint.resolve_host(src, sport, v6, True)
+                if not proxy and not self.ep.source and _is_ip_literal(self.ep.host):
+                    self.resolved = (sa, family)  # no DNS behind it: resolve once
             s = _pysocket.socket(family, _pysocket.SOCK_STREAM)
         except (OSError, ZMQError):
             self._retry()
@@ -475,20 +627,23 @@ class Connecter:
             _tune(s, family, self.socket)
             if self.ep.transport == "tcp" and self.ep.source:
                 s.bind(source)
-        except OSError:
-            s.close()
-            self._retry()
-            return
-        err = s.connect_ex(sa)
+            err = s.connect_ex(sa)
+        except OSError as e:
+            err = e.errno or errno.EIO
         if err not in (0, errno.EINPROGRESS, errno.EAGAIN):
+            fd = s.fileno()
             s.close()
+            emit(self.socket, _c.EVENT_CLOSED, fd, self.url)
             if err == errno.ECONNREFUSED and self._stop_on(1):
                 return
             self._retry()
             return
         self.pending = s
+        self.peer = sa
         self.slot = self.io.new_slot(self)
         self.io.register(s.fileno(), self.slot, KIND_SLOW, EPOLLOUT | EPOLLERR | EPOLLHUP)
+        if err:
+            emit(self.socket, _c.EVENT_CONNECT_DELAYED, err, self.url)
         timeout = _opt(self.socket, _c.CONNECT_TIMEOUT)
         if timeout > 0:
             self.io.add_timer(timeout / 1000.0, lambda: self._connect_timeout(s))
@@ -519,12 +674,14 @@ class Connecter:
         if s is None:
             return
         self.pending = None
-        self.io.unregister(s.fileno())
+        fd = s.fileno()
+        self.io.unregister(fd)
         self.io.free_slot(self.slot)
         self.slot = -1
         err = s.getsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_ERROR)
         if err or self.stopped:
             s.close()
+            emit(self.socket, _c.EVENT_CLOSED, fd, self.url)
             if err == errno.ECONNREFUSED and self._stop_on(1):
                 return
             self._retry()
@@ -536,9 +693,10 @@ class Connecter:
         self._connected(s)
 
     def _connected(self, s: Any) -> None:
-        conn = Connection(self.io, self.socket, s, self)
-        if conn.state != 2:  # it may have died in its constructor (on_dead ran, retrying)
-            self.conn = conn
+        fd = s.fileno()
+        self.conn = Connection(self.io, self.socket, s, self, self.url, self.peer)
+        emit(self.socket, _c.EVENT_CONNECTED, fd, self.url)
+        self.conn.start()  # may die at once: on_dead clears self.conn and retries
 
     # ---------------------------------------------------------------- SOCKS_PROXY
     def _socks_start(self, s: Any) -> None:
@@ -604,7 +762,8 @@ class Connecter:
         ivl_max = _opt(self.socket, _c.RECONNECT_IVL_MAX)
         if ivl_max > self.ivl:
             self.ivl = min(self.ivl * 2, ivl_max)
-        self.io.add_timer(delay / 1000.0, self._attempt)
+        self.retry_timer = self.io.add_timer(delay / 1000.0, self._attempt)
+        emit(self.socket, _c.EVENT_CONNECT_RETRIED, delay, self.url)
 
     def pipe_for(self, conn: Any, ev: Any) -> Any:
         if ev.peer_identity and not self.fixed_rid:
@@ -639,11 +798,16 @@ class Connecter:
         if self.linger_deadline is not None and not self.pipe.out_pending():
             self._hard_stop()  # lingering, and everything was flushed
         elif not self.stopped:
-            if conn.hs is not None and conn.error == -1 and self._stop_on(2):
+            if conn.hs_failed and self._stop_on(2):
                 return  # the handshake failed (RECONNECT_STOP_HANDSHAKE_FAILED)
             if was_up and self._stop_on(4):
                 return  # RECONNECT_STOP_AFTER_DISCONNECT
             self._retry()
+
+    def peers(self) -> list:
+        if self.conn is None:
+            return []
+        return [self.conn.info()]
 
     def stop(self, linger: int) -> None:
         """Socket closed: with LINGER and queued messages, keep connecting to flush them."""
@@ -651,7 +815,7 @@ class Connecter:
             self.linger_deadline = 0.0 if linger < 0 else time.monotonic() + linger / 1000.0
             self.io.lingering.add(self)
             if linger > 0:
-                self.io.add_timer(linger / 1000.0, self._hard_stop)
+                self.linger_timer = self.io.add_timer(linger / 1000.0, self._hard_stop)
             if self.conn is not None and self.conn.active:
                 self.conn.stop(linger)
             return
@@ -661,6 +825,9 @@ class Connecter:
         if self.stopped:
             return
         self.stopped = True
+        self.io.cancel_timer(self.linger_timer)
+        self.io.cancel_timer(self.retry_timer)
+        self.linger_timer = self.retry_timer = None
         self.io.lingering.discard(self)
         if self.socks is not None:
             s = self.socks[0]
@@ -669,10 +836,12 @@ class Connecter:
             self.io.free_slot(self.slot)
             s.close()
         if self.pending is not None:
-            self.io.unregister(self.pending.fileno())
+            fd = self.pending.fileno()
+            self.io.unregister(fd)
             self.io.free_slot(self.slot)
             self.pending.close()
             self.pending = None
+            emit(self.socket, _c.EVENT_CLOSED, fd, self.url)
         if self.conn is not None:
             self.conn.stop(0)
         if not self.socket.closed and self.attached:

@@ -10,11 +10,12 @@ the string/JSON/pickle helpers, polling and closing.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import random
 from typing import Any
 
-from fastzmq import _endpoint, _fastcall, _options
+from fastzmq import _endpoint, _fastcall, _monitor, _options
 from fastzmq import constants as _c
 from fastzmq._socket import SOCKET_TYPE_NAMES, SocketCore
 from fastzmq.error import ZMQBindError, ZMQError
@@ -58,6 +59,13 @@ _ATTR_OPTIONS.update({n: int(o) for n, o in _c.SocketOption.__members__.items()}
 class Socket(SocketCore):
     """A fastzmq socket. Create it with ``Context.socket(type)``."""
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__new__(cls, *args, **kwargs)
+        except OSError as e:  # EMFILE/ENFILE creating the socket's eventfd: libzmq's errno
+            code = e.errno or _c.EMFILE
+            raise ZMQError(code, os.strerror(code)) from None
+
     def __init__(self, context: Any = None, socket_type: int = -1, **kwargs: Any) -> None:
         if context is None:
             from fastzmq.context import Context
@@ -71,7 +79,8 @@ class Socket(SocketCore):
         self.context = context
         self._endpoints: list[tuple[str, str, Any]] = []  # (kind, endpoint, handle)
         self._last_endpoint = b""
-        self._monitor = None
+        self._monitor = None  # fastzmq._monitor.Monitor while monitored
+        self._monitor_socket = None  # the PAIR get_monitor_socket() returned
         self._inproc_gone = False  # set by _inproc.close_socket (under the context lock)
         context._add_socket(self)
 
@@ -217,6 +226,46 @@ class Socket(SocketCore):
         self._check_alive()
         return self._wait_subscribed(timeout, peers)
 
+    # ------------------------------------------------------------------ peer state
+    def peers(self) -> list[dict]:
+        """The peers of this socket now, one dict each (docs/peers.md): ``endpoint``,
+        ``transport``, ``peer_address``, ``handshake_done``, ``connected_since``
+        (time.time() at the handshake), ``peer_type``, ``routing_id``."""
+        self._check_alive()
+        self._take_mail()
+        out: list[dict] = []
+        for io in list(self.context._io):  # tcp/ipc: asked of the I/O thread that owns them
+            out.extend(io.call_sync(_transport_peers, io, self))
+        for p in self._get_pipes():
+            if p.kind == 1 and not p.detached:  # inproc: a joined peer socket
+                peer = p.owner
+                out.append(
+                    {
+                        "endpoint": p.endpoint,
+                        "transport": "inproc",
+                        "peer_address": p.endpoint,
+                        "handshake_done": bool(p.connected),
+                        "connected_since": None,
+                        "peer_type": SOCKET_TYPE_NAMES.get(getattr(peer, "socket_type", -1)),
+                        "routing_id": p.routing_id,
+                    }
+                )
+        return out
+
+    def wait_peers(self, n: int = 1, timeout: float | None = None) -> bool:
+        """Wait until at least ``n`` peers are connected (tcp/ipc: handshake done;
+        inproc: joined). ``timeout`` in milliseconds as in ``poll`` (None or negative:
+        forever, 0: check now); returns False on timeout. See docs/peers.md."""
+        self._check_alive()
+        if n < 0:
+            raise ZMQError(_c.EINVAL, "n must be >= 0")
+        return self._wait_peers(timeout, n)
+
+    def peer_count(self) -> int:
+        """How many peers are connected now (what ``wait_peers`` counts)."""
+        self._check_alive()
+        return self._count_peers()
+
     @property
     def type(self) -> int:
         return _c.SocketType(self.socket_type)
@@ -268,14 +317,22 @@ class Socket(SocketCore):
     def bind(self, addr: str) -> Any:
         """Bind to an endpoint: tcp://host:port, ipc://path or inproc://name."""
         self._check_alive()
-        ep = _endpoint.parse(addr)
+        try:
+            ep = _endpoint.parse(addr)
+        except ZMQError as e:
+            raise _with_addr(e, addr) from None
         if ep.transport == "inproc":
             from fastzmq import _inproc
 
             _inproc.bind(self, ep)
             resolved = ep.url
         else:
-            resolved = self._io_thread().bind(self, ep)
+            try:
+                resolved = self._io_thread().bind(self, ep)
+            except ZMQError as e:
+                if self._monitor is not None:
+                    _monitor.emit(self, _c.EVENT_BIND_FAILED, e.errno, ep.raw)
+                raise _with_addr(e, addr) from None
         self._last_endpoint = resolved.encode()
         self._endpoints.append(("bind", resolved, ep))
         return _Bound(self, resolved)
@@ -283,7 +340,10 @@ class Socket(SocketCore):
     def connect(self, addr: str) -> Any:
         """Connect to an endpoint (asynchronously: the peer need not exist yet)."""
         self._check_alive()
-        ep = _endpoint.parse(addr, connect=True)
+        try:
+            ep = _endpoint.parse(addr, connect=True)
+        except ZMQError as e:
+            raise _with_addr(e, addr) from None
         if ep.transport == "inproc":
             from fastzmq import _inproc
 
@@ -391,7 +451,14 @@ class Socket(SocketCore):
     # ------------------------------------------------------------------ lifecycle
     def _check_alive(self) -> None:
         if self.closed:
-            raise ZMQError(_c.ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
+            raise self._closed_error()
+
+    def _closed_error(self) -> ZMQError:
+        if getattr(self, "_forked", False):  # a fork() child using the parent's socket
+            from fastzmq.context import _forked_error
+
+            return _forked_error(self.context._pid)
+        return ZMQError(_c.ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
 
     def close(self, linger: int | None = None) -> None:
         """Close the socket; queued outgoing messages get LINGER ms to leave."""
@@ -407,6 +474,9 @@ class Socket(SocketCore):
         if self.context is not None:
             for io in list(self.context._io):
                 io.close_socket(self, linger)
+        if self._monitor is not None:  # after the endpoints' CLOSED events: MONITOR_STOPPED
+            self._monitor.shutdown()
+            self._monitor = None
         self.closed = True
         self._wake()
         self._drop_all_pipes()
@@ -431,11 +501,68 @@ class Socket(SocketCore):
         name = SOCKET_TYPE_NAMES.get(self.socket_type)
         return f"<fastzmq.Socket({name}) {state} at {hex(id(self))}>"
 
-    def monitor(self, addr: str | None, events: int = _c.EVENT_ALL) -> None:
-        raise ZMQError(_c.ENOTSUP, "socket monitor: not implemented yet")
+    # ------------------------------------------------------------------ monitor
+    def monitor(self, addr: str | bytes | None, events: int = _c.EVENT_ALL) -> None:
+        """Publish this socket's events on an inproc PAIR bound at ``addr`` (libzmq's
+        zmq_socket_monitor); ``addr=None`` stops monitoring (MONITOR_STOPPED, then the
+        PAIR closes). See ``fastzmq._monitor`` for the format and the threading."""
+        self._check_alive()
+        if isinstance(addr, bytes):
+            addr = addr.decode("utf-8")
+        old = self._monitor
+        if addr is None:
+            if old is not None:
+                old.shutdown()  # what is queued, then MONITOR_STOPPED; later events drop
+                self._monitor = None
+            return
+        if not isinstance(events, int):
+            raise TypeError(f"events must be an int, not {type(events).__name__}")
+        if old is not None:  # libzmq: a new monitor replaces the previous one
+            old.shutdown()
+            self._monitor = None
+        from fastzmq._monitor import Monitor
 
-    def get_monitor_socket(self, events: int = _c.EVENT_ALL, addr: str | None = None) -> Any:
-        raise ZMQError(_c.ENOTSUP, "socket monitor: not implemented yet")
+        self._monitor = Monitor(self, addr, int(events))
+
+    def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> Any:
+        """A PAIR socket connected to this socket's monitor (started here if needed)."""
+        mon = getattr(self, "_monitor_socket", None)
+        if mon is not None and not mon.closed:
+            return mon
+        if addr is None:
+            addr = f"inproc://monitor.s-{self.FD}"
+        self.monitor(addr, _c.EVENT_ALL if events is None else events)
+        try:  # the same flavour as this socket (an asyncio socket gets an asyncio PAIR)
+            pair = self.context.socket(_c.PAIR, socket_class=type(self))
+        except TypeError:
+            pair = self.context.socket(_c.PAIR)
+        pair.connect(addr)
+        self._monitor_socket = pair
+        return pair
+
+    def disable_monitor(self) -> None:
+        """Stop monitoring: the monitor PAIR sends MONITOR_STOPPED and closes."""
+        self._monitor_socket = None
+        self.monitor(None, 0)
+
+
+def _with_addr(e: ZMQError, addr: Any) -> ZMQError:
+    """pyzmq names the endpoint in bind/connect errors: "... (addr='tcp://...')"."""
+    if isinstance(addr, bytes):
+        addr = addr.decode("utf-8", "replace")
+    if isinstance(addr, str) and addr not in e.strerror:
+        e.strerror = f"{e.strerror} (addr={addr!r})"
+    return e
+
+
+def _transport_peers(io: Any, sock: Socket) -> list[dict]:
+    """I/O thread: what the listeners and connecters of sock know about their peers."""
+    out: list[dict] = []
+    for obj in list(io.by_socket.get(sock, ())):
+        peers = getattr(obj, "peers", None)
+        if peers is not None:
+            out.extend(peers())
+    return out
 
 
 def _opt_name(option: int) -> str:
