@@ -21,7 +21,7 @@ import tempfile
 import time
 from typing import Any
 
-from fastzmq import _endpoint
+from fastzmq import _endpoint, _monitor, _security
 from fastzmq import constants as _c
 from fastzmq._io import Engine
 from fastzmq._pipe import make_wire_pipe
@@ -51,6 +51,16 @@ def _tune(pysock: Any, family: int) -> None:
         pysock.setsockopt(_pysocket.IPPROTO_TCP, _pysocket.TCP_NODELAY, 1)
 
 
+def _peer_address(pysock: Any) -> bytes:
+    """The peer's IP address (ZAP's "address" frame); empty for ipc."""
+    try:
+        if pysock.family in (_pysocket.AF_INET, _pysocket.AF_INET6):
+            return pysock.getpeername()[0].encode()
+    except OSError:
+        pass
+    return b""
+
+
 class Connection(Engine):
     """One ZMTP connection: handshake in Python, then the compiled pump."""
 
@@ -62,9 +72,13 @@ class Connection(Engine):
         self.waiter_obj = None
         self.set_fd(pysock.fileno())
         self.slot = io.new_slot(self)
+        self.zap_asked = False
+        mechanism, as_server = _security.mechanism_for(sock, _peer_address(pysock))
         self.hs = Handshake(
             socket_type=SOCKET_TYPE_NAMES[sock.socket_type],
             identity=sock.routing_id_opt or b"",
+            mechanism=mechanism,
+            as_server=as_server,
         )
         self.hs_out = self.hs.data_to_send()
         io.register(self.fileno(), self.slot, KIND_ENGINE, _ENGINE_MASK)
@@ -97,15 +111,42 @@ class Connection(Engine):
                     self.die(-100)
                     return
                 self.hs.receive_data(data)
-                ev = self.hs.next_event()
-                self.hs_out += self.hs.data_to_send()
-                self._hs_send()
-                if isinstance(ev, HandshakeComplete):
-                    self._activate(ev)
+                if self._hs_step(self.hs.next_event()):
                     return
-                if isinstance(ev, HandshakeFailed):
-                    self.die(-1)
-                    return
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as e:
+            self.die(e.errno or -1)
+
+    def _hs_step(self, ev: Any) -> bool:
+        """Send what the handshake queued, then act on ``ev``; True once it is over."""
+        self.hs_out += self.hs.data_to_send()
+        self._hs_send()
+        if isinstance(ev, HandshakeComplete):
+            _monitor.emit(self.socket, _c.EVENT_HANDSHAKE_SUCCEEDED, 0, self.owner.url)
+            self._activate(ev)
+            return True
+        if isinstance(ev, HandshakeFailed):
+            report = _security.failure_event(ev.error)
+            if report is not None:
+                _monitor.emit(self.socket, report[0], report[1], self.owner.url)
+            self.die(-1)
+            return True
+        request = self.hs.zap_request
+        if request is not None and not self.zap_asked:
+            self.zap_asked = True  # one ZAP exchange per handshake
+            if not _security.zap_client(self.io).request(self, request):
+                reply = _security.no_handler_reply(self.hs.mechanism, self.socket)
+                return self._hs_step(self.hs.zap_reply(reply))
+        return False
+
+    def on_zap_reply(self, reply: Any) -> None:
+        """The ZAP handler answered (a ZapReply, or a ProtocolError): go on (I/O thread)."""
+        if self.state != 0 or self.hs is None:
+            return
+        try:
+            if not self._hs_step(self.hs.zap_reply(reply)):
+                self._handshake_io(EPOLLIN)  # commands may have waited for the verdict
         except (BlockingIOError, InterruptedError):
             return
         except OSError as e:
@@ -127,6 +168,9 @@ class Connection(Engine):
         pipe.peer_type = ev.peer_socket_type
         waiter = self.owner.waiter_for(self)
         self.waiter_obj = waiter
+        codec = _security.traffic_codec(self.hs.mechanism)
+        if codec is not None:
+            self.set_curve(codec)  # CURVE: the engine seals and opens MESSAGE commands
         self.hs = None
         self.io.register(waiter.fileno(), self.slot, KIND_WAKE, EPOLLIN | EPOLLET)
         rcvhwm = max(0, sock.rcvhwm)

@@ -14,7 +14,7 @@ import pickle
 import random
 from typing import Any
 
-from fastzmq import _endpoint, _fastcall
+from fastzmq import _endpoint, _fastcall, _security
 from fastzmq import constants as _c
 from fastzmq._socket import SOCKET_TYPE_NAMES, SocketCore
 from fastzmq.error import ZMQBindError, ZMQError
@@ -113,10 +113,15 @@ class Socket(SocketCore):
             raise ZMQError(_c.EINVAL, f"Invalid socket option: {option}")
         if option in _c.READONLY_SOCKOPTS:
             raise ZMQError(_c.EINVAL, f"Socket option {_opt_name(option)} is read-only")
+        if option in _security.OPTIONS and type(value) is bool:  # security: pyzmq takes True
+            value = int(value)
         if kind == "bytes":
             value = self._check_bytes_option(option, value)
         else:
             value = self._check_int_option(option, value)
+        if option in _security.OPTIONS:  # security options (owner: _security.py)
+            _security.set_option(self, option, value)
+            return
         self._apply_option(option, value)
 
     def _check_bytes_option(self, option: int, value: Any) -> bytes:
@@ -187,6 +192,8 @@ class Socket(SocketCore):
             return self._last_endpoint
         if option == _c.ROUTING_ID:
             return self.routing_id_opt or b""
+        if option in _security.OPTIONS:  # security options (owner: _security.py)
+            return _security.get_option(self, option)
         attr = _CORE_INT.get(option)
         if attr is not None:
             return int(getattr(self, attr))

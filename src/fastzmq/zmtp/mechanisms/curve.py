@@ -49,7 +49,7 @@ from fastzmq._frame import encode_frame
 from fastzmq.zmtp import BadFrame
 from fastzmq.zmtp.commands import READY, decode_metadata, encode_metadata
 from fastzmq.zmtp.mechanisms import Command, Mechanism
-from fastzmq.zmtp.zap import ZapRequest, as_authenticator, authenticate
+from fastzmq.zmtp.zap import DEFERRED, ZapRequest, as_authenticator, authenticate, check_reply
 
 HELLO = b"HELLO"
 WELCOME = b"WELCOME"
@@ -163,7 +163,9 @@ class _Curve(Mechanism):
 
     def _take(self, name: bytes) -> None:
         if self.is_complete or name != self._expect:
-            wanted = self._expect.decode() if not self.is_complete else "MESSAGE"
+            wanted = self._expect.decode() if self._expect else "nothing"
+            if self.is_complete:
+                wanted = "MESSAGE"
             raise BadFrame(f"CURVE: expected {wanted}, got {name!r} command")
 
     # ------------------------------------------------------------------ traffic phase
@@ -311,7 +313,8 @@ class CurveServer(_Curve):
         self._take(name)
         if name == HELLO:
             return [self._on_hello(bytes(data))]
-        return [self._on_initiate(bytes(data))]
+        ready = self._on_initiate(bytes(data))
+        return [] if ready is None else [ready]
 
     def _on_hello(self, data: bytes) -> Command:
         if len(data) != HELLO_SIZE:
@@ -349,8 +352,21 @@ class CurveServer(_Curve):
         client_key = plain[:32]
         self._check_vouch(client_key, plain[32:48], plain[48:128], server_short_secret)
         self.peer_metadata = decode_metadata(plain[128:])
-        self._authenticate(client_key)
         self.client_key = client_key
+        if not self._authenticate(client_key):
+            self._expect = b""  # nothing is acceptable until the ZAP reply
+            return None
+        return self._ready()
+
+    def zap_reply(self, reply) -> List[Command]:
+        if self.zap_request is None:
+            return super().zap_reply(reply)
+        self.zap_request = None
+        check_reply(reply)
+        self.user_id, self.zap_metadata = reply.user_id, reply.metadata
+        return [self._ready()]
+
+    def _ready(self) -> Command:
         self.is_complete = True
         short = self._next_nonce()
         box = self._nacl.crypto_box_afternm(
@@ -376,11 +392,16 @@ class CurveServer(_Curve):
         if plain[:32] != self._cn_client or plain[32:] != self.public_key:
             raise BadFrame("CURVE vouch does not match this connection's keys")
 
-    def _authenticate(self, client_key: bytes) -> None:
+    def _authenticate(self, client_key: bytes) -> bool:
+        """True if accepted now; False if the request waits for ``zap_reply``."""
         if self.authenticator is None:
-            return  # libzmq without a ZAP handler: encryption without authentication
+            return True  # libzmq without a ZAP handler: encryption without authentication
         request = ZapRequest(
             self.zap_domain, self.peer_address, self.zap_identity, self.name, (client_key,)
         )
+        if self.authenticator is DEFERRED:
+            self.zap_request = request
+            return False
         reply = authenticate(self.authenticator, request)
         self.user_id, self.zap_metadata = reply.user_id, reply.metadata
+        return True
