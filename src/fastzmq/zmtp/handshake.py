@@ -54,6 +54,9 @@ SIGNATURE_HEAD = 0xFF
 SIGNATURE_TAIL = 0x7F
 KNOWN_MECHANISMS = (b"NULL", b"PLAIN", b"CURVE", b"GSSAPI")
 DEFAULT_MAX_COMMAND_SIZE = 1 << 20
+# libzmq 4.3.5's PLAIN server sends its ZAP refusal as a 9-byte command "^RROR" + reason
+# (observed on the wire; its own clients report it as the ERROR it means): read it so.
+_LIBZMQ_PLAIN_ERROR = b"^RROR"
 
 # RFC 37 "The Socket-Type Property": who may talk to whom.
 _PEERS = {
@@ -231,6 +234,8 @@ class Handshake:
                 return NEED_DATA
             if not frame.command:
                 raise BadFrame("data frame received before the handshake completed")
+            if bytes(frame.body[:5]) == _LIBZMQ_PLAIN_ERROR:
+                raise PeerError(parse_error_reason(bytes(frame.body[5:])))
             self._on_command(*parse_command(frame.body))
             if self.mechanism.is_complete:
                 return self._complete()
