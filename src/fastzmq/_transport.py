@@ -443,7 +443,9 @@ class Connecter:
 
     def stop(self, linger: int) -> None:
         """Socket closed: with LINGER and queued messages, keep connecting to flush them."""
-        if linger != 0 and self.pipe.out_pending() and not self.stopped:
+        # (security: a CURVE engine may hold sealed bytes the ring no longer shows)
+        conn_pending = self.conn is not None and self.conn.active and self.conn.out_pending()
+        if linger != 0 and (self.pipe.out_pending() or conn_pending) and not self.stopped:
             self.linger_deadline = 0.0 if linger < 0 else time.monotonic() + linger / 1000.0
             self.io.lingering.add(self)
             if linger > 0:
