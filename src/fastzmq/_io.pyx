@@ -706,8 +706,9 @@ cdef class Engine:
         return 0
 
     cdef int _curve_open_all(self) noexcept nogil:
-        """Open every complete MESSAGE in ibuf into the inbound ring; publish whole messages."""
-        cdef int flags, hl, rc, rhl
+        """Open every complete MESSAGE in ibuf into the inbound ring; publish whole messages
+        (those before a bad frame too: they were authentic); 0 or why the peer must go."""
+        cdef int flags, hl, rc = 0, rhl
         cdef unsigned long long size
         cdef size_t n, avail, nmsgs, total = 0
         cdef Py_ssize_t last_end
@@ -716,41 +717,48 @@ cdef class Engine:
         cdef unsigned char pflags
         cdef uint64_t end = 0
         while self.curve.ilen > self.curve.ioff:
-            hl = decode_header(self.curve.ibuf + self.curve.ioff, self.curve.ilen - self.curve.ioff, &flags, &size)
-            if hl < 0:
-                return hl
-            if hl == 0:
+            hl = decode_header(self.curve.ibuf + self.curve.ioff,
+                               self.curve.ilen - self.curve.ioff, &flags, &size)
+            if hl <= 0:
+                rc = hl
                 break
             if flags & FRAME_MORE or size < CURVE_OVERHEAD:
-                return CURVE_ERR_FRAME
+                rc = CURVE_ERR_FRAME
+                break
             if self.maxmsgsize >= 0 and size - CURVE_OVERHEAD > <unsigned long long>self.maxmsgsize:
-                return SCAN_ERR_TOO_LARGE
+                rc = SCAN_ERR_TOO_LARGE
+                break
             if self.curve.ilen - self.curve.ioff < hl + size:
                 if self.curve.ensure_in(hl + <size_t>size - (self.curve.ilen - self.curve.ioff)) != 0:
-                    return 12
+                    rc = 12
                 break
             n = <size_t>size - CURVE_OVERHEAD
             rhl = 9 if n > 255 else 2
             w = self.inq.write_space(&avail)
             if w == NULL:
-                return 12
+                rc = 12
+                break
             dst = w if avail >= rhl + n else self.curve.get_scratch(rhl + n)
             if dst == NULL:
-                return 12
-            rc = self.curve.open_into(self.curve.ibuf + self.curve.ioff + hl, <size_t>size, dst + rhl - 1)
+                rc = 12
+                break
+            rc = self.curve.open_into(self.curve.ibuf + self.curve.ioff + hl, <size_t>size,
+                                      dst + rhl - 1)
             if rc != 0:
-                return rc
+                break
             self.curve.ioff += hl + <size_t>size
             pflags = dst[rhl - 1]
-            encode_header(dst, n, (FRAME_MORE if pflags & 1 else 0) | (FRAME_COMMAND if pflags & 2 else 0))
+            encode_header(dst, n, (FRAME_MORE if pflags & 1 else 0)
+                          | (FRAME_COMMAND if pflags & 2 else 0))
             if dst == w:
                 self.inq.commit(rhl + n)
             elif self.inq.write(dst, rhl + n) != 0:
-                return 12
+                rc = 12
+                break
             nmsgs = 0
             rc = scan_frames(&self.in_scan, dst, rhl + n, &last_end, &nmsgs)
             if rc < 0:
-                return rc
+                break
             if nmsgs:
                 total += nmsgs
                 end = self.inq.wpos
@@ -761,7 +769,7 @@ cdef class Engine:
         if total:
             self.inq.publish_to(end, total)
             self.delivered = self.expects_reply
-        return 0
+        return rc
 
     cdef int _curve_feed(self, bytes data) except? -1:
         cdef CurveCodec c = self.curve

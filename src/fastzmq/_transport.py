@@ -117,6 +117,9 @@ class Connection(Engine):
             return
         except OSError as e:
             self.die(e.errno or -1)
+        except Exception:  # a bug must not leave a half-open connection: fail closed
+            self.die(-1)
+            raise
 
     def _hs_step(self, ev: Any) -> bool:
         """Send what the handshake queued, then act on ``ev``; True once it is over."""
@@ -151,6 +154,9 @@ class Connection(Engine):
             return
         except OSError as e:
             self.die(e.errno or -1)
+        except Exception:  # a bug must not leave a half-open connection: fail closed
+            self.die(-1)
+            raise
 
     def _hs_send(self) -> None:
         while self.hs_out:

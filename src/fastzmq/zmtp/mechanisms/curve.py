@@ -225,9 +225,12 @@ class CurveClient(_Curve):
         self._metadata = metadata
         self._expect = WELCOME
         short = self._next_nonce()
-        box = self._nacl.crypto_box(
-            bytes(64), b"CurveZMQHELLO---" + short, self.server_key, self._cn_secret
-        )
+        try:
+            box = self._nacl.crypto_box(
+                bytes(64), b"CurveZMQHELLO---" + short, self.server_key, self._cn_secret
+            )
+        except Exception:  # libsodium refuses a low-order (e.g. all-zero) public key
+            raise BadFrame("CURVE server key is not a usable public key") from None
         return [(HELLO, b"\x01\x00" + bytes(72) + self._cn_public + short + box)]
 
     def receive_command(self, name: bytes, data: bytes) -> List[Command]:
@@ -243,9 +246,13 @@ class CurveClient(_Curve):
         nonce = b"WELCOME-" + data[:16]
         plain = self._open(data[16:], nonce, self.server_key, self._cn_secret, "WELCOME")
         server_short, cookie = plain[:32], plain[32:]
-        self._shared = self._nacl.crypto_box_beforenm(server_short, self._cn_secret)
+        try:
+            self._shared = self._nacl.crypto_box_beforenm(server_short, self._cn_secret)
+            box = self._initiate_box(server_short)
+        except Exception:  # a low-order short-term key
+            raise BadFrame("CURVE WELCOME carries an unusable short-term key") from None
         self._expect = READY
-        return (INITIATE, cookie + self._initiate_box(server_short))
+        return (INITIATE, cookie + box)
 
     def _initiate_box(self, server_short: bytes) -> bytes:
         vouch_nonce = os.urandom(16)
