@@ -60,8 +60,8 @@ def _stream(
     params = {"send_type": types[0], "recv_type": types[1], "curve": curve}
     name = f"{pattern}-{transport}"
     title = f"{transport} {types[0]} -> {types[1]}, one sender"
-    if curve:
-        name, title = "curve-" + name, title + ", CURVE"
+    if curve:  # a name no other workload's is a substring of (--only matches substrings)
+        name, title = f"{pattern}-curve-{transport}", title + ", CURVE"
     if transport == "inproc":
         roles = (RoleSpec("main", "inproc_stream", binds=()),)
         return Workload(
@@ -115,7 +115,7 @@ def _reqrep(curve: bool = False) -> Workload:
     )
     title = "REQ/REP round trip latency (two processes)"
     return Workload(
-        "curve-req-rep-tcp" if curve else "req-rep-tcp",
+        "req-rep-curve-tcp" if curve else "req-rep-tcp",
         title + (", CURVE" if curve else ""),
         "latency",
         "tcp",
