@@ -20,7 +20,8 @@ def keypair() -> tuple[bytes, bytes]:
 class ZapHandler:
     """A RFC 27 handler on a fastzmq REP bound at inproc://zeromq.zap.01, in a thread.
 
-    ``decide(request_frames) -> (status, user_id)``; every request is recorded."""
+    ``decide(request_frames) -> (status, user_id[, metadata])``, metadata in ZMTP property
+    form; every request is recorded."""
 
     def __init__(self, ctx, decide) -> None:
         self.decide = decide
@@ -38,8 +39,9 @@ class ZapHandler:
                 continue
             frames = self.sock.recv_multipart()
             self.requests.append(frames)
-            status, user_id = self.decide(frames)
-            self.sock.send_multipart([b"1.0", frames[1], status, b"text", user_id, b""])
+            status, user_id, *meta = self.decide(frames)
+            meta = meta[0] if meta else b""
+            self.sock.send_multipart([b"1.0", frames[1], status, b"text", user_id, meta])
 
     def close(self) -> None:
         self._stop.set()

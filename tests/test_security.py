@@ -318,3 +318,33 @@ def test_curve_maxmsgsize_applies_to_plaintext(ctx):
     assert srv.poll(3000) and srv.recv() == b"x" * 100
     c.send(b"y" * 101)
     assert srv.poll(300) == 0
+
+
+def test_user_id_and_metadata_reach_frame_properties(ctx):
+    from fastzmq.zmtp.commands import encode_metadata
+
+    zap = ZapHandler(ctx, lambda f: (b"200", b"alice", encode_metadata({"Hello": b"World"})))
+    try:
+        srv, addr = plain_server(ctx, zmq.ROUTER)
+        c = ctx.socket(zmq.DEALER)
+        c.linger = 0
+        c.routing_id = b"me"
+        c.plain_username, c.plain_password = b"admin", b"secret"
+        c.connect(addr)
+        c.send_multipart([b"a", b"b"])
+        assert srv.poll(3000)
+        frames = srv.recv_multipart(copy=False)
+        assert [f.bytes for f in frames] == [b"me", b"a", b"b"]
+        for f in frames:
+            assert f.get("User-Id") == "alice"
+            assert f.get("Hello") == "World"
+            assert f.get("Socket-Type") == "DEALER"
+            assert f.get("Peer-Address") == "127.0.0.1"
+        srv.send_multipart([b"me", b"back"])
+        assert c.poll(3000)
+        back = c.recv(copy=False)
+        assert back.get("Socket-Type") == "ROUTER"
+        with pytest.raises(zmq.ZMQError):
+            back.get("User-Id")  # the client side has no ZAP verdict
+    finally:
+        zap.close()

@@ -285,6 +285,22 @@ def no_handler_reply(mechanism: Any, sock: Any):
     return ZapReply("200")  # CURVE: any key; NULL: proceed
 
 
+def properties(ev: Any, mechanism: Any, peer_address: bytes) -> dict:
+    """A connection's message properties (``Frame.get``), as libzmq builds them: the peer's
+    handshake metadata, then the ZAP handler's metadata, ``User-Id`` and ``Peer-Address``."""
+
+    def text(value: bytes) -> str:
+        return bytes(value).decode("utf-8", "replace")
+
+    props = {name: text(value) for name, value in ev.peer_metadata.items()}
+    props.update((name, text(value)) for name, value in mechanism.zap_metadata.items())
+    if mechanism.user_id:
+        props["User-Id"] = text(mechanism.user_id)
+    if peer_address:
+        props["Peer-Address"] = text(peer_address)
+    return props
+
+
 def traffic_codec(mechanism: Any):
     """The engine's CURVE codec after a completed CURVE handshake, else None."""
     if mechanism.name != b"CURVE":

@@ -73,7 +73,8 @@ class Connection(Engine):
         self.set_fd(pysock.fileno())
         self.slot = io.new_slot(self)
         self.zap_asked = False
-        mechanism, as_server = _security.mechanism_for(sock, _peer_address(pysock))
+        self.peer_address = _peer_address(pysock)
+        mechanism, as_server = _security.mechanism_for(sock, self.peer_address)
         self.hs = Handshake(
             socket_type=SOCKET_TYPE_NAMES[sock.socket_type],
             identity=sock.routing_id_opt or b"",
@@ -174,6 +175,7 @@ class Connection(Engine):
         pipe.peer_type = ev.peer_socket_type
         waiter = self.owner.waiter_for(self)
         self.waiter_obj = waiter
+        pipe.properties = _security.properties(ev, self.hs.mechanism, self.peer_address)
         codec = _security.traffic_codec(self.hs.mechanism)
         if codec is not None:
             self.set_curve(codec)  # CURVE: the engine seals and opens MESSAGE commands
