@@ -348,3 +348,27 @@ def test_user_id_and_metadata_reach_frame_properties(ctx):
             back.get("User-Id")  # the client side has no ZAP verdict
     finally:
         zap.close()
+
+
+def test_malformed_zap_reply_fails_with_zap_protocol_code(ctx, monkeypatch):
+    rec = EventRecorder(monkeypatch)
+    zap = ZapHandler(ctx, lambda f: (b"999", b""))
+    try:
+        srv, addr = plain_server(ctx, zmq.PULL)
+        c = plain_client(ctx, zmq.PUSH, addr)
+        c.send(b"x")
+        assert srv.poll(300) == 0
+        codes = rec.wait_for(srv, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        assert zmq.PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE in codes
+    finally:
+        zap.close()
+
+
+def test_successful_handshake_is_reported(ctx, monkeypatch):
+    rec = EventRecorder(monkeypatch)
+    srv, spk, addr = curve_server(ctx, zmq.PULL)
+    c, _ = curve_client(ctx, zmq.PUSH, spk, addr)
+    c.send(b"x")
+    assert srv.poll(3000) and srv.recv() == b"x"
+    assert rec.wait_for(srv, zmq.EVENT_HANDSHAKE_SUCCEEDED) == [0]
+    assert rec.wait_for(c, zmq.EVENT_HANDSHAKE_SUCCEEDED) == [0]

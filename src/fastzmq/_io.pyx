@@ -729,9 +729,7 @@ cdef class Engine:
                 rc = SCAN_ERR_TOO_LARGE
                 break
             if self.curve.ilen - self.curve.ioff < hl + size:
-                if self.curve.ensure_in(hl + <size_t>size - (self.curve.ilen - self.curve.ioff)) != 0:
-                    rc = 12
-                break
+                break  # ibuf grows as the bytes arrive (_curve_fill_in), not on an announcement
             n = <size_t>size - CURVE_OVERHEAD
             rhl = 9 if n > 255 else 2
             w = self.inq.write_space(&avail)
