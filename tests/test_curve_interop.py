@@ -234,3 +234,15 @@ def test_libzmq_null_client_refused_by_fast_curve_server(ctx, pctx):
     c.connect(_port(srv, fz))
     c.send(b"plaintext")
     assert srv.poll(500) == 0
+
+
+def test_libzmq_client_to_fast_server_with_only_its_secret_key(ctx, pctx):
+    srv = _make(fz, ctx, "PULL")
+    server_public, server_secret = zmq.curve_keypair()
+    srv.curve_secretkey, srv.curve_server = server_secret, 1
+    c = _make(zmq, pctx, "PUSH")
+    c.curve_serverkey = server_public
+    c.curve_publickey, c.curve_secretkey = zmq.curve_keypair()
+    c.connect(_port(srv, fz))
+    c.send(b"sealed")
+    assert srv.poll(3000) and srv.recv() == b"sealed"

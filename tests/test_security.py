@@ -372,3 +372,20 @@ def test_successful_handshake_is_reported(ctx, monkeypatch):
     assert srv.poll(3000) and srv.recv() == b"x"
     assert rec.wait_for(srv, zmq.EVENT_HANDSHAKE_SUCCEEDED) == [0]
     assert rec.wait_for(c, zmq.EVENT_HANDSHAKE_SUCCEEDED) == [0]
+
+
+def test_curve_over_ipc_with_only_secret_keys_set(ctx, tmp_path):
+    """As libzmq: a server needs only its secret key; our client's public key, when not
+    set, is derived from its secret."""
+    spk, ssk = keypair()
+    srv = ctx.socket(zmq.PULL)
+    srv.linger = 0
+    srv.curve_secretkey, srv.curve_server = ssk, 1
+    addr = f"ipc://{tmp_path}/curve.ipc"
+    srv.bind(addr)
+    c = ctx.socket(zmq.PUSH)
+    c.linger = 0
+    c.curve_serverkey, c.curve_secretkey = spk, keypair()[1]
+    c.connect(addr)
+    c.send_multipart([b"a", b"b" * 100_000])
+    assert srv.poll(3000) and srv.recv_multipart() == [b"a", b"b" * 100_000]

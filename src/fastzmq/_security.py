@@ -214,11 +214,12 @@ def mechanism_for(sock: Any, peer_address: bytes):
             # libzmq asks ZAP unless ZAP_ENFORCE_DOMAIN is set with no domain
             ask = bool(cfg.zap_domain) or not cfg.zap_enforce_domain
             zap = DEFERRED if ask else None
-            mech = CurveServer(
-                cfg.curve_secret, cfg.curve_public, zap, cfg.zap_domain, peer_address, identity
-            )
+            # our public key is derived from the secret (libzmq serves a socket whose
+            # CURVE_PUBLICKEY was never set; clients vouch for the key they know)
+            mech = CurveServer(cfg.curve_secret, None, zap, cfg.zap_domain, peer_address, identity)
             return mech, True
-        mech = CurveClient(cfg.curve_server_key, cfg.curve_public, cfg.curve_secret)
+        public = None if cfg.curve_public == bytes(32) else cfg.curve_public  # unset: derived
+        mech = CurveClient(cfg.curve_server_key, public, cfg.curve_secret)
         return mech, False
     from fastzmq.zmtp.mechanisms.null import NullMechanism
 
