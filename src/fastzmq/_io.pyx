@@ -149,6 +149,7 @@ cdef enum:
     ERR_EOF = -100
 
 cdef size_t MAX_SEND_BYTES = 4 * 1024 * 1024
+cdef size_t CURVE_BATCH_BYTES = 256 * 1024  # sealed bytes staged per send (stays in cache)
 cdef enum:
     PING_BODY_MAX = 23      # name-len(1) "PING"(4) ttl(2) context(0-16)
     SOCK_PUB = 1            # socket types whose engines answer PING themselves
@@ -622,7 +623,7 @@ cdef class Engine:
         cdef unsigned long long usize
         cdef int flags, hl
         cdef const zc_ref* r
-        while self.curve.olen - self.curve.ooff < MAX_SEND_BYTES:
+        while self.curve.olen - self.curve.ooff < CURVE_BATCH_BYTES:
             if self.pong_due and self.out.consumed_bytes() >= self.pong_at:
                 self._build_pong()
                 dst = self.curve.begin_frame(<size_t>(self.ctl_len - 2), 2)
