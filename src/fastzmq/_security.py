@@ -23,8 +23,9 @@ mechanisms ask ZAP through a ``DEFERRED`` authenticator: the mechanism publishes
 
 ZAP (RFC 27, libzmq ``zap_client.cpp``): when a request is due, the handler must be bound
 at ``inproc://zeromq.zap.01`` in the socket's context. If it is not: PLAIN fails (no ERROR,
-HANDSHAKE_FAILED_NO_DETAIL EFAULT), CURVE accepts the key, NULL proceeds (or, with
-ZAP_ENFORCE_DOMAIN, fails like PLAIN). Otherwise a DEALER owned by the I/O thread (one per
+HANDSHAKE_FAILED_NO_DETAIL EFAULT), CURVE accepts the key, NULL proceeds; with
+ZAP_ENFORCE_DOMAIN, CURVE and NULL fail like PLAIN (a CURVE server with that option and no
+domain does not ask ZAP at all). Otherwise a DEALER owned by the I/O thread (one per
 I/O thread, never touched by another thread: the inproc pipes stay single-producer,
 single-consumer) sends ``"" | 1.0 | id | domain | address | identity | mechanism |
 credentials`` and the handshake waits; the DEALER's FD sits in the I/O thread's epoll and
@@ -280,10 +281,9 @@ def failure_event(exc: ProtocolError) -> tuple[int, int] | None:
 
 def no_handler_reply(mechanism: Any, sock: Any):
     """What a due ZAP request means when no handler is bound (libzmq's choices)."""
-    name = mechanism.name
-    if name == b"PLAIN" or (name == b"NULL" and config(sock).zap_enforce_domain):
+    if mechanism.name == b"PLAIN" or config(sock).zap_enforce_domain:
         return NoZapHandler("no ZAP handler bound at inproc://zeromq.zap.01")
-    return ZapReply("200")  # CURVE: any key; NULL: proceed
+    return ZapReply("200")  # CURVE: any key (the Stonehouse pattern); NULL: proceed
 
 
 def properties(ev: Any, mechanism: Any, peer_address: bytes) -> dict:
