@@ -115,9 +115,12 @@ cdef class CurveCodec:
         """Room for `need` more bytes after ilen (compacting, then growing)."""
         cdef size_t cap
         cdef unsigned char* q
-        if self.ioff and (self.ioff == self.ilen or self.icap - self.ilen < need):
-            if self.ilen > self.ioff:
-                memmove(self.ibuf, self.ibuf + self.ioff, self.ilen - self.ioff)
+        if self.ioff == self.ilen:
+            self.ioff = self.ilen = 0
+        elif self.ioff and self.icap - self.ilen < need and (self.ilen - self.ioff) * 4 <= self.icap:
+            # move a small partial frame to the front; a large one is not copied again
+            # and again: the buffer grows instead, to about four times the largest frame
+            memmove(self.ibuf, self.ibuf + self.ioff, self.ilen - self.ioff)
             self.ilen -= self.ioff
             self.ioff = 0
         if self.icap - self.ilen >= need:
