@@ -17,11 +17,12 @@ from __future__ import annotations
 import errno
 import os
 import socket as _pysocket
+import struct
 import tempfile
 import time
 from typing import Any
 
-from fastzmq import _endpoint, _monitor, _security
+from fastzmq import _endpoint, _monitor, _security, _socks
 from fastzmq import constants as _c
 from fastzmq._io import Engine
 from fastzmq._pipe import make_wire_pipe
@@ -45,10 +46,92 @@ def _bind_error(e: OSError, ep: Any) -> ZMQError:
     return ZMQError(code, f"{os.strerror(code)}: {ep.raw}")
 
 
-def _tune(pysock: Any, family: int) -> None:
+def _tune(pysock: Any, family: int, sock: Any = None) -> None:
+    """Non-blocking, TCP_NODELAY, and the socket's OS-level options, as libzmq sets them:
+    SNDBUF/RCVBUF (-1: the OS default), TOS (0: untouched), TCP_KEEPALIVE (-1: the OS
+    default; 1 with _CNT/_IDLE/_INTVL unless -1), TCP_MAXRT (TCP_USER_TIMEOUT, ms) and
+    BINDTODEVICE. An OSError raises (the caller turns it into a ZMQError or a retry)."""
     pysock.setblocking(False)
-    if family in (_pysocket.AF_INET, _pysocket.AF_INET6):
+    tcp = family in (_pysocket.AF_INET, _pysocket.AF_INET6)
+    if tcp:
         pysock.setsockopt(_pysocket.IPPROTO_TCP, _pysocket.TCP_NODELAY, 1)
+    if sock is None:
+        return
+    opts = sock.options  # only what the user set: the defaults leave the OS alone
+    if not opts:
+        return
+    sol, ip = _pysocket.SOL_SOCKET, _pysocket.IPPROTO_TCP
+    for option, level, name in (
+        (_c.SNDBUF, sol, _pysocket.SO_SNDBUF),
+        (_c.RCVBUF, sol, _pysocket.SO_RCVBUF),
+    ):
+        value = opts.get(option, -1)
+        if value >= 0:
+            pysock.setsockopt(level, name, value)
+    if not tcp:
+        return
+    tos = opts.get(_c.TOS, 0)
+    if tos:
+        if family == _pysocket.AF_INET6:
+            pysock.setsockopt(_pysocket.IPPROTO_IPV6, _pysocket.IPV6_TCLASS, tos)
+            try:  # a v4-mapped peer on a dual-stack socket
+                pysock.setsockopt(_pysocket.IPPROTO_IP, _pysocket.IP_TOS, tos)
+            except OSError:
+                pass
+        else:
+            pysock.setsockopt(_pysocket.IPPROTO_IP, _pysocket.IP_TOS, tos)
+    keepalive = opts.get(_c.TCP_KEEPALIVE, -1)
+    if keepalive != -1:
+        pysock.setsockopt(sol, _pysocket.SO_KEEPALIVE, keepalive)
+        if keepalive == 1:
+            for option, name in (
+                (_c.TCP_KEEPALIVE_CNT, _pysocket.TCP_KEEPCNT),
+                (_c.TCP_KEEPALIVE_IDLE, _pysocket.TCP_KEEPIDLE),
+                (_c.TCP_KEEPALIVE_INTVL, _pysocket.TCP_KEEPINTVL),
+            ):
+                value = opts.get(option, -1)
+                if value != -1:
+                    pysock.setsockopt(ip, name, value)
+    maxrt = opts.get(_c.TCP_MAXRT, 0)
+    if maxrt:
+        pysock.setsockopt(ip, _pysocket.TCP_USER_TIMEOUT, maxrt)
+    device = opts.get(_c.BINDTODEVICE)
+    if device:
+        pysock.setsockopt(sol, _pysocket.SO_BINDTODEVICE, device)
+
+
+def _admit(conn: Any, opts: dict) -> bool:
+    """TCP_ACCEPT_FILTER (tcp: the peer's address in one of the networks) and
+    IPC_FILTER_PID/UID/GID (ipc: the peer's credentials match one id), as libzmq."""
+    if conn.family == _pysocket.AF_UNIX:
+        pids = opts.get(_c.IPC_FILTER_PID, ())
+        uids = opts.get(_c.IPC_FILTER_UID, ())
+        gids = opts.get(_c.IPC_FILTER_GID, ())
+        if not (pids or uids or gids):
+            return True
+        cred = conn.getsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_PEERCRED, 12)
+        pid, uid, gid = struct.unpack("3i", cred)
+        if pid in pids or uid in uids or gid in gids:
+            return True
+        if gids:  # the peer user's supplementary groups count too (libzmq)
+            import grp
+            import pwd
+
+            try:
+                user = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                return False
+            return any(g.gr_gid in gids and user in g.gr_mem for g in grp.getgrall())
+        return False
+    networks = opts.get(_c.TCP_ACCEPT_FILTER, ())
+    if not networks:
+        return True
+    import ipaddress
+
+    addr = ipaddress.ip_address(conn.getpeername()[0].split("%", 1)[0])
+    if addr.version == 6 and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return any(addr.version == n.version and addr in n for n in networks)
 
 
 def _peer_address(pysock: Any) -> bytes:
@@ -240,18 +323,22 @@ class Listener:
         self.conns: set = set()
         self.slot = -1
         self.path = None
-        if ep.transport == "ipc":
+        use_fd = _opt(sock, _c.USE_FD)
+        if use_fd >= 0:
+            self.pysock = self._adopt_fd(ep, use_fd)
+        elif ep.transport == "ipc":
             self.pysock = self._bind_ipc(ep)
         else:
             self.pysock = self._bind_tcp(ep)
 
     def _bind_tcp(self, ep: Any) -> Any:
-        sa, family = _endpoint.resolve(ep)
+        sa, family = _endpoint.resolve(ep, bool(_opt(self.socket, _c.IPV6)))
         s = _pysocket.socket(family, _pysocket.SOCK_STREAM)
         try:
             s.setsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_REUSEADDR, 1)
             if family == _pysocket.AF_INET6:
                 s.setsockopt(_pysocket.IPPROTO_IPV6, _pysocket.IPV6_V6ONLY, 0)
+            _tune(s, family, self.socket)  # BINDTODEVICE, buffers: before bind/listen
             s.bind(sa)
             s.listen(max(1, _opt(self.socket, _c.BACKLOG)))
         except OSError as e:
@@ -262,9 +349,29 @@ class Listener:
         s.setblocking(False)
         host, port = s.getsockname()[:2]
         shown = ep.host if ep.host else ("0.0.0.0" if family == _pysocket.AF_INET else "::")
+        if ep.host and _endpoint._literal_family(ep.host) is None:
+            shown = host  # a host or interface name: show the address bound, as libzmq
         if family == _pysocket.AF_INET6 or ":" in shown:
             shown = f"[{shown}]"
         self.resolved = f"tcp://{shown}:{port}"
+        self.url = self.resolved
+        return s
+
+    def _adopt_fd(self, ep: Any, fd: int) -> Any:
+        """USE_FD: listen on a socket the caller bound and put into listening state (libzmq
+        neither binds nor listens it; the endpoint only names the transport)."""
+        try:
+            s = _pysocket.socket(fileno=fd)
+            s.setblocking(False)
+            name = s.getsockname()
+        except OSError as e:
+            raise _bind_error(e, ep) from None
+        if s.family == _pysocket.AF_UNIX:
+            path = name if isinstance(name, str) else name.decode(errors="replace")
+            self.resolved = f"ipc://{path}"
+        else:
+            host = f"[{name[0]}]" if s.family == _pysocket.AF_INET6 else name[0]
+            self.resolved = f"tcp://{host}:{name[1]}"
         self.url = self.resolved
         return s
 
@@ -302,7 +409,14 @@ class Listener:
                 return
             except OSError:
                 return  # EMFILE and friends: try again on the next event
-            _tune(conn, conn.family)
+            try:
+                if not _admit(conn, self.socket.options):
+                    conn.close()
+                    continue
+                _tune(conn, conn.family, self.socket)
+            except OSError:
+                conn.close()
+                continue
             self.conns.add(Connection(self.io, self.socket, conn, self))
 
     def pipe_for(self, conn: Any, ev: Any) -> Any:
@@ -311,7 +425,14 @@ class Listener:
         pipe.routing_id = ev.peer_identity or None
         pipe.endpoint = self.url
         pipe.connected = True
+        pipe.owner = self  # ROUTER_HANDOVER closes the connection through close_pipe
         return pipe
+
+    def close_pipe(self, pipe: Any) -> None:
+        """Close the connection behind pipe (I/O thread; ROUTER_HANDOVER)."""
+        for conn in list(self.conns):
+            if conn.pipe is pipe:
+                conn.die(0)
 
     def waiter_for(self, conn: Any) -> Any:
         return Waiter()
@@ -359,12 +480,20 @@ class Connecter:
         self.pipe, _, _ = make_wire_pipe()
         self.pipe.set_sndhwm(max(0, sock.sndhwm))
         self.pipe.endpoint = self.url
+        # CONNECT_ROUTING_ID: the name this ROUTER gives the peer; it serves one connect()
+        self.fixed_rid = sock.options.pop(int(_c.CONNECT_ROUTING_ID), None)
+        if self.fixed_rid:
+            self.pipe.routing_id = self.fixed_rid
         # Messages may queue before the peer exists, unless IMMEDIATE (or a ROUTER,
         # which must learn the peer's identity first).
         self.attached = not (sock.immediate or sock.socket_type == _c.ROUTER)
         self.was_active = False  # a connection has completed its handshake before
+        self.attempts = 0  # connect() calls made
+        self.socks = None  # (socket, Socks5) while the SOCKS_PROXY exchange runs
         if self.attached:
             sock._attach(self.pipe)
+        else:
+            sock._probe_unattached(self.pipe)  # PROBE_ROUTER (a ROUTER's connect)
 
     def start(self) -> None:
         self._attempt()
@@ -372,28 +501,72 @@ class Connecter:
     def _attempt(self) -> None:
         if self.stopped or self.conn is not None or self.pending is not None:
             return
+        self.attempts += 1
         try:
             if self.ep.transport == "ipc":
                 family, sa = _pysocket.AF_UNIX, self.ep.address
                 if sa.startswith("@"):
                     sa = "\0" + sa[1:]
             else:
-                sa, family = _endpoint.resolve(self.ep)
+                ipv6 = bool(_opt(self.socket, _c.IPV6))
+                proxy = self.socket.options.get(_c.SOCKS_PROXY)
+                if proxy:  # connect to the proxy; it connects to the endpoint
+                    host, port = _socks.split_proxy(proxy)
+                    sa, family = _endpoint.resolve_host(host, port, ipv6, False)
+                else:
+                    sa, family = _endpoint.resolve(self.ep, ipv6, bind=False)
+                if self.ep.source:  # "source;destination": the local end first
+                    src, sport = _endpoint.split_source(self.ep.source)
+                    v6 = family == _pysocket.AF_INET6
+                    source, _ = _endpoint.resolve_host(src, sport, v6, True)
             s = _pysocket.socket(family, _pysocket.SOCK_STREAM)
         except (OSError, ZMQError):
             self._retry()
             return
-        _tune(s, family)
+        try:
+            _tune(s, family, self.socket)
+            if self.ep.transport == "tcp" and self.ep.source:
+                s.bind(source)
+        except OSError:
+            s.close()
+            self._retry()
+            return
         err = s.connect_ex(sa)
         if err not in (0, errno.EINPROGRESS, errno.EAGAIN):
             s.close()
+            if err == errno.ECONNREFUSED and self._stop_on(1):
+                return
             self._retry()
             return
         self.pending = s
         self.slot = self.io.new_slot(self)
         self.io.register(s.fileno(), self.slot, KIND_SLOW, EPOLLOUT | EPOLLERR | EPOLLHUP)
+        timeout = _opt(self.socket, _c.CONNECT_TIMEOUT)
+        if timeout > 0:
+            self.io.add_timer(timeout / 1000.0, lambda: self._connect_timeout(s))
+
+    def _connect_timeout(self, s: Any) -> None:
+        """CONNECT_TIMEOUT: a connect still in progress is abandoned and retried."""
+        if self.pending is not s:
+            return
+        self.pending = None
+        self.io.unregister(s.fileno())
+        self.io.free_slot(self.slot)
+        self.slot = -1
+        s.close()
+        self._retry()
+
+    def _stop_on(self, bit: int) -> bool:
+        """RECONNECT_STOP: stop for good if the user asked to on this condition."""
+        if _opt(self.socket, _c.RECONNECT_STOP) & bit:
+            self._hard_stop()
+            return True
+        return False
 
     def on_event(self, kind: int, mask: int) -> None:
+        if self.socks is not None:
+            self._socks_io()
+            return
         s = self.pending
         if s is None:
             return
@@ -404,12 +577,80 @@ class Connecter:
         err = s.getsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_ERROR)
         if err or self.stopped:
             s.close()
+            if err == errno.ECONNREFUSED and self._stop_on(1):
+                return
             self._retry()
             return
-        self.conn = Connection(self.io, self.socket, s, self)
+        proxy = self.socket.options.get(_c.SOCKS_PROXY) if self.ep.transport == "tcp" else None
+        if proxy:
+            self._socks_start(s)
+            return
+        self._connected(s)
+
+    def _connected(self, s: Any) -> None:
+        conn = Connection(self.io, self.socket, s, self)
+        if conn.state != 2:  # it may have died in its constructor (on_dead ran, retrying)
+            self.conn = conn
+
+    # ---------------------------------------------------------------- SOCKS_PROXY
+    def _socks_start(self, s: Any) -> None:
+        opts = self.socket.options
+        client = _socks.Socks5(
+            self.ep.host,
+            self.ep.port,
+            opts.get(_c.SOCKS_USERNAME, b""),
+            opts.get(_c.SOCKS_PASSWORD, b""),
+        )
+        self.socks = (s, client)
+        self.slot = self.io.new_slot(self)
+        self.io.register(s.fileno(), self.slot, KIND_SLOW, EPOLLIN | EPOLLERR | EPOLLHUP)
+        ivl = _opt(self.socket, _c.HANDSHAKE_IVL)
+        if ivl > 0:
+            self.io.add_timer(ivl / 1000.0, lambda: self._socks_fail(s))
+        try:
+            s.sendall(client.start())  # a few bytes into an empty socket buffer
+        except OSError:
+            self._socks_fail(s)
+
+    def _socks_io(self) -> None:
+        s, client = self.socks
+        try:
+            while not client.done:
+                data = s.recv(client.need())
+                if not data:
+                    raise _socks.SocksError("the proxy closed the connection")
+                out = client.feed(data)
+                if out:
+                    s.sendall(out)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (OSError, _socks.SocksError):
+            self._socks_fail(s)
+            return
+        self.socks = None
+        self.io.unregister(s.fileno())
+        self.io.free_slot(self.slot)
+        self.slot = -1
+        if self.stopped:
+            s.close()
+            return
+        self._connected(s)
+
+    def _socks_fail(self, s: Any) -> None:
+        if self.socks is None or self.socks[0] is not s:
+            return  # (a timer for an exchange that is over)
+        self.socks = None
+        self.io.unregister(s.fileno())
+        self.io.free_slot(self.slot)
+        self.slot = -1
+        s.close()
+        self._retry()
 
     def _retry(self) -> None:
         if self.stopped:
+            return
+        if _opt(self.socket, _c.RECONNECT_IVL) == -1:  # libzmq: -1 never reconnects
+            self._hard_stop()
             return
         delay = self.ivl if self.ivl > 0 else 100
         ivl_max = _opt(self.socket, _c.RECONNECT_IVL_MAX)
@@ -418,7 +659,7 @@ class Connecter:
         self.io.add_timer(delay / 1000.0, self._attempt)
 
     def pipe_for(self, conn: Any, ev: Any) -> Any:
-        if ev.peer_identity:
+        if ev.peer_identity and not self.fixed_rid:
             self.pipe.routing_id = ev.peer_identity
         return self.pipe
 
@@ -443,10 +684,17 @@ class Connecter:
 
     def on_dead(self, conn: Any) -> None:
         self.conn = None
+        was_up = self.pipe.connected
         self.pipe.connected = False
+        if was_up and self.attached and self.socket.router_notify & 2:
+            self.socket._post("disconnected", self.pipe)
         if self.linger_deadline is not None and not self.pipe.out_pending():
             self._hard_stop()  # lingering, and everything was flushed
         elif not self.stopped:
+            if conn.hs is not None and conn.error == -1 and self._stop_on(2):
+                return  # the handshake failed (RECONNECT_STOP_HANDSHAKE_FAILED)
+            if was_up and self._stop_on(4):
+                return  # RECONNECT_STOP_AFTER_DISCONNECT
             self._retry()
 
     def stop(self, linger: int) -> None:
@@ -468,6 +716,12 @@ class Connecter:
             return
         self.stopped = True
         self.io.lingering.discard(self)
+        if self.socks is not None:
+            s = self.socks[0]
+            self.socks = None
+            self.io.unregister(s.fileno())
+            self.io.free_slot(self.slot)
+            s.close()
         if self.pending is not None:
             self.io.unregister(self.pending.fileno())
             self.io.free_slot(self.slot)
