@@ -61,6 +61,7 @@ cdef class SocketCore:
     cdef public object context
     cdef readonly uint64_t dropped_hwm  # PUB/XPUB: messages dropped because a pipe was full
     cdef readonly uint64_t dropped_unroutable
+    cdef int last_in_id             # pipe_id the current message came from (Frame.get metadata)
 
     cdef int _process_mailbox(self) except -1
     cdef int _enter(self) except -1
@@ -73,6 +74,7 @@ cdef class SocketCore:
     cdef object _send(self, object data, int flags, bint track)
     cdef object _recv_frame(self, int flags)
     cdef list _recv_msg(self, int flags)
+    cdef object _in_properties(self)
     cdef int _process_inbound_subs(self) except -1
     cdef Py_ssize_t _live_pipes(self)
     cdef Pipe _wait_writable(self, int flags)

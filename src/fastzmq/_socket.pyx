@@ -123,6 +123,7 @@ cdef class SocketCore:
         self.ww.wfd = self.sig.w.wfd
         self.mailbox = []
         self.pipes = []
+        self.last_in_id = -1
         self.pipe_by_id = {}
         self.pipe_by_rid = {}
         self.out_parts = None
@@ -1031,7 +1032,7 @@ cdef class SocketCore:
         f = self._recv_frame(flags)
         if copy:
             return f
-        return Frame._from_bytes(f, self.rcvmore)
+        return Frame._from_bytes(f, self.rcvmore, self._in_properties())
 
     def recv_multipart(self, int flags=0, copy=True, track=False):
         """Receive every frame of one message, as a list."""
@@ -1042,8 +1043,17 @@ cdef class SocketCore:
             parts.append(self._recv_frame(flags))
         if not copy:
             n = len(parts) - 1
-            return [Frame._from_bytes(b, i < n) for i, b in enumerate(parts)]
+            props = self._in_properties()
+            return [Frame._from_bytes(b, i < n, props) for i, b in enumerate(parts)]
         return parts
+
+    cdef object _in_properties(self):
+        """The metadata of the connection the current message came from, or None."""
+        cdef Pipe p
+        for p in self.pipes:
+            if p.pipe_id == self.last_in_id:
+                return p.properties
+        return None
 
     cdef object _recv_frame(self, int flags):
         cdef int t = self.socket_type
@@ -1090,6 +1100,7 @@ cdef class SocketCore:
                         self.rcvmore = True
                     else:
                         self.rcvmore = False
+                    self.last_in_id = p.pipe_id
                     return f
                 if not blocked:  # a new recv: its RCVTIMEO deadline starts now
                     self.options["_rdeadline"] = 0
@@ -1175,6 +1186,7 @@ cdef class SocketCore:
                 msg = self._unstash()
                 if msg is not None:
                     self.options["_rdeadline"] = 0
+                    self.last_in_id = -1
                     return msg
             p = self._fq_pick()
             if p is None:
@@ -1192,6 +1204,7 @@ cdef class SocketCore:
             msg = self._filter_in(p, msg)
             if msg is not None:
                 self.options["_rdeadline"] = 0
+                self.last_in_id = p.pipe_id
                 return msg
 
     cdef list _read_last(self, Pipe p, int* fl):

@@ -30,7 +30,7 @@ import tempfile
 import time
 from typing import Any
 
-from fastzmq import _endpoint, _socks
+from fastzmq import _endpoint, _security, _socks
 from fastzmq import constants as _c
 from fastzmq._io import Engine
 from fastzmq._monitor import emit, protocol_error_code
@@ -38,6 +38,7 @@ from fastzmq._pipe import make_wire_pipe
 from fastzmq._socket import SOCKET_TYPE_NAMES
 from fastzmq._waiter import Waiter
 from fastzmq.error import ZMQError
+from fastzmq.zmtp import BadGreeting, IncompatibleSocketType, MechanismMismatch
 from fastzmq.zmtp.handshake import Handshake, HandshakeComplete, HandshakeFailed
 
 KIND_ENGINE, KIND_WAKE, KIND_SLOW = 0, 1, 2
@@ -143,6 +144,29 @@ def _admit(conn: Any, opts: dict) -> bool:
     return any(addr.version == n.version and addr in n for n in networks)
 
 
+def _peer_address(pysock: Any) -> bytes:
+    """The peer's IP address (ZAP's "address" frame); empty for ipc."""
+    try:
+        if pysock.family in (_pysocket.AF_INET, _pysocket.AF_INET6):
+            return pysock.getpeername()[0].encode()
+    except OSError:
+        pass
+    return b""
+
+
+def _failure_report(exc: Any) -> tuple | None:
+    """What the monitor hears of a failed handshake, as libzmq: (event, value); () for
+    nothing (a peer's ERROR that is no ZAP status); None for HANDSHAKE_FAILED_NO_DETAIL
+    (a greeting that is not ZMTP 3, which libzmq takes for an old peer)."""
+    if isinstance(exc, BadGreeting):
+        return None
+    if isinstance(getattr(exc, "zmq_code", None), int) or isinstance(
+        exc, (MechanismMismatch, IncompatibleSocketType)
+    ):
+        return (_c.EVENT_HANDSHAKE_FAILED_PROTOCOL, protocol_error_code(exc))
+    return _security.failure_event(exc) or ()  # mechanism and ZAP failures
+
+
 class Connection(Engine):
     """One ZMTP connection: handshake in Python, then the compiled pump."""
 
@@ -161,9 +185,14 @@ class Connection(Engine):
         self.reported = False  # a handshake failure was reported with its detail
         self.slot = -1
         self.set_fd(pysock.fileno())
+        self.zap_asked = False
+        self.peer_address = _peer_address(pysock)
+        mechanism, as_server = _security.mechanism_for(sock, self.peer_address)
         self.hs = Handshake(
             socket_type=SOCKET_TYPE_NAMES[sock.socket_type],
             identity=sock.routing_id_opt or b"",
+            mechanism=mechanism,
+            as_server=as_server,
         )
         self.hs_out = self.hs.data_to_send()
 
@@ -205,23 +234,53 @@ class Connection(Engine):
                     self.die(_EOF)
                     return
                 self.hs.receive_data(data)
-                ev = self.hs.next_event()
-                self.hs_out += self.hs.data_to_send()
-                self._hs_send()
-                if isinstance(ev, HandshakeComplete):
-                    self._activate(ev)
-                    return
-                if isinstance(ev, HandshakeFailed):
-                    code = protocol_error_code(ev.error)
-                    if code is not None:
-                        self.reported = True
-                        emit(self.socket, _c.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, self.endpoint)
-                    self.die(errno.EPROTO)
+                if self._hs_step(self.hs.next_event()):
                     return
         except (BlockingIOError, InterruptedError):
             return
         except OSError as e:
             self.die(e.errno or -1)
+        except Exception:  # a bug must not leave a half-open connection: fail closed
+            self.die(-1)
+            raise
+
+    def _hs_step(self, ev: Any) -> bool:
+        """Send what the handshake queued, then act on ``ev``; True once it is over."""
+        self.hs_out += self.hs.data_to_send()
+        self._hs_send()
+        if isinstance(ev, HandshakeComplete):
+            self._activate(ev)  # reports HANDSHAKE_SUCCEEDED
+            return True
+        if isinstance(ev, HandshakeFailed):
+            report = _failure_report(ev.error)
+            if report is not None:  # else die() reports HANDSHAKE_FAILED_NO_DETAIL
+                self.reported = True
+                if report:
+                    emit(self.socket, report[0], report[1], self.endpoint)
+            self.die(errno.EPROTO)
+            return True
+        request = self.hs.zap_request
+        if request is not None and not self.zap_asked:
+            self.zap_asked = True  # one ZAP exchange per handshake
+            if not _security.zap_client(self.io).request(self, request):
+                reply = _security.no_handler_reply(self.hs.mechanism, self.socket)
+                return self._hs_step(self.hs.zap_reply(reply))
+        return False
+
+    def on_zap_reply(self, reply: Any) -> None:
+        """The ZAP handler answered (a ZapReply, or a ProtocolError): go on (I/O thread)."""
+        if self.state != 0 or self.hs is None:
+            return
+        try:
+            if not self._hs_step(self.hs.zap_reply(reply)):
+                self._handshake_io(EPOLLIN)  # commands may have waited for the verdict
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as e:
+            self.die(e.errno or -1)
+        except Exception:  # a bug must not leave a half-open connection: fail closed
+            self.die(-1)
+            raise
 
     def _hs_send(self) -> None:
         while self.hs_out:
@@ -242,6 +301,10 @@ class Connection(Engine):
         pipe.peer_type = ev.peer_socket_type
         waiter = self.owner.waiter_for(self)
         self.waiter_obj = waiter
+        pipe.properties = _security.properties(ev, self.hs.mechanism, self.peer_address)
+        codec = _security.traffic_codec(self.hs.mechanism)
+        if codec is not None:
+            self.set_curve(codec)  # CURVE: the engine seals and opens MESSAGE commands
         self.hs = None
         self.io.register(waiter.fileno(), self.slot, KIND_WAKE, EPOLLIN | EPOLLET)
         rcvhwm = max(0, sock.rcvhwm)
@@ -811,7 +874,9 @@ class Connecter:
 
     def stop(self, linger: int) -> None:
         """Socket closed: with LINGER and queued messages, keep connecting to flush them."""
-        if linger != 0 and self.pipe.out_pending() and not self.stopped:
+        # (security: a CURVE engine may hold sealed bytes the ring no longer shows)
+        conn_pending = self.conn is not None and self.conn.active and self.conn.out_pending()
+        if linger != 0 and (self.pipe.out_pending() or conn_pending) and not self.stopped:
             self.linger_deadline = 0.0 if linger < 0 else time.monotonic() + linger / 1000.0
             self.io.lingering.add(self)
             if linger > 0:

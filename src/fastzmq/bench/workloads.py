@@ -54,10 +54,14 @@ class Workload:
         return next(r for r in self.roles if r.name == name)
 
 
-def _stream(pattern: str, transport: str, types: Tuple[str, str], sizes) -> Workload:
-    params = {"send_type": types[0], "recv_type": types[1]}
+def _stream(
+    pattern: str, transport: str, types: Tuple[str, str], sizes, curve: bool = False
+) -> Workload:
+    params = {"send_type": types[0], "recv_type": types[1], "curve": curve}
     name = f"{pattern}-{transport}"
     title = f"{transport} {types[0]} -> {types[1]}, one sender"
+    if curve:  # a name no other workload's is a substring of (--only matches substrings)
+        name, title = f"{pattern}-curve-{transport}", title + ", CURVE"
     if transport == "inproc":
         roles = (RoleSpec("main", "inproc_stream", binds=()),)
         return Workload(
@@ -104,20 +108,21 @@ def _pubsub(topics: str) -> Workload:
     )
 
 
-def _reqrep() -> Workload:
+def _reqrep(curve: bool = False) -> Workload:
     roles = (
         RoleSpec("rep", "rep_echo", binds=("data",)),
         RoleSpec("req", "req_latency", connects=("data",)),
     )
     title = "REQ/REP round trip latency (two processes)"
     return Workload(
-        "req-rep-tcp",
-        title,
+        "req-rep-curve-tcp" if curve else "req-rep-tcp",
+        title + (", CURVE" if curve else ""),
         "latency",
         "tcp",
         (16,),
         roles,
         "req",
+        {"curve": curve},
         guess_rate=5_000.0,
         pattern="req-rep",
     )
@@ -275,6 +280,8 @@ def standard(quick: bool = False) -> List[Workload]:
         _subscriptions("subscribe", n_subs),
         _subscriptions("cancel", n_subs),
         _match(n_subs),
+        _stream("push-pull", "tcp", ("PUSH", "PULL"), (16, 4 * KIB, 64 * KIB), curve=True),
+        _reqrep(curve=True),
         _churn(),
         _scale(quick),
     ]
