@@ -5,6 +5,7 @@ to any libzmq peer, and offers pyzmq's API, so ``import fastzmq as zmq`` works.
 """
 
 from fastzmq import constants
+from fastzmq._curve_keys import curve_keypair, curve_public
 from fastzmq._version import __version__
 from fastzmq.constants import *  # noqa: F403
 from fastzmq.constants import (
@@ -53,6 +54,8 @@ __all__ = [
     "NotDone",
     "strerror",
     "has",
+    "curve_keypair",
+    "curve_public",
     "zmq_version",
     "zmq_version_info",
     "pyzmq_version",
