@@ -604,3 +604,34 @@ def test_a_slow_consumer_is_not_a_dead_peer(ctx, tmpdir_ipc):
         push.close()
     finally:
         pctx.term()
+
+
+def test_heartbeats_under_curve_with_a_libzmq_peer(ctx):
+    """Under CURVE the PINGs travel sealed: the engine answers and strips them after
+    opening, and seals its own PONGs and PINGs."""
+    pytest.importorskip("nacl")
+    zctx = zmq.Context()
+    try:
+        spub, ssec = zmq.curve_keypair()
+        cpub, csec = zmq.curve_keypair()
+        z = zctx.socket(zmq.ROUTER)
+        z.linger = 0
+        z.rcvtimeo = z.sndtimeo = T_MS
+        z.curve_server = True
+        z.curve_secretkey = ssec
+        for k, v in HB.items():
+            setattr(z, k, v)
+        mon = z.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        port = z.bind_to_random_port("tcp://127.0.0.1")
+        f = fsock(ctx, "DEALER", **HB)
+        f.curve_serverkey, f.curve_publickey, f.curve_secretkey = spub, cpub, csec
+        f.connect(f"tcp://127.0.0.1:{port}")
+        lost = _exchange(f, z, "DEALER", 5)
+        time.sleep(0.5)  # idle: sealed heartbeats both ways
+        lost += _exchange(f, z, "DEALER", 50)
+        assert not f.EVENTS & fastzmq.POLLIN
+        assert (mon.poll(50), lost) == (0, 0)
+        mon.close(linger=0)
+        z.close()
+    finally:
+        zctx.destroy(linger=0)
