@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from fastzmq import constants as _c
 from fastzmq.error import ZMQError
 
 T = TypeVar("T", bound="Context")
+ST = TypeVar("ST")  # the socket class this context makes (pyzmq: Context[Socket[bytes]])
 
 
-class Context:
+class Context(Generic[ST]):
     """A fastzmq context, with pyzmq's API."""
 
     _instance: Context | None = None
@@ -196,3 +197,6 @@ class Context:
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._sockets)} sockets"
         return f"<fastzmq.Context({state}) at {hex(id(self))}>"
+
+
+SyncContext = Context["Socket[bytes]"]  # pyzmq's alias: a Context making SyncSockets

@@ -224,3 +224,17 @@ def _select_with(p: Poller, rlist: list, wlist: list, xlist: list, timeout: floa
     w = [s for s, ev in ready if ev & POLLOUT]
     x = [s for s, ev in ready if ev & POLLERR]
     return r, w, x
+
+
+def zmq_poll(sockets: list, timeout: float | None = -1) -> list[tuple[Any, int]]:
+    """pyzmq's low-level ``zmq_poll([(socket_or_fd, flags), ...], timeout_ms)``.
+
+    Returns ``[(socket_or_fd, events)]`` for those ready within ``timeout`` ms
+    (negative or None: wait forever).
+    """
+    p = Poller()
+    for sock, flags in sockets:
+        p.register(sock, flags)
+    if timeout is not None and timeout < 0:
+        timeout = None
+    return p.poll(timeout)

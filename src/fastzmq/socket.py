@@ -9,10 +9,11 @@ the string/JSON/pickle helpers, polling and closing.
 
 from __future__ import annotations
 
+import errno as _errno
 import json
 import pickle
 import random
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from fastzmq import _endpoint, _fastcall
 from fastzmq import constants as _c
@@ -77,7 +78,10 @@ _DEFAULTS = {
 }
 
 
-class Socket(SocketCore):
+T = TypeVar("T")  # what recv() returns by default: pyzmq's Socket[bytes] (SyncSocket)
+
+
+class Socket(SocketCore, Generic[T]):
     """A fastzmq socket. Create it with ``Context.socket(type)``."""
 
     def __init__(self, context: Any = None, socket_type: int = -1, **kwargs: Any) -> None:
@@ -359,7 +363,7 @@ class Socket(SocketCore):
             try:
                 self.bind(f"{addr}:{port}")
             except ZMQError as e:
-                if e.errno not in (_c.EADDRINUSE, _c.EACCES):
+                if e.errno not in (_c.EADDRINUSE, _errno.EACCES):
                     raise
             else:
                 return port
@@ -499,6 +503,8 @@ for _name, _option in _ATTR_OPTIONS.items():
         setattr(Socket, _name, _option_property(_name, _option))
 del _name, _option
 
+
+SyncSocket = Socket[bytes]  # pyzmq's alias: a socket whose recv() returns bytes
 
 # send(data[, flags]) and recv([flags]) called straight from the interpreter: see _fastcall.pyx
 _fastcall.install(Socket)
