@@ -379,5 +379,5 @@ def _resolve(fut: asyncio.Future, *_: Any) -> None:
 class Context(_context.Context):
     """A Context whose sockets are ``fastzmq.asyncio.Socket``."""
 
-    def socket(self, socket_type: int, socket_class: type | None = None, **kwargs: Any) -> Any:
-        return super().socket(socket_type, socket_class or Socket, **kwargs)
+    _socket_class = Socket
+    _repr_cls = "fastzmq.asyncio.Context"

@@ -105,5 +105,5 @@ class Socket(_socket.Socket):
 class Context(_context.Context):
     """A Context whose sockets are ``fastzmq.green.Socket``."""
 
-    def socket(self, socket_type: int, socket_class: type | None = None, **kwargs: Any) -> Any:
-        return super().socket(socket_type, socket_class or Socket, **kwargs)
+    _socket_class = Socket
+    _repr_cls = "fastzmq.green.Context"
