@@ -119,6 +119,8 @@ def _expire(fut: asyncio.Future) -> None:
 class Socket(_socket.Socket):
     """A fastzmq socket whose blocking methods return asyncio Futures."""
 
+    _repr_cls = "fastzmq.asyncio.Socket"
+
     def __init__(self, context: Any = None, socket_type: int = -1, **kwargs: Any) -> None:
         super().__init__(context, socket_type, **kwargs)
         self._recvq: deque = deque()  # (future, fn, args, kwargs), FIFO
@@ -151,6 +153,13 @@ class Socket(_socket.Socket):
         """Send a sequence of frames as one message."""
         args = (list(msg_parts), flags | DONTWAIT, copy, track)
         return self._op(self._sendq, _send_multipart, args, kw, flags)
+
+    def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> asyncio.Future:
+        """Receive one frame into ``buffer``: a Future of the frame's full length."""
+        view, nbytes = _socket._into_view(buffer, nbytes)
+        return self._op(
+            self._recvq, _socket._recv_into, (view, nbytes, flags | DONTWAIT), {}, flags
+        )
 
     def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> asyncio.Future:
         return self._recv_then(lambda b: b.decode(encoding), flags)

@@ -25,6 +25,7 @@ from fastzmq import context as _context
 from fastzmq import socket as _socket
 from fastzmq._socket import SocketCore
 from fastzmq.error import Again
+from fastzmq.green import poll as _green_poll
 
 POLLIN = int(_c.POLLIN)
 POLLOUT = int(_c.POLLOUT)
@@ -43,6 +44,9 @@ class _WaitTimeout(Exception):
 class Socket(_socket.Socket):
     """A fastzmq socket whose blocking calls yield to the gevent hub."""
 
+    _repr_cls = "fastzmq.green.Socket"
+    _poller_class = _green_poll.Poller  # Socket.poll() yields to the hub
+
     def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kw: Any):
         return self._cooperate(_send, POLLOUT, self.sndtimeo, flags, (data,), (copy, track), kw)
 
@@ -57,6 +61,10 @@ class Socket(_socket.Socket):
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False):
         return self._cooperate(_recv_multipart, POLLIN, self.rcvtimeo, flags, (), (copy, track))
+
+    def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
+        view, nbytes = _socket._into_view(buffer, nbytes)
+        return self._cooperate(_socket._recv_into, POLLIN, self.rcvtimeo, flags, (view, nbytes), ())
 
     def _cooperate(
         self,
@@ -107,3 +115,8 @@ class Context(_context.Context):
 
     _socket_class = Socket
     _repr_cls = "fastzmq.green.Context"
+
+    def term(self) -> None:
+        """term() waits in gevent's thread pool, so other greenlets (the ones that
+        still have to close their sockets) run meanwhile."""
+        gevent.get_hub().threadpool.apply(_context.Context.term, (self,))
