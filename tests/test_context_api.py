@@ -41,7 +41,7 @@ def test_shadow_shares_inproc_between_sync_and_asyncio():
         a.bind("inproc://shadow-pair")
         b.connect("inproc://shadow-pair")
         a.send(b"over inproc")
-        assert b.poll(5000)
+        assert zmq.Socket.poll(b, 5000)  # the sync poll, outside any event loop
         assert zmq.Socket.recv(b, zmq.DONTWAIT) == b"over inproc"
     finally:
         a.close(0)
@@ -165,3 +165,13 @@ def test_write_only_context_option_is_an_attribute_error():
         assert "IO_THREADS" in dir(ctx)
     finally:
         ctx.term()
+
+
+def test_asyncio_and_green_instances_are_their_own():
+    base = zmq.Context.instance()
+    actx = azmq.Context.instance()
+    try:
+        assert type(actx) is azmq.Context and actx is not base
+    finally:
+        actx.term()
+        base.term()

@@ -187,3 +187,35 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_asyncio_poll_of_a_closing_socket_is_cancelled(ctx):
+    async def main():
+        actx = azmq.Context.shadow(ctx)
+        s = actx.socket(zmq.PULL)
+        fut = s.poll(timeout=1000)
+        s.close()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert fut.cancelled()
+        s2 = actx.socket(zmq.PULL)
+        try:
+            for _ in range(5):
+                f = asyncio.ensure_future(s2.poll(timeout=1000))
+                await asyncio.sleep(0)
+                f.cancel()
+            await asyncio.sleep(0.05)
+            assert s2._recv_futures == []  # cancelled polls leave nothing behind
+        finally:
+            s2.close()
+
+    asyncio.run(main())
+
+
+def test_zmq_event_loop_is_deprecated_but_works():
+    with pytest.warns(DeprecationWarning):
+        loop = azmq.ZMQEventLoop()
+    try:
+        assert loop.run_until_complete(asyncio.sleep(0, result=3)) == 3
+    finally:
+        loop.close()

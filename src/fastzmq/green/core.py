@@ -115,6 +115,7 @@ class Context(_context.Context):
 
     _socket_class = Socket
     _repr_cls = "fastzmq.green.Context"
+    _instance = None  # Context.instance() of this class: its own, not the sync one
 
     def term(self) -> None:
         """term() waits in gevent's thread pool, so other greenlets (the ones that
