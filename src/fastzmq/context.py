@@ -22,7 +22,7 @@ import os
 import threading
 import warnings
 import weakref
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from fastzmq import constants as _c
 from fastzmq.error import ZMQError
@@ -145,7 +145,7 @@ class Context(Generic[ST]):
         """This handle was terminated (a shadow of a terminated context is not, as in pyzmq)."""
         return self._closed
 
-    def socket(self, socket_type: int, socket_class: type | None = None, **kwargs: Any) -> Any:
+    def socket(self, socket_type: int, socket_class: Any = None, **kwargs: Any) -> ST:
         """A new socket of the given type (zmq.PUSH, ...)."""
         u = self._u
         if self._closed:
@@ -359,5 +359,8 @@ def _find_underlying(shadow: Context | int) -> _Underlying:
             return found
     raise ZMQError(_c.EFAULT, f"Not a live fastzmq context: {shadow!r}")
 
+
+if TYPE_CHECKING:
+    from fastzmq.socket import Socket
 
 SyncContext = Context["Socket[bytes]"]  # pyzmq's alias: a Context making SyncSockets
