@@ -361,6 +361,6 @@ def _find_underlying(shadow: Context | int) -> _Underlying:
 
 
 if TYPE_CHECKING:
-    from fastzmq.socket import Socket
+    from fastzmq.socket import Socket  # noqa: F401  (named in the SyncContext string)
 
 SyncContext = Context["Socket[bytes]"]  # pyzmq's alias: a Context making SyncSockets
