@@ -219,3 +219,21 @@ def test_zmq_event_loop_is_deprecated_but_works():
         assert loop.run_until_complete(asyncio.sleep(0, result=3)) == 3
     finally:
         loop.close()
+
+
+def test_green_timeo_warns_and_still_applies(ctx):
+    pytest.importorskip("gevent")
+    import fastzmq.green as gzmq
+
+    s = gzmq.Context.shadow(ctx).socket(zmq.PULL)
+    try:
+        with pytest.warns(UserWarning, match="honours"):
+            s.rcvtimeo = 50
+        with pytest.warns(UserWarning):
+            assert s.rcvtimeo == 50
+        t0 = time.monotonic()
+        with pytest.raises(zmq.Again):
+            s.recv()  # the timeout takes effect
+        assert time.monotonic() - t0 < 5
+    finally:
+        s.close(0)
