@@ -75,29 +75,42 @@ def test_decode_rejects(text, match):
 
 def test_curve_keypair_matches_pyzmq():
     pytest.importorskip("nacl")
-    from fastzmq.auth import curve_keypair, curve_public
+    import fastzmq
 
-    public, secret = curve_keypair()
+    public, secret = fastzmq.curve_keypair()
     assert len(public) == len(secret) == 40 and public != secret
-    assert curve_public(secret) == public == zmq.curve_public(secret)
+    assert fastzmq.curve_public(secret) == public == zmq.curve_public(secret)
     their_public, their_secret = zmq.curve_keypair()
-    assert curve_public(their_secret) == their_public
-    assert curve_public(their_secret.decode()) == their_public
+    assert fastzmq.curve_public(their_secret) == their_public
+    assert fastzmq.curve_public(their_secret.decode()) == their_public
     with pytest.raises(ValueError):
-        curve_public(b"short")
+        fastzmq.curve_public(b"short")
+    with pytest.raises(fastzmq.ZMQError) as info:
+        fastzmq.curve_public(b" " * 40)  # 40 characters, not Z85
+    assert info.value.errno == fastzmq.EINVAL
+    assert fastzmq.has("curve")
 
 
 def test_fastzmq_imports_without_pynacl_and_curve_says_why():
+    """Without PyNaCl: has("curve") is False, curve_keypair raises ZMQError(ENOTSUP) as
+    libzmq without CURVE does, and a CURVE mechanism says what to install."""
     code = (
         "import sys; sys.modules['nacl'] = None; sys.modules['nacl.bindings'] = None\n"
-        "import fastzmq.auth, fastzmq.zmtp.mechanisms.curve as c\n"
-        "for make in (fastzmq.auth.curve_keypair, lambda: c.CurveServer(bytes(32))):\n"
+        "import fastzmq, fastzmq.auth, fastzmq.zmtp.mechanisms.curve as c\n"
+        "assert not fastzmq.has('curve')\n"
+        "for make in (fastzmq.curve_keypair, lambda: fastzmq.curve_public(b'0' * 40)):\n"
         "    try:\n"
         "        make()\n"
-        "    except c.CurveUnavailable as exc:\n"
-        "        assert 'PyNaCl' in str(exc), exc\n"
+        "    except fastzmq.ZMQError as exc:\n"
+        "        assert exc.errno == fastzmq.ENOTSUP and 'PyNaCl' in str(exc), exc\n"
         "    else:\n"
         "        raise SystemExit('no error')\n"
+        "try:\n"
+        "    c.CurveServer(bytes(32))\n"
+        "except c.CurveUnavailable as exc:\n"
+        "    assert 'PyNaCl' in str(exc), exc\n"
+        "else:\n"
+        "    raise SystemExit('no error')\n"
         "print('ok')\n"
     )
     out = subprocess.run(

@@ -10,6 +10,7 @@ from fastzmq import (
     constants,
     sugar,  # noqa: F401  (pyzmq's zmq.sugar, imported by zmq's __init__)
 )
+from fastzmq._curve_keys import curve_keypair, curve_public
 from fastzmq._proxy import device, proxy, proxy_steerable
 from fastzmq._version import __revision__, __version__
 from fastzmq.constants import *  # noqa: F403
@@ -79,6 +80,8 @@ __all__ = [
     "strerror",
     "zmq_errno",
     "has",
+    "curve_keypair",
+    "curve_public",
     "zmq_version",
     "zmq_version_info",
     "pyzmq_version",
