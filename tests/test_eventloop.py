@@ -100,3 +100,22 @@ def test_ioloop_close_all_fds_closes_the_socket_not_its_fd(ctx):
     zmqstream.ZMQStream(s, io_loop)
     io_loop.close(all_fds=True)  # closes the asyncio loop too
     assert s.closed and aloop.is_closed()
+
+
+def test_pyzmq_style_example_runs():
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.path.join(root, "src"))
+    out = subprocess.run(
+        [sys.executable, os.path.join(root, "examples", "pyzmq_app.py"), "4"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.split()
+    assert lines[-1] == "OK" and lines.count("done") == 8
