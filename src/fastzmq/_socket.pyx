@@ -1157,7 +1157,8 @@ cdef bytes _to_frame_bytes(object data):
     if isinstance(data, str):
         raise TypeError("unicode not allowed, use send_string")
     if isinstance(data, Frame):
-        return data.bytes
+        content = data._data  # its memory as is: .bytes would make (and cache) a copy
+        return content if type(content) is bytes else data.bytes
     try:
         return bytes(memoryview(data))
     except TypeError:
