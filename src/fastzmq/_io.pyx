@@ -646,7 +646,8 @@ cdef class IOThread:
     cdef public list slots          # slot -> Engine / Listener / Connecter / None
     cdef list free_slots
     cdef object cmds                # deque of callables run in the I/O thread
-    cdef list timers                # heap of (deadline, seq, callable)
+    cdef list timers                # heap of [deadline, seq, callable or None: cancelled]
+    cdef Py_ssize_t n_cancelled     # cancelled entries still in the heap
     cdef uint64_t timer_seq
     cdef double deadline            # monotonic time of the first timer, 0: none
     cdef public bint stopping
@@ -803,17 +804,40 @@ cdef class IOThread:
         now = time.monotonic()
         while self.timers and self.timers[0][0] <= now:
             _, _, fn = heapq.heappop(self.timers)
+            if fn is None:
+                self.n_cancelled -= 1
+                continue
             try:
                 fn()
             except Exception as exc:
                 _report(exc)
 
     def add_timer(self, double delay_s, fn):
+        """Run fn() in the I/O thread after delay_s; returns a handle for cancel_timer."""
         self.timer_seq += 1
-        heapq.heappush(self.timers, (time.monotonic() + delay_s, self.timer_seq, fn))
+        entry = [time.monotonic() + delay_s, self.timer_seq, fn]
+        if self.thread is not None and threading.current_thread() is not self.thread:
+            self.call(self._push_timer, entry)  # the heap is the I/O thread's alone
+        else:
+            self._push_timer(entry)
+        return entry
+
+    def _push_timer(self, entry):
+        heapq.heappush(self.timers, entry)
         self.deadline = self.timers[0][0]
-        if threading.current_thread() is not self.thread:
-            self.cmd_waiter.signal()  # the loop may be asleep with an older deadline
+
+    def cancel_timer(self, entry):
+        """Forget a timer (I/O thread only): its callable, and what that holds, go at once;
+        the heap is compacted once cancelled entries are the majority."""
+        if entry is None or entry[2] is None:
+            return
+        entry[2] = None
+        self.n_cancelled += 1
+        if self.n_cancelled > 64 and self.n_cancelled * 2 > len(self.timers):
+            self.timers = [e for e in self.timers if e[2] is not None]
+            heapq.heapify(self.timers)
+            self.n_cancelled = 0
+            self.deadline = self.timers[0][0] if self.timers else 0.0
 
     # ---------------------------------------------------------------- slots
     def new_slot(self, obj):

@@ -14,10 +14,19 @@ context and a sync one can then talk over inproc. ``ctx.underlying`` is its
 address-like key. Each handle keeps its own socket-option defaults and its own
 list of sockets for ``destroy()``; terminating any handle terminates the shared
 context (then the others raise EFAULT, libzmq's error for a dead context).
+
+fork(): a child process inherits the parent's contexts and sockets but not their
+I/O threads. In the child every inherited context is marked as the parent's
+(``os.register_at_fork``): its sockets are closed for the child, any use raises
+``ZMQError(ENOTSUP)`` saying so, ``term()`` returns at once (and touches nothing the
+parent still uses: no unlink, no shutdown), and ``Context.instance()`` makes a
+fresh context. At exit, I/O threads still running are stopped (``atexit``) so no
+daemon thread is left inside the interpreter's finalization.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import warnings
@@ -32,6 +41,49 @@ ST = TypeVar("ST")  # the socket class this context makes (pyzmq: Context[Socket
 
 # underlying address -> _Underlying, for Context(shadow=<int>)
 _UNDERLYING: weakref.WeakValueDictionary[int, _Underlying] = weakref.WeakValueDictionary()
+
+_live: weakref.WeakSet = weakref.WeakSet()  # every Context not yet closed (fork, exit)
+
+
+def _forked_error(pid: int) -> ZMQError:
+    return ZMQError(
+        _c.ENOTSUP,
+        f"this context was created in another process (pid {pid}), before fork(): "
+        "create a new Context (or use Context.instance()) in the child",
+    )
+
+
+def _after_fork_in_child() -> None:
+    """In a forked child: the parent's contexts and sockets are the parent's."""
+    from fastzmq import _ring
+
+    _ring.reinit_after_fork()  # the chunk pool's mutex may have been held at fork
+    Context._instance_lock = threading.Lock()
+    for ctx in list(_live):
+        ctx._orphan()
+
+
+def _at_exit() -> None:
+    """Stop I/O threads still running, so none is inside the interpreter's finalization
+    (a daemon thread that takes the GIL then is killed by pthread_exit, which aborts the
+    process when it cannot load libgcc_s, e.g. with every fd in use)."""
+    for ctx in list(_live):
+        if ctx._pid != os.getpid():
+            continue
+        for io in list(ctx._io):
+            try:
+                io.stopping = True
+                io.call(lambda: None)  # wake its epoll_wait
+                if io.thread is not None:
+                    io.thread.join(1.0)
+                io.idle.set()  # a term() from a later exit handler must not wait for it
+            except Exception:
+                pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_at_exit)
 
 
 class _Underlying:
@@ -64,7 +116,7 @@ class Context(Generic[ST]):
     """A fastzmq context, with pyzmq's API."""
 
     _instance: Any = None
-    _instance_pid: int | None = None
+    _forked = False  # set in a fork() child on the parent's contexts
     _instance_lock = threading.Lock()
     _socket_class: Any = None  # None: fastzmq.Socket (set by subclasses: asyncio, green)
     sockopts: dict[int, Any]
@@ -92,6 +144,8 @@ class Context(Generic[ST]):
         self._warn_destroy_close = False
         self._closed = False
         object.__setattr__(self, "sockopts", {})
+        self._pid = os.getpid()
+        _live.add(self)
 
     # ------------------------------------------------------------------ identity
     @property
@@ -131,13 +185,13 @@ class Context(Generic[ST]):
         gives it its own from the start.
         """
         inst = cls._instance
-        if inst is None or inst.closed or cls._instance_pid != os.getpid():
+        pid = os.getpid()
+        if inst is None or inst.closed or inst._pid != pid:
             with cls._instance_lock:
                 inst = cls._instance
-                if inst is None or inst.closed or cls._instance_pid != os.getpid():
+                if inst is None or inst.closed or inst._pid != pid:
                     # after fork() the parent's instance is not usable: make a new one
                     inst = cls._instance = cls(io_threads)
-                    cls._instance_pid = os.getpid()
         return inst
 
     @property
@@ -145,8 +199,25 @@ class Context(Generic[ST]):
         """This handle was terminated (a shadow of a terminated context is not, as in pyzmq)."""
         return self._closed
 
+    def _orphan(self) -> None:
+        """fork() child: this context and its sockets belong to the parent process."""
+        self._forked = True
+        self._closed = True
+        u = self._u
+        u.terminated = u.closed = True
+        u.io.clear()  # the parent's threads (this is the child's copy of the list)
+        for s in list(u.sockets):
+            s._forked = True
+            s._monitor = None
+            s.closed = True  # every call raises (see Socket._closed_error)
+        u.sockets = weakref.WeakSet()
+        self._sockets = weakref.WeakSet()
+        _live.discard(self)
+
     def socket(self, socket_type: int, socket_class: Any = None, **kwargs: Any) -> ST:
         """A new socket of the given type (zmq.PUSH, ...)."""
+        if self._forked:
+            raise _forked_error(self._pid)
         u = self._u
         if self._closed:
             raise ZMQError(_c.ENOTSUP, "Context was terminated")
@@ -198,7 +269,11 @@ class Context(Generic[ST]):
         for s in list(u.sockets):
             s._terminate()
         for io in list(u.io):
-            io.wait_sockets_closed()
+            # lingering engines flush in the I/O thread: wait, unless it is gone (stopped
+            # at interpreter exit by _at_exit, before a later exit handler's term())
+            while not io.idle.wait(0.1):
+                if io.thread is None or not io.thread.is_alive():
+                    break
         while True:
             with u.lock:
                 live = [s for s in u.sockets if not s.closed]
@@ -210,6 +285,7 @@ class Context(Generic[ST]):
             io.stop()
         u.io.clear()
         u.closed = self._closed = True
+        _live.discard(self)
 
     def destroy(self, linger: int | None = None) -> None:
         """Close every socket of this context (with linger, if given), then term().
@@ -262,12 +338,17 @@ class Context(Generic[ST]):
             if u.terminated:
                 raise ZMQError(_c.ETERM, "Context was terminated")
             if not u.io:
-                u.io.extend(IOThread(self, i) for i in range(u.io_threads_n))
                 prefix = u.options[_c.THREAD_NAME_PREFIX]
-                for io in u.io:
-                    io.start()
-                    if prefix:  # libzmq names its threads "<prefix>/ZMQbg/IO/<n>"
-                        io.thread.name = f"{prefix}/{io.thread.name}"
+                try:
+                    ios = [IOThread(self, i) for i in range(u.io_threads_n)]
+                    for io in ios:
+                        io.start()
+                        if prefix:  # libzmq names its threads "<prefix>/ZMQbg/IO/<n>"
+                            io.thread.name = f"{prefix}/{io.thread.name}"
+                except OSError as e:  # EMFILE for the epoll fd or the command eventfd
+                    code = e.errno or _c.EMFILE
+                    raise ZMQError(code, os.strerror(code)) from None
+                u.io.extend(ios)
             u.io_rr += 1
             return u.io[u.io_rr % len(u.io)]
 

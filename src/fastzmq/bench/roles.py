@@ -591,10 +591,11 @@ ROLES: Dict[str, Callable[[ModuleType, dict, object], dict]] = {
 
 
 def all_roles() -> Dict[str, Callable[[ModuleType, dict, object], dict]]:
-    """ROLES plus the subscription workloads' roles (``subs.py``, which imports this module)."""
-    from fastzmq.bench import subs
+    """ROLES plus the subscription and connection workloads' roles (``subs.py``,
+    ``conns.py``, which import this module)."""
+    from fastzmq.bench import conns, subs
 
-    return {**ROLES, **subs.ROLES}
+    return {**ROLES, **subs.ROLES, **conns.ROLES}
 
 
 class NullChannel:
