@@ -1213,6 +1213,11 @@ cdef class IOThread:
         self.cmd_waiter.signal()
         if self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join(5)
+            if self.thread.is_alive():
+                return  # wedged: leave its objects to it rather than race it
+        # Commands posted just before the stop (a listener's start and its unbind's stop,
+        # say) never ran: run them now, so what they would close is closed, then the rest.
+        self._run_commands()
         self._close_everything()
 
     def call(self, fn, *args):
