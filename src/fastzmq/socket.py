@@ -67,6 +67,22 @@ T = TypeVar("T")  # what recv() returns by default: pyzmq's Socket[bytes] (SyncS
 class Socket(SocketCore, Generic[T]):
     """A fastzmq socket. Create it with ``Context.socket(type)``."""
 
+    context: Any
+    copy_threshold: int
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        """pyzmq's rule: a public attribute must be declared on the class (a property, an
+        option attribute, an annotation) or be an option's name; anything else is an
+        AttributeError, so a mistyped option (``s.lingr = 0``) is never silently kept.
+        Private names (``_x``) and what the instance already holds are set as usual."""
+        if key[:1] != "_" and key not in self.__dict__:
+            for klass in type(self).__mro__:
+                if key in klass.__dict__ or key in getattr(klass, "__annotations__", ()):
+                    break
+            else:
+                raise AttributeError(f"{type(self).__name__} has no such option: {key.upper()}")
+        object.__setattr__(self, key, value)
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().__new__(cls, *args, **kwargs)
