@@ -67,7 +67,11 @@ def test_only_selects_by_substring_and_list():
     all_w = workloads.standard()
     assert [w.name for w in workloads.select(all_w, "push-pull-tcp")] == ["push-pull-tcp"]
     names = [w.name for w in workloads.select(all_w, "pair, req")]
-    assert names == ["pair-inproc", "req-rep-tcp", "pair-pingpong-inproc"]
+    assert names == ["pair-inproc", "req-rep-tcp", "pair-pingpong-inproc", "req-rep-curve-tcp"]
+    assert [w.name for w in workloads.select(all_w, "curve")] == [
+        "push-pull-curve-tcp",
+        "req-rep-curve-tcp",
+    ]
     assert {w.transport for w in workloads.select(all_w, "ipc")} == {"ipc"}
     with pytest.raises(ValueError, match="choose from"):
         workloads.select(all_w, "nothing-like-this")
@@ -604,3 +608,27 @@ def test_inproc_stream_shares_the_cycle_and_still_checks_bytes(size):
     for k in (3, 255):
         result = roles.run_role(_fastzmq_sending(_flip_last_of_seq(k)), spec)
         assert result["status"] == "order" and f"message {k} " in result["detail"], result
+
+
+def test_curve_workloads_set_curve_up_on_both_roles():
+    pytest.importorskip("nacl")
+    import fastzmq
+
+    stream = by_name("push-pull-curve-tcp")
+    assert stream.sizes == (16, 4096, 65536) and stream.params["curve"] is True
+    assert by_name("req-rep-curve-tcp").params["curve"] is True
+    assert by_name("push-pull-tcp").params["curve"] is False
+    ctx = fastzmq.Context()
+    try:
+        server, client = ctx.socket(fastzmq.PULL), ctx.socket(fastzmq.PUSH)
+        roles.secure(fastzmq, server, {"curve": True}, server=True)
+        roles.secure(fastzmq, client, {"curve": True}, server=False)
+        assert (server.mechanism, server.curve_server) == (fastzmq.CURVE, 1)
+        assert (client.mechanism, client.curve_server) == (fastzmq.CURVE, 0)
+        assert client.curve_serverkey == server.curve_publickey
+        port = server.bind_to_random_port("tcp://127.0.0.1")
+        client.connect(f"tcp://127.0.0.1:{port}")
+        client.send(b"sealed")
+        assert server.poll(5000) and server.recv() == b"sealed"
+    finally:
+        ctx.destroy(linger=0)

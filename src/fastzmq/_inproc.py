@@ -31,7 +31,8 @@ def _hwm(a: int, b: int) -> int:
 def _join(binder: Any, connecter: Any, b_side: Any, c_side: Any) -> None:
     c_side.set_sndhwm(_hwm(connecter.sndhwm, binder.rcvhwm))
     b_side.set_sndhwm(_hwm(binder.sndhwm, connecter.rcvhwm))
-    c_side.routing_id = binder.routing_id_opt
+    if c_side.routing_id is None:  # else CONNECT_ROUTING_ID named the binder already
+        c_side.routing_id = binder.routing_id_opt
     b_side.routing_id = connecter.routing_id_opt
     c_side.connected = b_side.connected = True
 
@@ -64,6 +65,7 @@ def connect(sock: Any, ep: Any) -> None:
     c_side.twin = b_side  # no cycle: the binder's end does not point back
     c_side.endpoint = b_side.endpoint = ep.url
     c_side.set_sndhwm(sock.sndhwm)
+    c_side.routing_id = sock.options.pop(int(_c.CONNECT_ROUTING_ID), None)
     with ctx._lock:
         binder = ctx._inproc.get(ep.address)
         deferred = False
@@ -75,10 +77,11 @@ def connect(sock: Any, ep: Any) -> None:
     c_side.owner = binder
     if deferred:
         return
-    sock._attach(c_side)
-    if binder is not None:
+    if binder is not None:  # joined first: attach sees the peer's routing id, connected
         _join(binder, sock, b_side, c_side)
         b_side.owner = sock
+    sock._attach(c_side)
+    if binder is not None:
         binder._post("attach", b_side)
 
 

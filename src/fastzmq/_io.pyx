@@ -54,7 +54,18 @@ from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memcpy, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
-from fastzmq._frame cimport scan_at_boundary, scan_frames, scan_init, scan_state
+from fastzmq._curve cimport CURVE_ERR_FRAME, CURVE_OVERHEAD, CurveCodec
+from fastzmq._frame cimport (
+    FRAME_COMMAND,
+    FRAME_MORE,
+    SCAN_ERR_TOO_LARGE,
+    decode_header,
+    encode_header,
+    scan_at_boundary,
+    scan_frames,
+    scan_init,
+    scan_state,
+)
 from fastzmq._pipe cimport Pipe, ZcQueue, low_water_for, zc_ref
 from fastzmq._ring cimport Ring
 from fastzmq._waiter cimport (
@@ -138,6 +149,7 @@ cdef enum:
     ERR_EOF = -100
 
 cdef size_t MAX_SEND_BYTES = 4 * 1024 * 1024
+cdef size_t CURVE_BATCH_BYTES = 256 * 1024  # sealed bytes staged per send (stays in cache)
 cdef enum:
     PING_BODY_MAX = 23      # name-len(1) "PING"(4) ttl(2) context(0-16)
     SOCK_PUB = 1            # socket types whose engines answer PING themselves
@@ -216,6 +228,7 @@ cdef class Engine:
     cdef public uint64_t pongs_sent
     cdef bint expects_reply         # REQ/REP: a message in is soon followed by one out
     cdef bint delivered             # _fill_in handed such a socket a message
+    cdef public CurveCodec curve    # CURVE traffic transform (None: plain frames on the wire)
 
     def __cinit__(self):
         self.state = ST_HANDSHAKE
@@ -267,7 +280,10 @@ cdef class Engine:
         return r if nref > 0 and r[0].pos == self.out.rpos else NULL
 
     cdef bint _out_ready(self) noexcept nogil:
-        """Something to send: out-ring bytes, or the rest of a body at the read position."""
+        """Something to send: out-ring bytes, or the rest of a body at the read position
+        (or, under CURVE, sealed bytes not yet sent)."""
+        if self.curve is not None and self.curve.olen > self.curve.ooff:
+            return True
         return self.out.readable() > 0 or self._body_here() != NULL
 
     cdef int _gather(self, iovec* iov, unsigned char* isref, size_t limit) noexcept nogil:
@@ -333,6 +349,8 @@ cdef class Engine:
         cdef size_t left, k, nmsgs, total, ring_bytes
         cdef Py_ssize_t last_end
         cdef size_t limit
+        if self.curve is not None:
+            return self._curve_flush_out()
         while not self.out_blocked:
             limit = MAX_SEND_BYTES
             if self.ctl_off < self.ctl_len or self.pong_due:
@@ -393,6 +411,8 @@ cdef class Engine:
         cdef Py_ssize_t last_end
         cdef uint64_t base
         cdef int rc
+        if self.curve is not None:
+            return self._curve_fill_in()
         while self.in_ready:
             if self.rcvhwm and not self.inq.below_hwm(self.rcvhwm):
                 self.throttled = True
@@ -543,6 +563,8 @@ cdef class Engine:
         # strict request/reply: each message handed in is soon followed by one going out
         self.expects_reply = stype == SOCK_REQ or stype == SOCK_REP
         self.state = ST_ACTIVE
+        if self.curve is not None:
+            return self._curve_feed(leftover)
         if leftover:
             return self._feed(leftover)
         return 0
@@ -561,6 +583,206 @@ cdef class Engine:
         if self.answer_pings:
             self._scan_pings(p, len(data))
         return 0
+
+    # ---------------------------------------------------------------- CURVE traffic
+    # (theory in _curve.pyx: rings keep plain ZMTP frames, the wire carries MESSAGE commands)
+    cdef int _curve_flush_out(self) noexcept nogil:
+        cdef ssize_t n
+        while not self.out_blocked:
+            if self.curve.ooff < self.curve.olen:
+                n = send(self.fd, self.curve.obuf + self.curve.ooff, self.curve.olen - self.curve.ooff, MSG_NOSIGNAL | MSG_DONTWAIT)
+                if n < 0:
+                    if errno == EAGAIN:
+                        self.out_blocked = True
+                        return 0
+                    if errno == EINTR:
+                        continue
+                    if errno == EPIPE or errno == ECONNRESET:
+                        self.out_dead = True
+                        self.out_blocked = True
+                        return 0
+                    return errno
+                self.curve.ooff += <size_t>n
+                continue
+            n = self._curve_seal_batch()
+            if n < 0:
+                return <int>(-n)
+            if n == 0:
+                return 0
+        return 0
+
+    cdef ssize_t _curve_seal_batch(self) noexcept nogil:
+        """Seal whole frames of the outbound ring (and a due PONG) into the staging buffer;
+        the number of frames sealed, or a negative errno."""
+        cdef ssize_t frames = 0
+        cdef unsigned char hdr[9]
+        cdef const unsigned char* p
+        cdef unsigned char* dst
+        cdef size_t avail, k, size, got, nmsgs, hmsgs
+        cdef Py_ssize_t last_end
+        cdef unsigned long long usize
+        cdef int flags, hl
+        cdef const zc_ref* r
+        while self.curve.olen - self.curve.ooff < CURVE_BATCH_BYTES:
+            if self.pong_due and self.out.consumed_bytes() >= self.pong_at:
+                self._build_pong()
+                dst = self.curve.begin_frame(<size_t>(self.ctl_len - 2), 2)
+                if dst == NULL:
+                    return -12
+                memcpy(dst, self.ctl + 2, self.ctl_len - 2)
+                self.curve.seal_last()
+                self.ctl_len = self.ctl_off = 0
+                self.pongs_sent += 1
+                frames += 1
+                continue
+            p = self.out.read_space(&avail)
+            if p == NULL:
+                break
+            if self.pong_due and self.out.consumed_bytes() >= self.pong_at:
+                continue
+            hl = 9 if p[0] & 2 else 2
+            if self.out.read(hdr, hl) != 0:
+                return -71  # EPROTO: the socket publishes whole frames
+            hmsgs = 0
+            if scan_frames(&self.out_scan, hdr, hl, &last_end, &hmsgs) < 0:
+                return -71
+            if decode_header(hdr, hl, &flags, &usize) != hl:
+                return -71
+            size = <size_t>usize
+            dst = self.curve.begin_frame(size, (1 if flags & FRAME_MORE else 0)
+                                | (2 if flags & FRAME_COMMAND else 0))
+            if dst == NULL:
+                return -12
+            if hmsgs:
+                self.out.consume(0, hmsgs)  # an empty frame ended a message
+            r = self._body_here() if size else NULL
+            if r != NULL:
+                # a body sent by reference: straight from the object
+                memcpy(dst, r[0].data, size)
+                nmsgs = 0
+                scan_frames(&self.out_scan, <const unsigned char*>r[0].data, size,
+                            &last_end, &nmsgs)
+                self.zc.finish()
+                self.zc_off = 0
+                self.out.consume(0, nmsgs)
+            else:
+                got = 0
+                while got < size:
+                    p = self.out.read_space(&avail)
+                    if p == NULL:
+                        return -71
+                    k = size - got if size - got < avail else avail
+                    memcpy(dst + got, p, k)
+                    nmsgs = 0
+                    scan_frames(&self.out_scan, p, k, &last_end, &nmsgs)
+                    self.out.consume(k, nmsgs)
+                    got += k
+            self.curve.seal_last()
+            frames += 1
+        return frames
+
+    cdef int _curve_fill_in(self) noexcept nogil:
+        cdef ssize_t n
+        cdef int rc
+        while self.in_ready:
+            if self.rcvhwm and not self.inq.below_hwm(self.rcvhwm):
+                self.throttled = True
+                return 0
+            if self.curve.ensure_in(1 << 16) != 0:
+                return 12
+            n = recv(self.fd, self.curve.ibuf + self.curve.ilen, self.curve.icap - self.curve.ilen, MSG_DONTWAIT)
+            if n == 0:
+                return ERR_EOF
+            if n < 0:
+                if errno == EAGAIN:
+                    self.in_ready = False
+                    return 0
+                if errno == EINTR:
+                    continue
+                return errno
+            self.curve.ilen += <size_t>n
+            rc = self._curve_open_all()
+            if rc != 0:
+                return rc
+        return 0
+
+    cdef int _curve_open_all(self) noexcept nogil:
+        """Open every complete MESSAGE in ibuf into the inbound ring; publish whole messages
+        (those before a bad frame too: they were authentic); 0 or why the peer must go."""
+        cdef int flags, hl, rc = 0, rhl
+        cdef unsigned long long size
+        cdef size_t n, avail, nmsgs, total = 0
+        cdef Py_ssize_t last_end
+        cdef unsigned char* w
+        cdef unsigned char* dst
+        cdef unsigned char pflags
+        cdef uint64_t end = 0
+        while self.curve.ilen > self.curve.ioff:
+            hl = decode_header(self.curve.ibuf + self.curve.ioff,
+                               self.curve.ilen - self.curve.ioff, &flags, &size)
+            if hl <= 0:
+                rc = hl
+                break
+            if flags & FRAME_MORE or size < CURVE_OVERHEAD:
+                rc = CURVE_ERR_FRAME
+                break
+            if self.maxmsgsize >= 0 and size - CURVE_OVERHEAD > <unsigned long long>self.maxmsgsize:
+                rc = SCAN_ERR_TOO_LARGE
+                break
+            if self.curve.ilen - self.curve.ioff < hl + size:
+                break  # ibuf grows as the bytes arrive (_curve_fill_in), not on an announcement
+            n = <size_t>size - CURVE_OVERHEAD
+            rhl = 9 if n > 255 else 2
+            w = self.inq.write_space(&avail)
+            if w == NULL:
+                rc = 12
+                break
+            dst = w if avail >= rhl + n else self.curve.get_scratch(rhl + n)
+            if dst == NULL:
+                rc = 12
+                break
+            rc = self.curve.open_into(self.curve.ibuf + self.curve.ioff + hl, <size_t>size,
+                                      dst + rhl - 1)
+            if rc != 0:
+                break
+            self.curve.ioff += hl + <size_t>size
+            pflags = dst[rhl - 1]
+            encode_header(dst, n, (FRAME_MORE if pflags & 1 else 0)
+                          | (FRAME_COMMAND if pflags & 2 else 0))
+            if dst == w:
+                self.inq.commit(rhl + n)
+            elif self.inq.write(dst, rhl + n) != 0:
+                rc = 12
+                break
+            nmsgs = 0
+            rc = scan_frames(&self.in_scan, dst, rhl + n, &last_end, &nmsgs)
+            if rc < 0:
+                break
+            if nmsgs:
+                total += nmsgs
+                end = self.inq.wpos
+            if self.answer_pings:
+                self._scan_pings(dst, rhl + n)
+        if self.curve.ioff == self.curve.ilen:
+            self.curve.ioff = self.curve.ilen = 0
+        if total:
+            self.inq.publish_to(end, total)
+            self.delivered = self.expects_reply
+        return rc
+
+    cdef int _curve_feed(self, bytes data) except? -1:
+        cdef CurveCodec c = self.curve
+        cdef size_t n = len(data)
+        if n:
+            if c.ensure_in(n) != 0:
+                return 12
+            memcpy(c.ibuf + c.ilen, <const char*>data, n)
+            c.ilen += n
+        return self._curve_open_all()
+
+    def set_curve(self, CurveCodec codec):
+        """CURVE traffic from now on (call before activate)."""
+        self.curve = codec
 
     def detach_rings(self):
         """Death of the connection: leave the pipe at a message boundary."""
@@ -646,7 +868,8 @@ cdef class IOThread:
     cdef public list slots          # slot -> Engine / Listener / Connecter / None
     cdef list free_slots
     cdef object cmds                # deque of callables run in the I/O thread
-    cdef list timers                # heap of (deadline, seq, callable)
+    cdef list timers                # heap of [deadline, seq, callable or None: cancelled]
+    cdef Py_ssize_t n_cancelled     # cancelled entries still in the heap
     cdef uint64_t timer_seq
     cdef double deadline            # monotonic time of the first timer, 0: none
     cdef public bint stopping
@@ -803,17 +1026,40 @@ cdef class IOThread:
         now = time.monotonic()
         while self.timers and self.timers[0][0] <= now:
             _, _, fn = heapq.heappop(self.timers)
+            if fn is None:
+                self.n_cancelled -= 1
+                continue
             try:
                 fn()
             except Exception as exc:
                 _report(exc)
 
     def add_timer(self, double delay_s, fn):
+        """Run fn() in the I/O thread after delay_s; returns a handle for cancel_timer."""
         self.timer_seq += 1
-        heapq.heappush(self.timers, (time.monotonic() + delay_s, self.timer_seq, fn))
+        entry = [time.monotonic() + delay_s, self.timer_seq, fn]
+        if self.thread is not None and threading.current_thread() is not self.thread:
+            self.call(self._push_timer, entry)  # the heap is the I/O thread's alone
+        else:
+            self._push_timer(entry)
+        return entry
+
+    def _push_timer(self, entry):
+        heapq.heappush(self.timers, entry)
         self.deadline = self.timers[0][0]
-        if threading.current_thread() is not self.thread:
-            self.cmd_waiter.signal()  # the loop may be asleep with an older deadline
+
+    def cancel_timer(self, entry):
+        """Forget a timer (I/O thread only): its callable, and what that holds, go at once;
+        the heap is compacted once cancelled entries are the majority."""
+        if entry is None or entry[2] is None:
+            return
+        entry[2] = None
+        self.n_cancelled += 1
+        if self.n_cancelled > 64 and self.n_cancelled * 2 > len(self.timers):
+            self.timers = [e for e in self.timers if e[2] is not None]
+            heapq.heapify(self.timers)
+            self.n_cancelled = 0
+            self.deadline = self.timers[0][0] if self.timers else 0.0
 
     # ---------------------------------------------------------------- slots
     def new_slot(self, obj):

@@ -63,6 +63,7 @@ cdef class Pipe:
     cdef public object twin      # inproc, connecter's end only: the binder's end, which the
                                  # binder may not have adopted yet (its attach is in the mailbox)
     cdef public ZcQueue zc       # wire: bodies sent by reference (None for inproc)
+    cdef public object properties  # wire: the connection's metadata for Frame.get (User-Id...)
     cdef list stash              # inproc: remaining frames of a multipart message being read
 
     cdef bint can_write(self) noexcept

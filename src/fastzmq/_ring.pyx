@@ -114,6 +114,19 @@ cdef enum:
 
 cdef uint64_t _NO_LOW_WATER = 0xFFFFFFFFFFFFFFFF
 
+cdef extern from "<malloc.h>" nogil:
+    int malloc_trim(size_t pad)
+
+cdef size_t _TRIM_AFTER = 2 * 1024 * 1024   # bytes freed at once by a dying ring
+
+
+cdef inline void _trim_if_big(size_t freed) noexcept nogil:
+    # A connection that dies holding a large backlog (e.g. a peer that announced a huge
+    # frame and sent part of it) frees thousands of chunks at once; malloc keeps them in
+    # its heap unless asked, and RSS would never come back. Only the death paths call this.
+    if freed >= _TRIM_AFTER:
+        malloc_trim(0)
+
 
 # ---- shared chunk pool (see "Shared chunk pool") ----
 
@@ -170,6 +183,12 @@ cdef bint _pool_give(chunk_t* c) noexcept nogil:
         _pool.overflows += 1
     pthread_mutex_unlock(&_pool.lock)
     return kept
+
+
+def reinit_after_fork():
+    """In a fork() child: the pool's mutex may have been held by a thread that does not
+    exist here; start over with a fresh one (the chunks it holds stay valid memory)."""
+    pthread_mutex_init(&_pool.lock, NULL)
 
 
 def set_pool_limit(size_t max_bytes):
@@ -269,9 +288,11 @@ cdef class Ring:
         cdef chunk_t* c = self.rchunk
         cdef chunk_t* nxt
         cdef int i
+        cdef size_t freed = 0
         while c != NULL:
             nxt = c.next
             self._release(c)
+            freed += self.chunk_size
             c = nxt
         self.rchunk = self.wchunk = NULL
         for i in range(N_SPARE):
@@ -279,6 +300,7 @@ cdef class Ring:
             if c != NULL:
                 self._release(c)
         self.closed = True
+        _trim_if_big(freed)
 
     # ---- producer ----
     cdef unsigned char* write_space(self, size_t* avail) noexcept nogil:
@@ -368,17 +390,20 @@ cdef class Ring:
         # Chunks after pchunk hold only unpublished bytes: the consumer cannot reach them.
         cdef chunk_t* c = self.pchunk.next
         cdef chunk_t* nxt
+        cdef size_t freed = 0
         if self.wpos == self.wpub:
             return
         while c != NULL:
             nxt = c.next
             free(c)
+            freed += self.chunk_size
             self.n_alloc -= 1   # producer-owned counter: n_free stays consumer-only (no race)
             c = nxt
         self.pchunk.next = NULL
         self.wchunk = self.pchunk
         self.wbase = self.pbase
         self.wpos = self.wpub
+        _trim_if_big(freed)
 
     # ---- consumer ----
     cdef size_t readable(self) noexcept nogil:

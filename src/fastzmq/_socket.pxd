@@ -45,6 +45,13 @@ cdef class SocketCore:
     cdef public int64_t maxmsgsize
     cdef public bint router_mandatory, immediate, xpub_verbose, xpub_verboser, xpub_manual
     cdef public bint xpub_nodrop, req_relaxed, req_correlate, conflate
+    cdef public bint invert_matching, router_handover, probe_router
+    cdef public bint xpub_manual_last_value, only_first_subscribe
+    cdef public int router_notify   # ROUTER_NOTIFY bits: 1 connect, 2 disconnect
+    cdef object notify_queue        # ROUTER_NOTIFY: deque of [routing id, b""] messages
+    cdef dict parked                # ROUTER: routing id -> pipes refused as duplicates
+    cdef set probed                 # PROBE_ROUTER: pipes probed before their attach (ROUTER)
+    cdef Pipe last_sub_pipe         # XPUB_MANUAL: the pipe of the last subscription message
     cdef public bytes routing_id_opt
     cdef public bytes xpub_welcome
     cdef public dict options
@@ -54,6 +61,7 @@ cdef class SocketCore:
     cdef public object context
     cdef readonly uint64_t dropped_hwm  # PUB/XPUB: messages dropped because a pipe was full
     cdef readonly uint64_t dropped_unroutable
+    cdef int last_in_id             # pipe_id the current message came from (Frame.get metadata)
 
     cdef int _process_mailbox(self) except -1
     cdef int _enter(self) except -1
@@ -66,6 +74,7 @@ cdef class SocketCore:
     cdef object _send(self, object data, int flags, bint track)
     cdef object _recv_frame(self, int flags)
     cdef list _recv_msg(self, int flags)
+    cdef object _in_properties(self)
     cdef int _process_inbound_subs(self) except -1
     cdef Py_ssize_t _live_pipes(self)
     cdef Pipe _wait_writable(self, int flags)
@@ -83,3 +92,5 @@ cdef class SocketCore:
     cdef list _filter_in(self, Pipe p, list msg)
     cdef bint _lb_pick_peek(self)
     cdef list _unstash(self)
+    cdef list _read_last(self, Pipe p, int* fl)
+    cdef int _dist_inverted(self, list frames, bytes topic, int n) except -1

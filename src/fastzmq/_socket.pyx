@@ -123,6 +123,7 @@ cdef class SocketCore:
         self.ww.wfd = self.sig.w.wfd
         self.mailbox = []
         self.pipes = []
+        self.last_in_id = -1
         self.pipe_by_id = {}
         self.pipe_by_rid = {}
         self.out_parts = None
@@ -139,6 +140,7 @@ cdef class SocketCore:
         self.match_buf = NULL
         self.match_cap = 0
         self.sub_acks = {}
+        self.parked = {}
 
     def __dealloc__(self):
         if self.match_buf != NULL:
@@ -150,6 +152,7 @@ cdef class SocketCore:
         self.socket_type = socket_type
         if _has_subs(socket_type):
             self.subs = Trie()
+            self.linger = 0  # libzmq: subscribers do not linger on their subscriptions
         if _is_pub(socket_type):
             self.mtrie = Mtrie()
             self.xpub_queue = deque()
@@ -171,6 +174,8 @@ cdef class SocketCore:
                 self._on_reconnected(arg)
             elif command == "activated":
                 self._on_activated(arg)
+            elif command == "disconnected":
+                self._on_disconnected(arg)
         return 0
 
     def _take_mail(self):
@@ -186,8 +191,9 @@ cdef class SocketCore:
         pipe.inq._reader_ref = self
         pipe.pipe_id = self.next_pipe_id
         self.next_pipe_id += 1
-        if self.socket_type == ROUTER:
-            self._assign_routing_id(pipe)
+        if self.socket_type == ROUTER or self.socket_type == REP:
+            if not self._assign_routing_id(pipe):
+                return  # a duplicate routing id: parked until the id is free
         if self.socket_type == PAIR and self._live_pipes() >= 1:
             pipe.detached = True  # PAIR takes one peer only
             return
@@ -198,8 +204,44 @@ cdef class SocketCore:
                 pipe.write_one(self.xpub_welcome)
         if _has_subs(self.socket_type):
             self._send_all_subs(pipe)
+        if self.probe_router:
+            # PROBE_ROUTER: an empty message announces us, once per pipe as in libzmq
+            # (a connecter's pipe queues it for its first connection)
+            if self.probed is not None and pipe in self.probed:
+                self.probed.discard(pipe)
+            else:
+                pipe.write_one(b"")
+        if pipe.connected:
+            self._on_connected(pipe)
         # the peer may have queued messages before we were attached
         waiter_signal(&self.sig.w)
+
+    def _probe_unattached(self, Pipe pipe):
+        """PROBE_ROUTER on a ROUTER's connect(): its pipe is attached only once the peer
+        is known, but libzmq queues the probe at connect() (socket thread, before the
+        I/O thread sees the pipe)."""
+        if self.probe_router:
+            pipe.write_one(b"")
+            if self.probed is None:
+                self.probed = set()
+            self.probed.add(pipe)
+
+    def _on_connected(self, Pipe pipe):
+        """A peer is there (a new pipe, or a connecter's pipe (re)connected)."""
+        if self.router_notify & 1 and pipe.routing_id is not None:
+            self._notify(pipe.routing_id)
+
+    def _notify(self, bytes rid):
+        """ROUTER_NOTIFY: a [routing id, empty] message for the user."""
+        if self.notify_queue is None:
+            self.notify_queue = deque()
+        self.notify_queue.append([rid, b""])
+        waiter_signal(&self.sig.w)
+
+    def _on_disconnected(self, Pipe pipe):
+        """A connecter's connection died (its pipe lives on for the reconnection)."""
+        if self.router_notify & 2 and pipe.routing_id is not None and not pipe.detached:
+            self._notify(pipe.routing_id)
 
     cdef Py_ssize_t _live_pipes(self):
         cdef Pipe p
@@ -210,23 +252,71 @@ cdef class SocketCore:
         return n
 
     def _assign_routing_id(self, Pipe pipe):
+        """Register pipe under its peer's routing id (or a generated one); False if the id
+        is taken: libzmq ignores that peer until the id is free, unless ROUTER_HANDOVER,
+        which gives the id to the newcomer and disconnects the old peer."""
+        cdef Pipe old
         rid = pipe.routing_id
-        if not rid or rid in self.pipe_by_rid:
-            if rid and self.options.get(_c.ROUTER_HANDOVER):
-                old = self.pipe_by_rid.pop(rid)
-                old.routing_id = None
-            else:
-                self.next_rid += 1
-                rid = b"\x00" + self.next_rid.to_bytes(4, "big")
+        if not rid:
+            rid = self._new_rid()
+        elif rid in self.pipe_by_rid:
+            if not self.router_handover:
+                self.parked.setdefault(rid, []).append(pipe)
+                return False
+            old = self.pipe_by_rid.pop(rid)
+            old.routing_id = self._new_rid()
+            old.detached = True
+            owner = old.owner
+            if owner is not None and hasattr(owner, "close_pipe"):
+                owner.io.call(owner.close_pipe, old)  # a wire peer: close its connection
         pipe.routing_id = rid
         self.pipe_by_rid[rid] = pipe
+        return True
+
+    def _new_rid(self):
+        self.next_rid += 1
+        return b"\x00" + (self.next_rid & 0xFFFFFFFF).to_bytes(4, "big")
+
+    def _unpark(self, rid):
+        """A routing id is free: the first peer refused under it takes it."""
+        cdef Pipe p
+        waiting = self.parked.get(rid)
+        while waiting:
+            p = waiting.pop(0)
+            if not p.detached:
+                if not waiting:
+                    del self.parked[rid]
+                self._attach_parked(p)
+                return
+        self.parked.pop(rid, None)
+
+    def _attach_parked(self, Pipe pipe):
+        self.pipe_by_rid[pipe.routing_id] = pipe
+        self.pipes.append(pipe)
+        if self.probe_router:
+            pipe.write_one(b"")
+        if pipe.connected:
+            self._on_connected(pipe)
+        waiter_signal(&self.sig.w)
 
     def _detach(self, Pipe pipe):
         """The peer is gone: stop sending to it; drop it once its queue is read."""
+        waiting = self.parked.get(pipe.routing_id) if pipe.routing_id is not None else None
+        if waiting and pipe in waiting:  # refused as a duplicate, never attached
+            waiting.remove(pipe)
+            if not waiting:
+                del self.parked[pipe.routing_id]
+            pipe.detached = True
+            return
         pipe.detached = True
-        if self.socket_type == ROUTER and pipe.routing_id is not None:
+        if (self.socket_type == ROUTER or self.socket_type == REP) and pipe.routing_id is not None:
             if self.pipe_by_rid.get(pipe.routing_id) is pipe:
                 del self.pipe_by_rid[pipe.routing_id]
+                if self.router_notify & 2 and pipe.connected:
+                    # (a connecter's pipe whose connection died was notified then)
+                    self._notify(pipe.routing_id)
+                if pipe.routing_id in self.parked:
+                    self._unpark(pipe.routing_id)
         if _is_pub(self.socket_type):
             self.pipe_by_id.pop(pipe.pipe_id, None)
             gone = self.mtrie.remove_pipe(pipe.pipe_id)
@@ -241,6 +331,7 @@ cdef class SocketCore:
     def _on_reconnected(self, Pipe pipe):
         if _has_subs(self.socket_type):
             self._send_all_subs(pipe)
+        self._on_connected(pipe)
 
     def _on_activated(self, Pipe pipe):
         """The first connection of a pipe adopted at connect(): the subscriptions written
@@ -249,6 +340,7 @@ cdef class SocketCore:
             # a ZMTP 3.0 peer needs them again in its own form (they were queued as 3.1
             # commands before its version was known)
             self._send_all_subs(pipe, pipe.kind != PIPE_INPROC and pipe.zmtp_minor == 0)
+        self._on_connected(pipe)
 
     def _drop_pipe(self, Pipe pipe):
         try:
@@ -302,12 +394,16 @@ cdef class SocketCore:
 
     cdef int _check_open(self) except -1:
         if self.closed:
-            raise ZMQError(ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
+            raise self._closed_error()
         if self.ctx_term:
             raise ContextTerminated()
         if self.mailbox:
             self._process_mailbox()
         return 0
+
+    def _closed_error(self):
+        """What a call on a closed socket raises (socket.py adds the fork() child case)."""
+        return ZMQError(ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
 
     cdef int _wait(self, bint for_write, int timeout_ms, double deadline) except -1:
         """Sleep until signalled or the deadline passes (raise Again then).
@@ -330,7 +426,7 @@ cdef class SocketCore:
         if self.ctx_term:
             raise ContextTerminated()
         if self.closed:
-            raise ZMQError(ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
+            raise self._closed_error()
         if self.mailbox:
             self._process_mailbox()
         if timeout_ms > 0 and time.monotonic() >= deadline:
@@ -531,9 +627,12 @@ cdef class SocketCore:
             self.rep_pending = False
             p = self.req_pipe
             self.req_pipe = None
-            if p is not None and not p.detached:
-                p.write_msg(self.rep_envelope + frames)
+            envelope = self.rep_envelope
             self.rep_envelope = None
+            if p is not None and not p.detached:
+                p.write_msg(envelope + frames)
+            elif self.router_mandatory:
+                raise ZMQError(EHOSTUNREACH, "Host unreachable (the requester is gone)")
             return 0
         if p is None:
             p = self._wait_writable(flags)
@@ -555,6 +654,8 @@ cdef class SocketCore:
                 raise MemoryError()
         n = self.mtrie.match_c(<const unsigned char*>PyBytes_AS_STRING(topic),
                                PyBytes_GET_SIZE(topic), self.match_buf, self.match_cap)
+        if self.invert_matching or self.xpub_manual_last_value:
+            return self._dist_inverted(frames, topic, n)
         for i in range(n):
             p = self.pipe_by_id.get(self.match_buf[i])
             if p is None or p.detached:
@@ -569,6 +670,44 @@ cdef class SocketCore:
             else:
                 self.dropped_hwm += 1
         return 0
+
+    cdef int _dist_inverted(self, list frames, bytes topic, int n) except -1:
+        """_dist_send's rare cases: INVERT_MATCHING (every pipe *not* matched gets the
+        message) and XPUB_MANUAL_LAST_VALUE (only the last subscriber, once)."""
+        cdef Pipe p
+        cdef int i
+        matched = {self.match_buf[i] for i in range(n)}
+        if self.xpub_manual_last_value and self.last_sub_pipe is not None:
+            last = self.last_sub_pipe.pipe_id
+            self.last_sub_pipe = None
+            targets = [last] if (last in matched) != self.invert_matching else []
+        elif self.invert_matching:
+            targets = [pid for pid in self.pipe_by_id if pid not in matched]
+        else:
+            targets = [self.match_buf[i] for i in range(n)]
+        for pid in targets:
+            p = self.pipe_by_id.get(pid)
+            if p is None or p.detached:
+                continue
+            if p.can_write():
+                if frames is None:
+                    p.write_one(topic)
+                else:
+                    p.write_msg(frames)
+            elif self.xpub_nodrop:
+                raise Again()
+            else:
+                self.dropped_hwm += 1
+        return 0
+
+    def _topics_count(self):
+        """TOPICS_COUNT: distinct prefixes subscribed (SUB/XSUB) or subscribed to (PUB/XPUB)."""
+        if self.mailbox:
+            self._process_mailbox()
+        if _has_subs(self.socket_type):
+            return len(self.subs.prefixes())
+        self._process_inbound_subs()
+        return len(self.mtrie.prefixes())
 
     # ------------------------------------------------------------------ subscriptions
     def _subscribe(self, bytes topic, bint add):
@@ -601,6 +740,43 @@ cdef class SocketCore:
         if resend:
             for topic in self.subs.prefixes():
                 self._send_sub(p, topic, True)
+
+    # ---- wait_peers: the peer-state API (docs/peers.md)
+    def _wait_peers(self, timeout=None, int peers=1):
+        """Block until >= peers peers are connected (handshake done; inproc: joined),
+        timeout in ms (None/negative: forever, 0: check); False on timeout. Sleeps on the
+        socket's fd: every new peer reaches the socket as a mailbox post, which wakes it."""
+        cdef int ms = -1
+        cdef double deadline = 0
+        self._enter()
+        if timeout is not None and timeout >= 0:
+            ms = <int>min(-(-timeout // 1), 2**31 - 1)
+            deadline = time.monotonic() + timeout / 1000.0
+        while True:
+            if self._count_peers() >= peers:
+                return True
+            if ms == 0:
+                return False
+            waiter_arm(&self.sig.w)
+            if self._count_peers() >= peers:
+                waiter_disarm(&self.sig.w)
+                return True
+            try:
+                if self._wait(False, ms, deadline):
+                    return self._count_peers() >= peers
+            except Again:
+                waiter_disarm(&self.sig.w)
+                return self._count_peers() >= peers
+
+    def _count_peers(self):
+        cdef Pipe p
+        cdef int n = 0
+        if self.mailbox:
+            self._process_mailbox()
+        for p in self.pipes:
+            if p.connected and not p.detached:
+                n += 1
+        return n
 
     # ---- wait_subscribed: PING after subscription changes, wait for the PONGs
     cdef object _ack_of(self, Pipe p):
@@ -728,10 +904,30 @@ cdef class SocketCore:
         if len(frames) == 1 and len(first) > 0 and first[0] in (0, 1):
             self._subscribe(first[1:], first[0] == 1)
             return 0
+        if len(frames) > 1:
+            self._xsub_local_subs(frames)
         for p in self.pipes:  # other messages go upstream to every publisher
             if not p.detached and p.can_write():
                 p.write_msg(frames)
         return 0
+
+    def _xsub_local_subs(self, list frames):
+        """A multipart message from an XSUB goes upstream whole (the XPUB reads its
+        subscription frames); our own filter takes them as libzmq does: the first frame
+        if it starts with 1/0, the later ones unless ONLY_FIRST_SUBSCRIBE is set and no
+        frame before was a subscription."""
+        cdef bint process = True
+        for i, f in enumerate(frames):
+            if i == 0:
+                process = not self.only_first_subscribe
+            elif not process:
+                continue
+            if len(f) > 0 and f[0] in (0, 1):
+                process = True
+                if f[0] == 1:
+                    self.subs.add(f[1:])
+                else:
+                    self.subs.remove(f[1:])
 
     cdef int _process_inbound_subs(self) except -1:
         """PUB/XPUB: apply the SUBSCRIBE/CANCEL commands (or 3.0 messages) peers sent."""
@@ -744,7 +940,10 @@ cdef class SocketCore:
                 msg = p.read_msg(&fl)
                 if msg is None:
                     break
-                self._apply_sub(p, msg[0], fl)
+                if len(msg) == 1:
+                    self._apply_sub(p, msg[0], fl)
+                else:
+                    self._apply_parts(p, msg)
             if p.detached and not p.has_msg():
                 if gone is None:
                     gone = []
@@ -769,13 +968,30 @@ cdef class SocketCore:
             add = frame[0] == 1
             data = frame[1:]
         if self.socket_type == XPUB and self.xpub_manual:
-            self.xpub_queue.append((b"\x01" if add else b"\x00") + data)
-            self.options["_last_sub_pipe"] = p
+            self.xpub_queue.append(((b"\x01" if add else b"\x00") + data, p))
             return 0
         first = self._pipe_sub(data, p.pipe_id, add)
         if self.socket_type == XPUB and (first or self.xpub_verboser or (add and self.xpub_verbose)):
             self.xpub_queue.append((b"\x01" if add else b"\x00") + data)
         return 0
+
+    def _apply_parts(self, Pipe p, list msg):
+        """A multipart message upstream (from an XSUB): as libzmq, the first frame is a
+        (un)subscription if it starts with 1/0, and so are the later ones unless
+        ONLY_FIRST_SUBSCRIBE is set and the first was not; the other frames reach an
+        XPUB's user as one message (a PUB drops them)."""
+        cdef list user = []
+        cdef bint process = True
+        for i, f in enumerate(msg):
+            is_sub = (i == 0 or process) and len(f) > 0 and f[0] in (0, 1)
+            if i == 0:
+                process = not self.only_first_subscribe or is_sub
+            if is_sub:
+                self._apply_sub(p, f, 0)
+            else:
+                user.append(f)
+        if user and self.socket_type == XPUB:
+            self.xpub_queue.append(user)
 
     cdef bint _pipe_sub(self, bytes prefix, int pipe_id, bint add) except -1:
         """Subscribe (or cancel) one peer to prefix; True if no peer had it before (or
@@ -802,10 +1018,11 @@ cdef class SocketCore:
 
     def _manual_subscribe(self, bytes topic, bint add):
         """XPUB_MANUAL: subscribe the pipe of the last subscription message."""
-        p = self.options.get("_last_sub_pipe")
+        p = self.last_sub_pipe
         if p is None or (<Pipe>p).detached:
             return
         self._pipe_sub(topic, (<Pipe>p).pipe_id, add)
+
 
     # ------------------------------------------------------------------ recv
     def recv(self, int flags=0, bint copy=True, bint track=False):
@@ -815,7 +1032,7 @@ cdef class SocketCore:
         f = self._recv_frame(flags)
         if copy:
             return f
-        return Frame._from_bytes(f, self.rcvmore)
+        return Frame._from_bytes(f, self.rcvmore, self._in_properties())
 
     def recv_multipart(self, int flags=0, copy=True, track=False):
         """Receive every frame of one message, as a list."""
@@ -826,8 +1043,17 @@ cdef class SocketCore:
             parts.append(self._recv_frame(flags))
         if not copy:
             n = len(parts) - 1
-            return [Frame._from_bytes(b, i < n) for i, b in enumerate(parts)]
+            props = self._in_properties()
+            return [Frame._from_bytes(b, i < n, props) for i, b in enumerate(parts)]
         return parts
+
+    cdef object _in_properties(self):
+        """The metadata of the connection the current message came from, or None."""
+        cdef Pipe p
+        for p in self.pipes:
+            if p.pipe_id == self.last_in_id:
+                return p.properties
+        return None
 
     cdef object _recv_frame(self, int flags):
         cdef int t = self.socket_type
@@ -841,7 +1067,8 @@ cdef class SocketCore:
             return f
         if not _can_recv(t):
             raise ZMQError(ENOTSUP, f"{SOCKET_TYPE_NAMES[t]} sockets cannot receive")
-        if t == PULL or t == DEALER or t == PAIR or ((t == SUB or t == XSUB) and not self.sub_stash):
+        if (t == PULL or t == DEALER or t == PAIR or ((t == SUB or t == XSUB) and not self.sub_stash)) \
+                and not self.conflate:
             while True:
                 if len(self.pipes) == 1:
                     # one peer (the common case): read it directly, no fair-queue round
@@ -860,8 +1087,9 @@ cdef class SocketCore:
                     if fl & FRAME_COMMAND:
                         self._apply_command(p, f)
                         continue
-                    if (t == SUB or t == XSUB) and not self.subs.check_c(
-                            <const unsigned char*>PyBytes_AS_STRING(f), PyBytes_GET_SIZE(f)):
+                    if (t == SUB or t == XSUB) and self.subs.check_c(
+                            <const unsigned char*>PyBytes_AS_STRING(f),
+                            PyBytes_GET_SIZE(f)) == self.invert_matching:
                         while fl & FRAME_MORE:  # not subscribed: drop the whole message
                             p.read_frame(&fl)
                         continue
@@ -872,6 +1100,7 @@ cdef class SocketCore:
                         self.rcvmore = True
                     else:
                         self.rcvmore = False
+                    self.last_in_id = p.pipe_id
                     return f
                 if not blocked:  # a new recv: its RCVTIMEO deadline starts now
                     self.options["_rdeadline"] = 0
@@ -920,6 +1149,8 @@ cdef class SocketCore:
             # what XPUB's pipes carry is subscriptions; only some become messages
             self._process_inbound_subs()
             return len(self.xpub_queue) > 0
+        if self.notify_queue:
+            return True
         for p in self.pipes:
             if p.has_msg():
                 return True
@@ -936,9 +1167,17 @@ cdef class SocketCore:
             if t == XPUB:
                 self._process_inbound_subs()
                 if self.xpub_queue:
-                    return [self.xpub_queue.popleft()]
+                    item = self.xpub_queue.popleft()
+                    if type(item) is tuple:  # XPUB_MANUAL: (message, the pipe it came from)
+                        self.last_sub_pipe = item[1]
+                        item = item[0]
+                    elif type(item) is list:  # a multipart message from an XSUB
+                        return item
+                    return [item]
                 self._block_readable(flags)
                 continue
+            if self.notify_queue:  # ROUTER_NOTIFY
+                return self.notify_queue.popleft()
             if t == REQ and not self.req_sent:
                 raise ZMQError(EFSM)
             if t == REP and self.rep_pending:
@@ -947,19 +1186,45 @@ cdef class SocketCore:
                 msg = self._unstash()
                 if msg is not None:
                     self.options["_rdeadline"] = 0
+                    self.last_in_id = -1
                     return msg
             p = self._fq_pick()
             if p is None:
                 self._block_readable(flags)
                 continue
-            msg = p.read_msg(&fl)
+            if self.conflate:
+                msg = self._read_last(p, &fl)
+                if msg is None:
+                    continue
+            else:
+                msg = p.read_msg(&fl)
             if fl & FRAME_COMMAND:
                 self._apply_command(p, msg[0])
                 continue
             msg = self._filter_in(p, msg)
             if msg is not None:
                 self.options["_rdeadline"] = 0
+                self.last_in_id = p.pipe_id
                 return msg
+
+    cdef list _read_last(self, Pipe p, int* fl):
+        """CONFLATE: read everything queued in p and keep only the last message (commands
+        on the way are applied); None if p held only commands."""
+        cdef list last = None
+        cdef list msg
+        cdef int f = 0
+        while p.has_msg():
+            msg = p.read_msg(&f)
+            if msg is None:
+                break
+            if f & FRAME_COMMAND:
+                self._apply_command(p, msg[0])
+                continue
+            last = msg
+        fl[0] = 0
+        if last is not None and len(last) > 1:
+            return last[-1:]  # libzmq's conflate queue holds one frame: the last one
+        return last
 
     cdef list _filter_in(self, Pipe p, list msg):
         """Apply the socket type's receive rules; None drops the message."""
@@ -969,7 +1234,7 @@ cdef class SocketCore:
         if t == SUB or t == XSUB:
             first = msg[0]
             if self.subs.check_c(<const unsigned char*>PyBytes_AS_STRING(first),
-                                 PyBytes_GET_SIZE(first)):
+                                 PyBytes_GET_SIZE(first)) != self.invert_matching:
                 return msg
             return None
         if t == ROUTER:
@@ -1098,6 +1363,10 @@ cdef class SocketCore:
         self.sub_stash = None
         self.pipe_by_id.clear()
         self.pipe_by_rid.clear()
+        self.parked.clear()
+        self.probed = None
+        self.notify_queue = None
+        self.last_sub_pipe = None
 
     def _close_fd(self):
         self.sig.close()

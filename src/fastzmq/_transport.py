@@ -10,6 +10,14 @@ Connection life (RFC 23/37): OS connection -> greeting and mechanism handshake
 outlives its connections: messages queue before the first connection and across
 reconnects (back-off from RECONNECT_IVL doubling up to RECONNECT_IVL_MAX). A
 listener's pipes live and die with their connections.
+
+A connection is created, put where its owner keeps it, and only then started
+(``start``), so a connection that dies during set-up is always removed again.
+Every timer a connection arms is cancelled when it dies: a finished connection
+holds nothing (fd, eventfd, memory) after ``die``. A listener that runs out of
+fds (EMFILE/ENFILE) pauses accepting and resumes on a short timer or as soon as
+one of its connections closes. Socket monitor events are reported through
+``_monitor.emit`` with libzmq's values (fd, errno or interval).
 """
 
 from __future__ import annotations
@@ -17,17 +25,20 @@ from __future__ import annotations
 import errno
 import os
 import socket as _pysocket
+import struct
 import tempfile
 import time
 from typing import Any
 
-from fastzmq import _endpoint
+from fastzmq import _endpoint, _security, _socks
 from fastzmq import constants as _c
 from fastzmq._io import Engine
+from fastzmq._monitor import emit, protocol_error_code
 from fastzmq._pipe import make_wire_pipe
 from fastzmq._socket import SOCKET_TYPE_NAMES
 from fastzmq._waiter import Waiter
 from fastzmq.error import ZMQError
+from fastzmq.zmtp import BadGreeting, IncompatibleSocketType, MechanismMismatch
 from fastzmq.zmtp.handshake import Handshake, HandshakeComplete, HandshakeFailed
 
 KIND_ENGINE, KIND_WAKE, KIND_SLOW = 0, 1, 2
@@ -45,32 +56,158 @@ def _bind_error(e: OSError, ep: Any) -> ZMQError:
     return ZMQError(code, f"{os.strerror(code)}: {ep.raw}")
 
 
-def _tune(pysock: Any, family: int) -> None:
+def _tune(pysock: Any, family: int, sock: Any = None) -> None:
+    """Non-blocking, TCP_NODELAY, and the socket's OS-level options, as libzmq sets them:
+    SNDBUF/RCVBUF (-1: the OS default), TOS (0: untouched), TCP_KEEPALIVE (-1: the OS
+    default; 1 with _CNT/_IDLE/_INTVL unless -1), TCP_MAXRT (TCP_USER_TIMEOUT, ms) and
+    BINDTODEVICE. An OSError raises (the caller turns it into a ZMQError or a retry)."""
     pysock.setblocking(False)
-    if family in (_pysocket.AF_INET, _pysocket.AF_INET6):
+    tcp = family in (_pysocket.AF_INET, _pysocket.AF_INET6)
+    if tcp:
         pysock.setsockopt(_pysocket.IPPROTO_TCP, _pysocket.TCP_NODELAY, 1)
+    if sock is None:
+        return
+    opts = sock.options  # only what the user set: the defaults leave the OS alone
+    if not opts:
+        return
+    sol, ip = _pysocket.SOL_SOCKET, _pysocket.IPPROTO_TCP
+    for option, level, name in (
+        (_c.SNDBUF, sol, _pysocket.SO_SNDBUF),
+        (_c.RCVBUF, sol, _pysocket.SO_RCVBUF),
+    ):
+        value = opts.get(option, -1)
+        if value >= 0:
+            pysock.setsockopt(level, name, value)
+    if not tcp:
+        return
+    tos = opts.get(_c.TOS, 0)
+    if tos:
+        if family == _pysocket.AF_INET6:
+            pysock.setsockopt(_pysocket.IPPROTO_IPV6, _pysocket.IPV6_TCLASS, tos)
+            try:  # a v4-mapped peer on a dual-stack socket
+                pysock.setsockopt(_pysocket.IPPROTO_IP, _pysocket.IP_TOS, tos)
+            except OSError:
+                pass
+        else:
+            pysock.setsockopt(_pysocket.IPPROTO_IP, _pysocket.IP_TOS, tos)
+    keepalive = opts.get(_c.TCP_KEEPALIVE, -1)
+    if keepalive != -1:
+        pysock.setsockopt(sol, _pysocket.SO_KEEPALIVE, keepalive)
+        if keepalive == 1:
+            for option, name in (
+                (_c.TCP_KEEPALIVE_CNT, _pysocket.TCP_KEEPCNT),
+                (_c.TCP_KEEPALIVE_IDLE, _pysocket.TCP_KEEPIDLE),
+                (_c.TCP_KEEPALIVE_INTVL, _pysocket.TCP_KEEPINTVL),
+            ):
+                value = opts.get(option, -1)
+                if value != -1:
+                    pysock.setsockopt(ip, name, value)
+    maxrt = opts.get(_c.TCP_MAXRT, 0)
+    if maxrt:
+        pysock.setsockopt(ip, _pysocket.TCP_USER_TIMEOUT, maxrt)
+    device = opts.get(_c.BINDTODEVICE)
+    if device:
+        pysock.setsockopt(sol, _pysocket.SO_BINDTODEVICE, device)
+
+
+def _admit(conn: Any, opts: dict) -> bool:
+    """TCP_ACCEPT_FILTER (tcp: the peer's address in one of the networks) and
+    IPC_FILTER_PID/UID/GID (ipc: the peer's credentials match one id), as libzmq."""
+    if conn.family == _pysocket.AF_UNIX:
+        pids = opts.get(_c.IPC_FILTER_PID, ())
+        uids = opts.get(_c.IPC_FILTER_UID, ())
+        gids = opts.get(_c.IPC_FILTER_GID, ())
+        if not (pids or uids or gids):
+            return True
+        cred = conn.getsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_PEERCRED, 12)
+        pid, uid, gid = struct.unpack("3i", cred)
+        if pid in pids or uid in uids or gid in gids:
+            return True
+        if gids:  # the peer user's supplementary groups count too (libzmq)
+            import grp
+            import pwd
+
+            try:
+                user = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                return False
+            return any(g.gr_gid in gids and user in g.gr_mem for g in grp.getgrall())
+        return False
+    networks = opts.get(_c.TCP_ACCEPT_FILTER, ())
+    if not networks:
+        return True
+    import ipaddress
+
+    addr = ipaddress.ip_address(conn.getpeername()[0].split("%", 1)[0])
+    if addr.version == 6 and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return any(addr.version == n.version and addr in n for n in networks)
+
+
+def _peer_address(pysock: Any) -> bytes:
+    """The peer's IP address (ZAP's "address" frame); empty for ipc."""
+    try:
+        if pysock.family in (_pysocket.AF_INET, _pysocket.AF_INET6):
+            return pysock.getpeername()[0].encode()
+    except OSError:
+        pass
+    return b""
+
+
+def _failure_report(exc: Any) -> tuple | None:
+    """What the monitor hears of a failed handshake, as libzmq: (event, value); () for
+    nothing (a peer's ERROR that is no ZAP status); None for HANDSHAKE_FAILED_NO_DETAIL
+    (a greeting that is not ZMTP 3, which libzmq takes for an old peer)."""
+    if isinstance(exc, BadGreeting):
+        return None
+    if isinstance(getattr(exc, "zmq_code", None), int) or isinstance(
+        exc, (MechanismMismatch, IncompatibleSocketType)
+    ):
+        return (_c.EVENT_HANDSHAKE_FAILED_PROTOCOL, protocol_error_code(exc))
+    return _security.failure_event(exc) or ()  # mechanism and ZAP failures
 
 
 class Connection(Engine):
     """One ZMTP connection: handshake in Python, then the compiled pump."""
 
-    def __init__(self, io: Any, sock: Any, pysock: Any, owner: Any) -> None:
+    def __init__(
+        self, io: Any, sock: Any, pysock: Any, owner: Any, endpoint: str, peer: Any
+    ) -> None:
         self.io = io
         self.socket = sock
         self.pysock = pysock
         self.owner = owner
+        self.endpoint = endpoint  # for monitor events and peers()
+        self.peer_addr = peer  # the peer's socket address (tcp: (host, port); ipc: path)
+        self.since = 0.0  # time.time() when the handshake completed
         self.waiter_obj = None
+        self.timer = None  # the handshake or linger timer (cancelled by die)
+        self.reported = False  # a handshake failure was reported with its detail
+        self.slot = -1
         self.set_fd(pysock.fileno())
-        self.slot = io.new_slot(self)
+        self.zap_asked = False
+        self.peer_address = _peer_address(pysock)
+        mechanism, as_server = _security.mechanism_for(sock, self.peer_address)
         self.hs = Handshake(
             socket_type=SOCKET_TYPE_NAMES[sock.socket_type],
             identity=sock.routing_id_opt or b"",
+            mechanism=mechanism,
+            as_server=as_server,
         )
         self.hs_out = self.hs.data_to_send()
-        io.register(self.fileno(), self.slot, KIND_ENGINE, _ENGINE_MASK)
-        ivl = _opt(sock, _c.HANDSHAKE_IVL)
+
+    def start(self) -> None:
+        """Register and begin the handshake (after the owner has recorded us)."""
+        io = self.io
+        self.slot = io.new_slot(self)
+        try:
+            io.register(self.fileno(), self.slot, KIND_ENGINE, _ENGINE_MASK)
+        except OSError as e:
+            self.die(e.errno or errno.EIO)
+            return
+        ivl = _opt(self.socket, _c.HANDSHAKE_IVL)
         if ivl > 0:
-            io.add_timer(ivl / 1000.0, self._handshake_timeout)
+            self.timer = io.add_timer(ivl / 1000.0, self._handshake_timeout)
         self._handshake_io(EPOLLOUT | EPOLLIN)
 
     # ---------------------------------------------------------------- events
@@ -94,22 +231,56 @@ class Connection(Engine):
             while True:
                 data = self.pysock.recv(65536)
                 if not data:
-                    self.die(-100)
+                    self.die(_EOF)
                     return
                 self.hs.receive_data(data)
-                ev = self.hs.next_event()
-                self.hs_out += self.hs.data_to_send()
-                self._hs_send()
-                if isinstance(ev, HandshakeComplete):
-                    self._activate(ev)
-                    return
-                if isinstance(ev, HandshakeFailed):
-                    self.die(-1)
+                if self._hs_step(self.hs.next_event()):
                     return
         except (BlockingIOError, InterruptedError):
             return
         except OSError as e:
             self.die(e.errno or -1)
+        except Exception:  # a bug must not leave a half-open connection: fail closed
+            self.die(-1)
+            raise
+
+    def _hs_step(self, ev: Any) -> bool:
+        """Send what the handshake queued, then act on ``ev``; True once it is over."""
+        self.hs_out += self.hs.data_to_send()
+        self._hs_send()
+        if isinstance(ev, HandshakeComplete):
+            self._activate(ev)  # reports HANDSHAKE_SUCCEEDED
+            return True
+        if isinstance(ev, HandshakeFailed):
+            report = _failure_report(ev.error)
+            if report is not None:  # else die() reports HANDSHAKE_FAILED_NO_DETAIL
+                self.reported = True
+                if report:
+                    emit(self.socket, report[0], report[1], self.endpoint)
+            self.die(errno.EPROTO)
+            return True
+        request = self.hs.zap_request
+        if request is not None and not self.zap_asked:
+            self.zap_asked = True  # one ZAP exchange per handshake
+            if not _security.zap_client(self.io).request(self, request):
+                reply = _security.no_handler_reply(self.hs.mechanism, self.socket)
+                return self._hs_step(self.hs.zap_reply(reply))
+        return False
+
+    def on_zap_reply(self, reply: Any) -> None:
+        """The ZAP handler answered (a ZapReply, or a ProtocolError): go on (I/O thread)."""
+        if self.state != 0 or self.hs is None:
+            return
+        try:
+            if not self._hs_step(self.hs.zap_reply(reply)):
+                self._handshake_io(EPOLLIN)  # commands may have waited for the verdict
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as e:
+            self.die(e.errno or -1)
+        except Exception:  # a bug must not leave a half-open connection: fail closed
+            self.die(-1)
+            raise
 
     def _hs_send(self) -> None:
         while self.hs_out:
@@ -122,15 +293,23 @@ class Connection(Engine):
 
     def _activate(self, ev: HandshakeComplete) -> None:
         sock = self.socket
+        self.io.cancel_timer(self.timer)
+        self.timer = None
+        self.since = time.time()
         pipe = self.owner.pipe_for(self, ev)
         pipe.zmtp_minor = ev.version[1]
         pipe.peer_type = ev.peer_socket_type
         waiter = self.owner.waiter_for(self)
         self.waiter_obj = waiter
+        pipe.properties = _security.properties(ev, self.hs.mechanism, self.peer_address)
+        codec = _security.traffic_codec(self.hs.mechanism)
+        if codec is not None:
+            self.set_curve(codec)  # CURVE: the engine seals and opens MESSAGE commands
         self.hs = None
         self.io.register(waiter.fileno(), self.slot, KIND_WAKE, EPOLLIN | EPOLLET)
         rcvhwm = max(0, sock.rcvhwm)
         rc = self.activate(pipe, waiter, ev.leftover, sock.maxmsgsize, rcvhwm)
+        emit(sock, _c.EVENT_HANDSHAKE_SUCCEEDED, 0, self.endpoint)
         self.owner.on_active(self, pipe)
         if self.state != 1:
             return  # on_active flushed and closed it (a socket closed while connecting)
@@ -142,25 +321,41 @@ class Connection(Engine):
 
     # ---------------------------------------------------------------- death
     def die(self, why: int) -> None:
+        """Close the connection; ``why`` is 0 for a deliberate stop, else the error."""
         if self.state == 2:
             return
+        was_handshaking = self.state == 0
+        self.hs_failed = was_handshaking and why == errno.EPROTO  # RECONNECT_STOP reads it
         self.state = 2
         self.error = why
-        try:
-            self.io.unregister(self.fileno())
-            if self.waiter_obj is not None:
-                self.io.unregister(self.waiter_obj.fileno())
-        except Exception:
-            pass
+        io = self.io
+        io.cancel_timer(self.timer)
+        self.timer = None
+        fd = self.fileno()
+        if why != 0 and self.socket._monitor is not None:
+            if was_handshaking and not self.reported:
+                detail = 0 if why == _EOF else (why if why > 0 else errno.EPROTO)
+                emit(self.socket, _c.EVENT_HANDSHAKE_FAILED_NO_DETAIL, detail, self.endpoint)
+            emit(self.socket, _c.EVENT_DISCONNECTED, fd, self.endpoint)
+        if self.slot >= 0:
+            try:
+                io.unregister(fd)
+                if self.waiter_obj is not None:
+                    io.unregister(self.waiter_obj.fileno())
+            except Exception:
+                pass
         self.detach_rings()
         try:
             self.pysock.close()
         except OSError:
             pass
-        self.io.free_slot(self.slot)
-        self.io.lingering.discard(self)
+        if self.slot >= 0:
+            io.free_slot(self.slot)
+            self.slot = -1
+        self.hs = None
+        io.lingering.discard(self)
         self.owner.on_dead(self)
-        self.io.check_idle()
+        io.check_idle()
 
     def stop(self, linger: int) -> None:
         """Close now, or once the outbound ring is flushed (LINGER ms at most)."""
@@ -168,12 +363,52 @@ class Connection(Engine):
             self.set_closing()
             self.io.lingering.add(self)
             if linger > 0:
-                self.io.add_timer(linger / 1000.0, lambda: self.die(0))
+                self.timer = self.io.add_timer(linger / 1000.0, self._linger_expired)
             rc = self.c_pump()
             if rc:
                 self.die(rc)
             return
         self.die(0)
+
+    def _linger_expired(self) -> None:
+        self.timer = None
+        self.die(0)
+
+    def info(self) -> dict:
+        """What peers() reports about this connection (I/O thread)."""
+        pipe = self.pipe
+        return {
+            "endpoint": self.endpoint,
+            "transport": self.owner.ep.transport,
+            "peer_address": _format_peer(self.peer_addr),
+            "handshake_done": self.state == 1,
+            "connected_since": self.since if self.state == 1 else None,
+            "peer_type": getattr(pipe, "peer_type", None) if pipe is not None else None,
+            "routing_id": getattr(pipe, "routing_id", None) if pipe is not None else None,
+        }
+
+
+_EOF = -100  # die(): the peer closed the connection
+_RETRY_ACCEPT_S = 0.1  # a listener out of fds tries again after this (or at a close)
+
+
+def _is_ip_literal(host: str) -> bool:
+    for family in (_pysocket.AF_INET, _pysocket.AF_INET6):
+        try:
+            _pysocket.inet_pton(family, host)
+            return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
+def _format_peer(addr: Any) -> str:
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        host, port = addr[0], addr[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    if isinstance(addr, bytes):
+        addr = addr.decode("utf-8", "replace")
+    return str(addr or "")
 
 
 class Listener:
@@ -188,31 +423,59 @@ class Listener:
         self.conns: set = set()
         self.slot = -1
         self.path = None
-        if ep.transport == "ipc":
+        self.paused = None  # the retry timer while accept() is out of fds
+        self.wildcard = False  # bound to every address: a connection's endpoint is its own
+        use_fd = _opt(sock, _c.USE_FD)
+        if use_fd >= 0:
+            self.pysock = self._adopt_fd(ep, use_fd)
+        elif ep.transport == "ipc":
             self.pysock = self._bind_ipc(ep)
         else:
             self.pysock = self._bind_tcp(ep)
 
     def _bind_tcp(self, ep: Any) -> Any:
-        sa, family = _endpoint.resolve(ep)
-        s = _pysocket.socket(family, _pysocket.SOCK_STREAM)
+        try:
+            sa, family = _endpoint.resolve(ep, bool(_opt(self.socket, _c.IPV6)))
+            s = _pysocket.socket(family, _pysocket.SOCK_STREAM)
+        except OSError as e:
+            raise _bind_error(e, ep) from None
         try:
             s.setsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_REUSEADDR, 1)
             if family == _pysocket.AF_INET6:
                 s.setsockopt(_pysocket.IPPROTO_IPV6, _pysocket.IPV6_V6ONLY, 0)
+            _tune(s, family, self.socket)  # BINDTODEVICE, buffers: before bind/listen
             s.bind(sa)
             s.listen(max(1, _opt(self.socket, _c.BACKLOG)))
+            s.setblocking(False)
+            host, port = s.getsockname()[:2]
         except OSError as e:
             s.close()
-            raise ZMQError(
-                e.errno or _c.EINVAL, f"{os.strerror(e.errno or 22)}: {ep.raw}"
-            ) from None
-        s.setblocking(False)
-        host, port = s.getsockname()[:2]
+            raise _bind_error(e, ep) from None
         shown = ep.host if ep.host else ("0.0.0.0" if family == _pysocket.AF_INET else "::")
+        if ep.host and _endpoint._literal_family(ep.host) is None:
+            shown = host  # a host or interface name: show the address bound, as libzmq
+        self.wildcard = not ep.host
         if family == _pysocket.AF_INET6 or ":" in shown:
             shown = f"[{shown}]"
         self.resolved = f"tcp://{shown}:{port}"
+        self.url = self.resolved
+        return s
+
+    def _adopt_fd(self, ep: Any, fd: int) -> Any:
+        """USE_FD: listen on a socket the caller bound and put into listening state (libzmq
+        neither binds nor listens it; the endpoint only names the transport)."""
+        try:
+            s = _pysocket.socket(fileno=fd)
+            s.setblocking(False)
+            name = s.getsockname()
+        except OSError as e:
+            raise _bind_error(e, ep) from None
+        if s.family == _pysocket.AF_UNIX:
+            path = name if isinstance(name, str) else name.decode(errors="replace")
+            self.resolved = f"ipc://{path}"
+        else:
+            host = f"[{name[0]}]" if s.family == _pysocket.AF_INET6 else name[0]
+            self.resolved = f"tcp://{host}:{name[1]}"
         self.url = self.resolved
         return s
 
@@ -220,18 +483,19 @@ class Listener:
         path = ep.address
         if path == "*":
             path = tempfile.mktemp(prefix="fastzmq-", suffix=".ipc")
-        s = _pysocket.socket(_pysocket.AF_UNIX, _pysocket.SOCK_STREAM)
+        try:
+            s = _pysocket.socket(_pysocket.AF_UNIX, _pysocket.SOCK_STREAM)
+        except OSError as e:
+            raise _bind_error(e, ep) from None
         try:
             if os.path.exists(path) and not path.startswith("@"):
                 os.unlink(path)
             s.bind(path if not path.startswith("@") else "\0" + path[1:])
             s.listen(max(1, _opt(self.socket, _c.BACKLOG)))
+            s.setblocking(False)
         except OSError as e:
             s.close()
-            raise ZMQError(
-                e.errno or _c.EINVAL, f"{os.strerror(e.errno or 22)}: {ep.raw}"
-            ) from None
-        s.setblocking(False)
+            raise _bind_error(e, ep) from None
         self.path = path if not path.startswith("@") else None
         self.resolved = f"ipc://{path}"
         self.url = self.resolved
@@ -240,18 +504,60 @@ class Listener:
     def start(self) -> None:
         self.slot = self.io.new_slot(self)
         self.io.register(self.pysock.fileno(), self.slot, KIND_SLOW, EPOLLIN)
+        emit(self.socket, _c.EVENT_LISTENING, self.pysock.fileno(), self.url)
         self.on_event(KIND_SLOW, EPOLLIN)
 
     def on_event(self, kind: int, mask: int) -> None:
+        if self.paused is not None or self.slot < 0:
+            return
         while True:
             try:
-                conn, _ = self.pysock.accept()
+                conn, addr = self.pysock.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:
-                return  # EMFILE and friends: try again on the next event
-            _tune(conn, conn.family)
-            self.conns.add(Connection(self.io, self.socket, conn, self))
+            except OSError as e:
+                code = e.errno or errno.EIO
+                emit(self.socket, _c.EVENT_ACCEPT_FAILED, code, self.url)
+                if code in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    self._pause()  # level-triggered: retrying now would spin
+                    return
+                continue  # ECONNABORTED and friends: that one connection is gone
+            try:
+                if not _admit(conn, self.socket.options):
+                    conn.close()
+                    continue
+                _tune(conn, conn.family, self.socket)
+            except OSError as e:
+                emit(self.socket, _c.EVENT_ACCEPT_FAILED, e.errno or errno.EIO, self.url)
+                conn.close()
+                continue
+            c = Connection(self.io, self.socket, conn, self, self._endpoint_of(conn), addr)
+            emit(self.socket, _c.EVENT_ACCEPTED, c.fileno(), c.endpoint)
+            self.conns.add(c)
+            c.start()
+
+    def _endpoint_of(self, conn: Any) -> str:
+        if not self.wildcard or self.socket._monitor is None:
+            return self.url
+        try:  # the address this connection came in on, as libzmq reports it
+            host, port = conn.getsockname()[:2]
+        except OSError:
+            return self.url
+        return f"tcp://[{host}]:{port}" if ":" in host else f"tcp://{host}:{port}"
+
+    def _pause(self) -> None:
+        self.io.unregister(self.pysock.fileno())
+        self.paused = self.io.add_timer(_RETRY_ACCEPT_S, self._resume)
+
+    def _resume(self) -> None:
+        if self.paused is None:
+            return
+        self.io.cancel_timer(self.paused)
+        self.paused = None
+        if self.slot < 0:
+            return
+        self.io.register(self.pysock.fileno(), self.slot, KIND_SLOW, EPOLLIN)
+        self.on_event(KIND_SLOW, EPOLLIN)
 
     def pipe_for(self, conn: Any, ev: Any) -> Any:
         pipe, _, _ = make_wire_pipe()
@@ -259,7 +565,14 @@ class Listener:
         pipe.routing_id = ev.peer_identity or None
         pipe.endpoint = self.url
         pipe.connected = True
+        pipe.owner = self  # ROUTER_HANDOVER closes the connection through close_pipe
         return pipe
+
+    def close_pipe(self, pipe: Any) -> None:
+        """Close the connection behind pipe (I/O thread; ROUTER_HANDOVER)."""
+        for conn in list(self.conns):
+            if conn.pipe is pipe:
+                conn.die(0)
 
     def waiter_for(self, conn: Any) -> Any:
         return Waiter()
@@ -271,18 +584,30 @@ class Listener:
         self.conns.discard(conn)
         if conn.pipe is not None:
             self.socket._post("detach", conn.pipe)
+        if self.paused is not None:
+            self._resume()  # an fd was freed: accept what waits
+
+    def peers(self) -> list:
+        return [c.info() for c in self.conns]
 
     def stop(self, linger: int) -> None:
+        if self.paused is not None:
+            self.io.cancel_timer(self.paused)
+            self.paused = None
         if self.slot >= 0:
-            self.io.unregister(self.pysock.fileno())
+            fd = self.pysock.fileno()
+            self.io.unregister(fd)
             self.io.free_slot(self.slot)
             self.slot = -1
-        self.pysock.close()
+            self.pysock.close()
+            emit(self.socket, _c.EVENT_CLOSED, fd, self.url)
+        else:
+            self.pysock.close()
         if self.path:
             try:
                 os.unlink(self.path)
-            except OSError:
-                pass
+            except OSError as e:
+                emit(self.socket, _c.EVENT_CLOSE_FAILED, e.errno or errno.EIO, self.url)
         for conn in list(self.conns):
             conn.stop(linger)
 
@@ -299,74 +624,212 @@ class Connecter:
         self.url = ep.url
         self.stopped = False
         self.linger_deadline: float | None = None  # set when closed with messages queued
+        self.linger_timer = None
+        self.retry_timer = None
+        self.resolved: Any = None  # (sockaddr, family) of an IP literal, kept across attempts
         self.conn = None
         self.pending = None
         self.slot = -1
         self.ivl = max(0, _opt(sock, _c.RECONNECT_IVL))
-        self.waiter = Waiter()
+        try:
+            self.waiter = Waiter()
+        except OSError as e:  # EMFILE: raised at connect(), as libzmq does
+            raise ZMQError(e.errno or errno.EMFILE, os.strerror(e.errno or errno.EMFILE)) from None
         self.pipe, _, _ = make_wire_pipe()
         self.pipe.set_sndhwm(max(0, sock.sndhwm))
         self.pipe.endpoint = self.url
+        # CONNECT_ROUTING_ID: the name this ROUTER gives the peer; it serves one connect()
+        self.fixed_rid = sock.options.pop(int(_c.CONNECT_ROUTING_ID), None)
+        if self.fixed_rid:
+            self.pipe.routing_id = self.fixed_rid
         # Messages may queue before the peer exists, unless IMMEDIATE (or a ROUTER,
         # which must learn the peer's identity first).
         self.attached = not (sock.immediate or sock.socket_type == _c.ROUTER)
         self.was_active = False  # a connection has completed its handshake before
+        self.attempts = 0  # connect() calls made
+        self.socks = None  # (socket, Socks5) while the SOCKS_PROXY exchange runs
         if self.attached:
             sock._attach(self.pipe)
+        else:
+            sock._probe_unattached(self.pipe)  # PROBE_ROUTER (a ROUTER's connect)
 
     def start(self) -> None:
         self._attempt()
 
     def _attempt(self) -> None:
+        self.retry_timer = None
         if self.stopped or self.conn is not None or self.pending is not None:
             return
+        self.attempts += 1
         try:
             if self.ep.transport == "ipc":
                 family, sa = _pysocket.AF_UNIX, self.ep.address
                 if sa.startswith("@"):
                     sa = "\0" + sa[1:]
+            elif self.resolved is not None:
+                sa, family = self.resolved
             else:
-                sa, family = _endpoint.resolve(self.ep)
+                ipv6 = bool(_opt(self.socket, _c.IPV6))
+                proxy = self.socket.options.get(_c.SOCKS_PROXY)
+                if proxy:  # connect to the proxy; it connects to the endpoint
+                    host, port = _socks.split_proxy(proxy)
+                    sa, family = _endpoint.resolve_host(host, port, ipv6, False)
+                else:
+                    sa, family = _endpoint.resolve(self.ep, ipv6, bind=False)
+                if self.ep.source:  # "source;destination": the local end first
+                    src, sport = _endpoint.split_source(self.ep.source)
+                    v6 = family == _pysocket.AF_INET6
+                    source, _ = _endpoint.resolve_host(src, sport, v6, True)
+                if not proxy and not self.ep.source and _is_ip_literal(self.ep.host):
+                    self.resolved = (sa, family)  # no DNS behind it: resolve once
             s = _pysocket.socket(family, _pysocket.SOCK_STREAM)
         except (OSError, ZMQError):
             self._retry()
             return
-        _tune(s, family)
-        err = s.connect_ex(sa)
+        try:
+            _tune(s, family, self.socket)
+            if self.ep.transport == "tcp" and self.ep.source:
+                s.bind(source)
+            err = s.connect_ex(sa)
+        except OSError as e:
+            err = e.errno or errno.EIO
         if err not in (0, errno.EINPROGRESS, errno.EAGAIN):
+            fd = s.fileno()
             s.close()
+            emit(self.socket, _c.EVENT_CLOSED, fd, self.url)
+            if err == errno.ECONNREFUSED and self._stop_on(1):
+                return
             self._retry()
             return
         self.pending = s
+        self.peer = sa
         self.slot = self.io.new_slot(self)
         self.io.register(s.fileno(), self.slot, KIND_SLOW, EPOLLOUT | EPOLLERR | EPOLLHUP)
+        if err:
+            emit(self.socket, _c.EVENT_CONNECT_DELAYED, err, self.url)
+        timeout = _opt(self.socket, _c.CONNECT_TIMEOUT)
+        if timeout > 0:
+            self.io.add_timer(timeout / 1000.0, lambda: self._connect_timeout(s))
 
-    def on_event(self, kind: int, mask: int) -> None:
-        s = self.pending
-        if s is None:
+    def _connect_timeout(self, s: Any) -> None:
+        """CONNECT_TIMEOUT: a connect still in progress is abandoned and retried."""
+        if self.pending is not s:
             return
         self.pending = None
         self.io.unregister(s.fileno())
         self.io.free_slot(self.slot)
         self.slot = -1
+        s.close()
+        self._retry()
+
+    def _stop_on(self, bit: int) -> bool:
+        """RECONNECT_STOP: stop for good if the user asked to on this condition."""
+        if _opt(self.socket, _c.RECONNECT_STOP) & bit:
+            self._hard_stop()
+            return True
+        return False
+
+    def on_event(self, kind: int, mask: int) -> None:
+        if self.socks is not None:
+            self._socks_io()
+            return
+        s = self.pending
+        if s is None:
+            return
+        self.pending = None
+        fd = s.fileno()
+        self.io.unregister(fd)
+        self.io.free_slot(self.slot)
+        self.slot = -1
         err = s.getsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_ERROR)
         if err or self.stopped:
             s.close()
+            emit(self.socket, _c.EVENT_CLOSED, fd, self.url)
+            if err == errno.ECONNREFUSED and self._stop_on(1):
+                return
             self._retry()
             return
-        self.conn = Connection(self.io, self.socket, s, self)
+        proxy = self.socket.options.get(_c.SOCKS_PROXY) if self.ep.transport == "tcp" else None
+        if proxy:
+            self._socks_start(s)
+            return
+        self._connected(s)
+
+    def _connected(self, s: Any) -> None:
+        fd = s.fileno()
+        self.conn = Connection(self.io, self.socket, s, self, self.url, self.peer)
+        emit(self.socket, _c.EVENT_CONNECTED, fd, self.url)
+        self.conn.start()  # may die at once: on_dead clears self.conn and retries
+
+    # ---------------------------------------------------------------- SOCKS_PROXY
+    def _socks_start(self, s: Any) -> None:
+        opts = self.socket.options
+        client = _socks.Socks5(
+            self.ep.host,
+            self.ep.port,
+            opts.get(_c.SOCKS_USERNAME, b""),
+            opts.get(_c.SOCKS_PASSWORD, b""),
+        )
+        self.socks = (s, client)
+        self.slot = self.io.new_slot(self)
+        self.io.register(s.fileno(), self.slot, KIND_SLOW, EPOLLIN | EPOLLERR | EPOLLHUP)
+        ivl = _opt(self.socket, _c.HANDSHAKE_IVL)
+        if ivl > 0:
+            self.io.add_timer(ivl / 1000.0, lambda: self._socks_fail(s))
+        try:
+            s.sendall(client.start())  # a few bytes into an empty socket buffer
+        except OSError:
+            self._socks_fail(s)
+
+    def _socks_io(self) -> None:
+        s, client = self.socks
+        try:
+            while not client.done:
+                data = s.recv(client.need())
+                if not data:
+                    raise _socks.SocksError("the proxy closed the connection")
+                out = client.feed(data)
+                if out:
+                    s.sendall(out)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (OSError, _socks.SocksError):
+            self._socks_fail(s)
+            return
+        self.socks = None
+        self.io.unregister(s.fileno())
+        self.io.free_slot(self.slot)
+        self.slot = -1
+        if self.stopped:
+            s.close()
+            return
+        self._connected(s)
+
+    def _socks_fail(self, s: Any) -> None:
+        if self.socks is None or self.socks[0] is not s:
+            return  # (a timer for an exchange that is over)
+        self.socks = None
+        self.io.unregister(s.fileno())
+        self.io.free_slot(self.slot)
+        self.slot = -1
+        s.close()
+        self._retry()
 
     def _retry(self) -> None:
         if self.stopped:
+            return
+        if _opt(self.socket, _c.RECONNECT_IVL) == -1:  # libzmq: -1 never reconnects
+            self._hard_stop()
             return
         delay = self.ivl if self.ivl > 0 else 100
         ivl_max = _opt(self.socket, _c.RECONNECT_IVL_MAX)
         if ivl_max > self.ivl:
             self.ivl = min(self.ivl * 2, ivl_max)
-        self.io.add_timer(delay / 1000.0, self._attempt)
+        self.retry_timer = self.io.add_timer(delay / 1000.0, self._attempt)
+        emit(self.socket, _c.EVENT_CONNECT_RETRIED, delay, self.url)
 
     def pipe_for(self, conn: Any, ev: Any) -> Any:
-        if ev.peer_identity:
+        if ev.peer_identity and not self.fixed_rid:
             self.pipe.routing_id = ev.peer_identity
         return self.pipe
 
@@ -391,19 +854,33 @@ class Connecter:
 
     def on_dead(self, conn: Any) -> None:
         self.conn = None
+        was_up = self.pipe.connected
         self.pipe.connected = False
+        if was_up and self.attached and self.socket.router_notify & 2:
+            self.socket._post("disconnected", self.pipe)
         if self.linger_deadline is not None and not self.pipe.out_pending():
             self._hard_stop()  # lingering, and everything was flushed
         elif not self.stopped:
+            if conn.hs_failed and self._stop_on(2):
+                return  # the handshake failed (RECONNECT_STOP_HANDSHAKE_FAILED)
+            if was_up and self._stop_on(4):
+                return  # RECONNECT_STOP_AFTER_DISCONNECT
             self._retry()
+
+    def peers(self) -> list:
+        if self.conn is None:
+            return []
+        return [self.conn.info()]
 
     def stop(self, linger: int) -> None:
         """Socket closed: with LINGER and queued messages, keep connecting to flush them."""
-        if linger != 0 and self.pipe.out_pending() and not self.stopped:
+        # (security: a CURVE engine may hold sealed bytes the ring no longer shows)
+        conn_pending = self.conn is not None and self.conn.active and self.conn.out_pending()
+        if linger != 0 and (self.pipe.out_pending() or conn_pending) and not self.stopped:
             self.linger_deadline = 0.0 if linger < 0 else time.monotonic() + linger / 1000.0
             self.io.lingering.add(self)
             if linger > 0:
-                self.io.add_timer(linger / 1000.0, self._hard_stop)
+                self.linger_timer = self.io.add_timer(linger / 1000.0, self._hard_stop)
             if self.conn is not None and self.conn.active:
                 self.conn.stop(linger)
             return
@@ -413,12 +890,23 @@ class Connecter:
         if self.stopped:
             return
         self.stopped = True
+        self.io.cancel_timer(self.linger_timer)
+        self.io.cancel_timer(self.retry_timer)
+        self.linger_timer = self.retry_timer = None
         self.io.lingering.discard(self)
+        if self.socks is not None:
+            s = self.socks[0]
+            self.socks = None
+            self.io.unregister(s.fileno())
+            self.io.free_slot(self.slot)
+            s.close()
         if self.pending is not None:
-            self.io.unregister(self.pending.fileno())
+            fd = self.pending.fileno()
+            self.io.unregister(fd)
             self.io.free_slot(self.slot)
             self.pending.close()
             self.pending = None
+            emit(self.socket, _c.EVENT_CLOSED, fd, self.url)
         if self.conn is not None:
             self.conn.stop(0)
         if not self.socket.closed and self.attached:

@@ -4,10 +4,20 @@ A Context is thread-safe. Sockets are not (as in libzmq): use each from one thre
 at a time. ``term()`` marks the context terminated, wakes every call blocked in one
 of its sockets with ``ContextTerminated``, waits for the sockets to be closed, then
 stops the I/O thread.
+
+fork(): a child process inherits the parent's contexts and sockets but not their
+I/O threads. In the child every inherited context is marked as the parent's
+(``os.register_at_fork``): its sockets are closed for the child, any use raises
+``ZMQError(ENOTSUP)`` saying so, ``term()`` returns at once (and touches nothing the
+parent still uses: no unlink, no shutdown), and ``Context.instance()`` makes a
+fresh context. At exit, I/O threads still running are stopped (``atexit``) so no
+daemon thread is left inside the interpreter's finalization.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import threading
 import weakref
 from typing import Any, TypeVar
@@ -17,12 +27,56 @@ from fastzmq.error import ZMQError
 
 T = TypeVar("T", bound="Context")
 
+_live: weakref.WeakSet = weakref.WeakSet()  # every Context not yet closed (fork, exit)
+
+
+def _forked_error(pid: int) -> ZMQError:
+    return ZMQError(
+        _c.ENOTSUP,
+        f"this context was created in another process (pid {pid}), before fork(): "
+        "create a new Context (or use Context.instance()) in the child",
+    )
+
+
+def _after_fork_in_child() -> None:
+    """In a forked child: the parent's contexts and sockets are the parent's."""
+    from fastzmq import _ring
+
+    _ring.reinit_after_fork()  # the chunk pool's mutex may have been held at fork
+    Context._instance_lock = threading.Lock()
+    for ctx in list(_live):
+        ctx._orphan()
+
+
+def _at_exit() -> None:
+    """Stop I/O threads still running, so none is inside the interpreter's finalization
+    (a daemon thread that takes the GIL then is killed by pthread_exit, which aborts the
+    process when it cannot load libgcc_s, e.g. with every fd in use)."""
+    for ctx in list(_live):
+        if ctx._pid != os.getpid():
+            continue
+        for io in list(ctx._io):
+            try:
+                io.stopping = True
+                io.call(lambda: None)  # wake its epoll_wait
+                if io.thread is not None:
+                    io.thread.join(1.0)
+                io.idle.set()  # a term() from a later exit handler must not wait for it
+            except Exception:
+                pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_at_exit)
+
 
 class Context:
     """A fastzmq context, with pyzmq's API."""
 
     _instance: Context | None = None
     _instance_lock = threading.Lock()
+    _forked = False  # set in a fork() child on the parent's contexts
     sockopts: dict[int, Any]
 
     def __init__(self, io_threads: int = 1, **kwargs: Any) -> None:
@@ -48,16 +102,19 @@ class Context:
             _c.MAX_MSGSZ: 2**31 - 1,
         }
         object.__setattr__(self, "sockopts", {})
+        self._pid = os.getpid()
+        _live.add(self)
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
     def instance(cls: type[T], io_threads: int = 1) -> T:
         """The process-wide shared Context (created on first use)."""
         inst = cls._instance
-        if inst is None or inst.closed or not isinstance(inst, cls):
+        pid = os.getpid()
+        if inst is None or inst.closed or not isinstance(inst, cls) or inst._pid != pid:
             with cls._instance_lock:
                 inst = cls._instance
-                if inst is None or inst.closed or not isinstance(inst, cls):
+                if inst is None or inst.closed or not isinstance(inst, cls) or inst._pid != pid:
                     inst = cls._instance = cls(io_threads)
         return inst  # type: ignore[return-value]
 
@@ -65,8 +122,23 @@ class Context:
     def closed(self) -> bool:
         return self._closed
 
+    def _orphan(self) -> None:
+        """fork() child: this context and its sockets belong to the parent process."""
+        self._forked = True
+        self._closed = True
+        self._terminated = True
+        self._io = []  # the parent's threads: nothing here to stop or join
+        for s in list(self._sockets):
+            s._forked = True
+            s._monitor = None
+            s.closed = True  # every call raises (see Socket._closed_error)
+        self._sockets = weakref.WeakSet()
+        _live.discard(self)
+
     def socket(self, socket_type: int, socket_class: type | None = None, **kwargs: Any):
         """A new socket of the given type (zmq.PUSH, ...)."""
+        if self._forked:
+            raise _forked_error(self._pid)
         if self._closed or self._terminated:
             raise ZMQError(_c.ETERM, "Context was terminated")
         if socket_class is None:
@@ -100,7 +172,11 @@ class Context:
         for s in list(self._sockets):
             s._terminate()
         for io in self._io:
-            io.wait_sockets_closed()
+            # lingering engines flush in the I/O thread: wait, unless it is gone (stopped
+            # at interpreter exit by _at_exit, before a later exit handler's term())
+            while not io.idle.wait(0.1):
+                if io.thread is None or not io.thread.is_alive():
+                    break
         while True:
             with self._lock:
                 live = [s for s in self._sockets if not s.closed]
@@ -112,6 +188,7 @@ class Context:
             io.stop()
         self._io = []
         self._closed = True
+        _live.discard(self)
 
     def destroy(self, linger: int | None = None) -> None:
         """Close every socket of this context (with linger, if given), then term()."""
@@ -146,9 +223,14 @@ class Context:
             if self._terminated:
                 raise ZMQError(_c.ETERM, "Context was terminated")
             if not self._io:
-                self._io = [IOThread(self, i) for i in range(self._io_threads_n)]
-                for io in self._io:
-                    io.start()
+                try:
+                    ios = [IOThread(self, i) for i in range(self._io_threads_n)]
+                    for io in ios:
+                        io.start()
+                except OSError as e:  # EMFILE for the epoll fd or the command eventfd
+                    code = e.errno or _c.EMFILE
+                    raise ZMQError(code, os.strerror(code)) from None
+                self._io = ios
             self._io_rr = getattr(self, "_io_rr", -1) + 1
             return self._io[self._io_rr % len(self._io)]
 

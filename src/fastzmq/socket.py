@@ -10,19 +10,17 @@ the string/JSON/pickle helpers, polling and closing.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import random
 from typing import Any
 
-from fastzmq import _endpoint, _fastcall
+from fastzmq import _endpoint, _fastcall, _monitor, _options, _security
 from fastzmq import constants as _c
 from fastzmq._socket import SOCKET_TYPE_NAMES, SocketCore
 from fastzmq.error import ZMQBindError, ZMQError
 
-_ATTR_OPTIONS = {o.name.lower(): int(o) for o in _c.SocketOption}
-_ATTR_OPTIONS["hwm"] = -1  # pyzmq's virtual option: SNDHWM and RCVHWM at once
-_ATTR_OPTIONS["identity"] = int(_c.ROUTING_ID)
-# SocketCore attributes that are options held in C fields: name -> option
+# SocketCore attributes that are options held in C fields: option -> attribute
 _CORE_INT = {
     _c.SNDHWM: "sndhwm",
     _c.RCVHWM: "rcvhwm",
@@ -39,46 +37,34 @@ _CORE_INT = {
     _c.REQ_RELAXED: "req_relaxed",
     _c.REQ_CORRELATE: "req_correlate",
     _c.CONFLATE: "conflate",
+    _c.INVERT_MATCHING: "invert_matching",
+    _c.ROUTER_HANDOVER: "router_handover",
+    _c.PROBE_ROUTER: "probe_router",
+    _c.ROUTER_NOTIFY: "router_notify",
+    _c.XPUB_MANUAL_LAST_VALUE: "xpub_manual_last_value",
+    _c.ONLY_FIRST_SUBSCRIBE: "only_first_subscribe",
 }
 _SUB, _SUBSCRIBE, _UNSUBSCRIBE = int(_c.SUB), int(_c.SUBSCRIBE), int(_c.UNSUBSCRIBE)
-# the C fields' own descriptors, used where a generated option property shadows them
-_CORE_FIELDS = {
-    name: SocketCore.__dict__[name] for name in _ATTR_OPTIONS if name in SocketCore.__dict__
-}
-_DEFAULTS = {
-    _c.RECONNECT_IVL: 100,
-    _c.RECONNECT_IVL_MAX: 0,
-    _c.BACKLOG: 100,
-    _c.HANDSHAKE_IVL: 30000,
-    _c.SNDBUF: -1,
-    _c.RCVBUF: -1,
-    _c.IPV6: 0,
-    _c.TCP_KEEPALIVE: -1,
-    _c.TCP_KEEPALIVE_CNT: -1,
-    _c.TCP_KEEPALIVE_IDLE: -1,
-    _c.TCP_KEEPALIVE_INTVL: -1,
-    _c.MECHANISM: 0,
-    _c.PLAIN_SERVER: 0,
-    _c.AFFINITY: 0,
-    _c.RATE: 100,
-    _c.RECOVERY_IVL: 10000,
-    _c.MULTICAST_HOPS: 1,
-    _c.TOS: 0,
-    _c.HEARTBEAT_IVL: 0,
-    _c.HEARTBEAT_TTL: 0,
-    _c.HEARTBEAT_TIMEOUT: -1,
-    _c.CONNECT_TIMEOUT: 0,
-    _c.TCP_MAXRT: 0,
-    _c.INVERT_MATCHING: 0,
-    _c.ROUTER_HANDOVER: 0,
-    _c.PROBE_ROUTER: 0,
-    _c.THREAD_SAFE: 0,
-    _c.BLOCKY: 1,
-}
+# CONFLATE works in libzmq on DEALER, PULL, SUB, PUSH and PUB; fastzmq conflates the
+# inbound queue (DEALER, PULL, SUB) and refuses it on PUSH/PUB (ENOTSUP), whose effect
+# would be on the outbound queue; other types accept it without effect, as libzmq
+_CONFLATE_TYPES = frozenset({int(_c.DEALER), int(_c.PULL), int(_c.SUB)})
+# the C fields' own descriptors (the generated option properties shadow them on Socket)
+_CORE_FIELDS = {name: SocketCore.__dict__[name] for name in _CORE_INT.values()}
+# every option name pyzmq knows as an attribute (aliases included): lower and upper case
+_ATTR_OPTIONS = {n.lower(): int(o) for n, o in _c.SocketOption.__members__.items()}
+_ATTR_OPTIONS.update({n: int(o) for n, o in _c.SocketOption.__members__.items()})
 
 
 class Socket(SocketCore):
     """A fastzmq socket. Create it with ``Context.socket(type)``."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__new__(cls, *args, **kwargs)
+        except OSError as e:  # EMFILE/ENFILE creating the socket's eventfd: libzmq's errno
+            code = e.errno or _c.EMFILE
+            raise ZMQError(code, os.strerror(code)) from None
 
     def __init__(self, context: Any = None, socket_type: int = -1, **kwargs: Any) -> None:
         if context is None:
@@ -88,16 +74,19 @@ class Socket(SocketCore):
         if socket_type == -1:
             raise ZMQError(_c.EINVAL, "a socket type is required")
         self._init_core(int(socket_type))
+        if getattr(context, "_options", {}).get(_c.IPV6):  # the context's IPV6 default
+            self.options[_c.IPV6] = 1
         self.context = context
         self._endpoints: list[tuple[str, str, Any]] = []  # (kind, endpoint, handle)
         self._last_endpoint = b""
-        self._monitor = None
+        self._monitor = None  # fastzmq._monitor.Monitor while monitored
+        self._monitor_socket = None  # the PAIR get_monitor_socket() returned
         self._inproc_gone = False  # set by _inproc.close_socket (under the context lock)
         context._add_socket(self)
 
     # ------------------------------------------------------------------ options
     def setsockopt(self, option: int, value: Any) -> None:
-        """Set a socket option; a wrong name, type or value raises ZMQError(EINVAL)."""
+        """Set a socket option, validated as libzmq does (``_options.py``)."""
         if type(value) is bytes and self.socket_type == _SUB and not self.closed:
             # subscription bursts: skip the generic checks, which cannot fail here
             if option == _SUBSCRIBE:
@@ -108,61 +97,42 @@ class Socket(SocketCore):
                 return
         self._check_alive()
         option = int(option)
-        kind = _c.OPTION_TYPES.get(option)
-        if kind is None:
-            raise ZMQError(_c.EINVAL, f"Invalid socket option: {option}")
-        if option in _c.READONLY_SOCKOPTS:
-            raise ZMQError(_c.EINVAL, f"Socket option {_opt_name(option)} is read-only")
-        if kind == "bytes":
-            value = self._check_bytes_option(option, value)
-        else:
-            value = self._check_int_option(option, value)
+        value = _options.check_set(option, self.socket_type, value)
+        if option in _security.OPTIONS:  # security options (owner: _security.py)
+            _security.set_option(self, option, value)
+            return
         self._apply_option(option, value)
 
-    def _check_bytes_option(self, option: int, value: Any) -> bytes:
-        if isinstance(value, str):
-            raise TypeError(f"unicode not allowed for {_opt_name(option)}, use setsockopt_string")
-        if not isinstance(value, (bytes, bytearray, memoryview)):
-            raise ZMQError(
-                _c.EINVAL,
-                f"{_opt_name(option)} takes bytes, not {type(value).__name__}",
-            )
-        value = bytes(value)
-        if option in (_c.ROUTING_ID, _c.CONNECT_ROUTING_ID) and not 0 < len(value) <= 255:
-            raise ZMQError(_c.EINVAL, f"{_opt_name(option)} must be 1 to 255 bytes long")
-        if option == _c.ROUTING_ID and value[:1] == b"\x00":
-            raise ZMQError(_c.EINVAL, "ROUTING_ID may not start with a zero byte")
-        return value
-
-    def _check_int_option(self, option: int, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ZMQError(
-                _c.EINVAL, f"{_opt_name(option)} takes an int, not {type(value).__name__}"
-            )
-        if not _c.option_in_range(option, value):
-            lo, hi = _c.SOCKOPT_RANGES.get(option, (None, None))
-            raise ZMQError(
-                _c.EINVAL, f"Invalid value {value} for {_opt_name(option)} (range {lo}..{hi})"
-            )
-        return value
-
     def _apply_option(self, option: int, value: Any) -> None:
-        t = self.socket_type
-        if option in (_c.SUBSCRIBE, _c.UNSUBSCRIBE):
-            if t == _c.XPUB and self.xpub_manual:
-                self._manual_subscribe(value, option == _c.SUBSCRIBE)
+        if option in (_SUBSCRIBE, _UNSUBSCRIBE):
+            if self.socket_type == _c.XPUB:
+                if not _CORE_FIELDS["xpub_manual"].__get__(self, Socket):
+                    raise ZMQError(_c.EINVAL, "XPUB takes SUBSCRIBE only with XPUB_MANUAL")
+                self._manual_subscribe(value, option == _SUBSCRIBE)
                 return
-            if t != _c.SUB:
-                raise ZMQError(_c.EINVAL, f"{_opt_name(option)} is only valid on SUB sockets")
-            self._subscribe(value, option == _c.SUBSCRIBE)
+            self._subscribe(value, option == _SUBSCRIBE)
+            return
+        if option == _c.CONFLATE and self.socket_type not in _CONFLATE_TYPES:
+            if value and self.socket_type in (_c.PUSH, _c.PUB):
+                raise ZMQError(_c.ENOTSUP, "CONFLATE on the sending side is not supported")
+            self.options[option] = value  # libzmq: no effect on this socket type
             return
         attr = _CORE_INT.get(option)
         if attr is not None:
             _CORE_FIELDS[attr].__set__(self, value)
-        elif option == _c.ROUTING_ID:
+            if option == _c.XPUB_MANUAL_LAST_VALUE:  # libzmq: it implies XPUB_MANUAL
+                _CORE_FIELDS["xpub_manual"].__set__(self, value)
+            return
+        if option == _c.ROUTING_ID:
             self.routing_id_opt = value
         elif option == _c.XPUB_WELCOME_MSG:
             self.xpub_welcome = value or None
+        elif option == _c.IPV4ONLY:
+            option, value = _c.IPV6, 1 - value
+        elif option == _c.TCP_ACCEPT_FILTER:  # each call adds a network to the list
+            value = self.options.get(option, ()) + (_options.parse_accept_filter(value),)
+        elif option in (_c.IPC_FILTER_PID, _c.IPC_FILTER_UID, _c.IPC_FILTER_GID):
+            value = self.options.get(option, ()) + (value,)  # each call adds one id
         self.options[option] = value
 
     def getsockopt(self, option: int) -> Any:
@@ -173,6 +143,7 @@ class Socket(SocketCore):
             return _c.PollEvent(self._events())
         if self.closed:
             raise ZMQError(_c.ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
+        _options.check_get(option, self.socket_type)
         return self._option_value(option)
 
     def _option_value(self, option: int) -> Any:
@@ -187,17 +158,18 @@ class Socket(SocketCore):
             return self._last_endpoint
         if option == _c.ROUTING_ID:
             return self.routing_id_opt or b""
+        if option in _security.OPTIONS:  # security options (owner: _security.py)
+            return _security.get_option(self, option)
         attr = _CORE_INT.get(option)
-        if attr is not None:
-            return int(getattr(self, attr))
+        if attr is not None and option not in self.options:
+            return int(_CORE_FIELDS[attr].__get__(self, Socket))
+        if option == _c.IPV4ONLY:
+            return 1 - self._option_value(_c.IPV6)
+        if option == _c.TOPICS_COUNT:
+            return self._topics_count()
         if option in self.options:
             return self.options[option]
-        if option in _DEFAULTS:
-            return _DEFAULTS[option]
-        kind = _c.OPTION_TYPES.get(option)
-        if kind is None:
-            raise ZMQError(_c.EINVAL, f"Invalid socket option: {option}")
-        return b"" if kind == "bytes" else 0
+        return _options.default(option, self.socket_type)
 
     def set(self, option: int, value: Any) -> None:
         if int(option) == -1:  # HWM
@@ -216,10 +188,13 @@ class Socket(SocketCore):
         self.setsockopt(option, optval.encode(encoding))
 
     def getsockopt_string(self, option: int, encoding: str = "utf-8") -> str:
+        row = _options.ROWS.get(int(option))
+        if row is None or row.kind != "bytes":
+            raise TypeError(f"option {_opt_name(option)} will not return a string")
         return self.getsockopt(option).decode(encoding)
 
-    set_string = setsockopt_string
-    get_string = getsockopt_string
+    set_string = setsockopt_unicode = setsockopt_string
+    get_string = getsockopt_unicode = getsockopt_string
 
     def set_hwm(self, value: int) -> None:
         self.setsockopt(_c.SNDHWM, value)
@@ -230,13 +205,14 @@ class Socket(SocketCore):
 
     hwm = property(get_hwm, set_hwm)
 
-    def subscribe(self, topic: str | bytes) -> None:
+    def _subscribe_topic(self, topic: str | bytes) -> None:
         """Subscribe to a topic prefix (SUB), accepting str or bytes."""
         if isinstance(topic, str):
             topic = topic.encode("utf-8")
         self.setsockopt(_c.SUBSCRIBE, topic)
 
-    def unsubscribe(self, topic: str | bytes) -> None:
+    def _unsubscribe_topic(self, topic: str | bytes) -> None:
+        """Cancel a subscription (SUB), accepting str or bytes."""
         if isinstance(topic, str):
             topic = topic.encode("utf-8")
         self.setsockopt(_c.UNSUBSCRIBE, topic)
@@ -254,6 +230,46 @@ class Socket(SocketCore):
         """
         self._check_alive()
         return self._wait_subscribed(timeout, peers)
+
+    # ------------------------------------------------------------------ peer state
+    def peers(self) -> list[dict]:
+        """The peers of this socket now, one dict each (docs/peers.md): ``endpoint``,
+        ``transport``, ``peer_address``, ``handshake_done``, ``connected_since``
+        (time.time() at the handshake), ``peer_type``, ``routing_id``."""
+        self._check_alive()
+        self._take_mail()
+        out: list[dict] = []
+        for io in list(self.context._io):  # tcp/ipc: asked of the I/O thread that owns them
+            out.extend(io.call_sync(_transport_peers, io, self))
+        for p in self._get_pipes():
+            if p.kind == 1 and not p.detached:  # inproc: a joined peer socket
+                peer = p.owner
+                out.append(
+                    {
+                        "endpoint": p.endpoint,
+                        "transport": "inproc",
+                        "peer_address": p.endpoint,
+                        "handshake_done": bool(p.connected),
+                        "connected_since": None,
+                        "peer_type": SOCKET_TYPE_NAMES.get(getattr(peer, "socket_type", -1)),
+                        "routing_id": p.routing_id,
+                    }
+                )
+        return out
+
+    def wait_peers(self, n: int = 1, timeout: float | None = None) -> bool:
+        """Wait until at least ``n`` peers are connected (tcp/ipc: handshake done;
+        inproc: joined). ``timeout`` in milliseconds as in ``poll`` (None or negative:
+        forever, 0: check now); returns False on timeout. See docs/peers.md."""
+        self._check_alive()
+        if n < 0:
+            raise ZMQError(_c.EINVAL, "n must be >= 0")
+        return self._wait_peers(timeout, n)
+
+    def peer_count(self) -> int:
+        """How many peers are connected now (what ``wait_peers`` counts)."""
+        self._check_alive()
+        return self._count_peers()
 
     @property
     def type(self) -> int:
@@ -291,17 +307,37 @@ class Socket(SocketCore):
         return self.FD
 
     # ------------------------------------------------------------------ endpoints
+    def _io_thread(self) -> Any:
+        """The I/O thread for a new endpoint: AFFINITY (a bit mask of I/O threads; 0 any)
+        picks among the context's threads, the least busy first (libzmq: EMTHREAD if none)."""
+        io = self.context._io_thread()
+        affinity = self.options.get(_c.AFFINITY, 0)
+        if not affinity:
+            return io
+        allowed = [t for i, t in enumerate(self.context._io) if affinity & (1 << i)]
+        if not allowed:
+            raise ZMQError(_c.EMTHREAD, "No I/O thread matches the AFFINITY mask")
+        return min(allowed, key=lambda t: len(t.by_socket))
+
     def bind(self, addr: str) -> Any:
         """Bind to an endpoint: tcp://host:port, ipc://path or inproc://name."""
         self._check_alive()
-        ep = _endpoint.parse(addr)
+        try:
+            ep = _endpoint.parse(addr)
+        except ZMQError as e:
+            raise _with_addr(e, addr) from None
         if ep.transport == "inproc":
             from fastzmq import _inproc
 
             _inproc.bind(self, ep)
             resolved = ep.url
         else:
-            resolved = self.context._io_thread().bind(self, ep)
+            try:
+                resolved = self._io_thread().bind(self, ep)
+            except ZMQError as e:
+                if self._monitor is not None:
+                    _monitor.emit(self, _c.EVENT_BIND_FAILED, e.errno, ep.raw)
+                raise _with_addr(e, addr) from None
         self._last_endpoint = resolved.encode()
         self._endpoints.append(("bind", resolved, ep))
         return _Bound(self, resolved)
@@ -309,13 +345,16 @@ class Socket(SocketCore):
     def connect(self, addr: str) -> Any:
         """Connect to an endpoint (asynchronously: the peer need not exist yet)."""
         self._check_alive()
-        ep = _endpoint.parse(addr, connect=True)
+        try:
+            ep = _endpoint.parse(addr, connect=True)
+        except ZMQError as e:
+            raise _with_addr(e, addr) from None
         if ep.transport == "inproc":
             from fastzmq import _inproc
 
             _inproc.connect(self, ep)
         else:
-            self.context._io_thread().connect(self, ep)
+            self._io_thread().connect(self, ep)
         self._last_endpoint = ep.url.encode()
         self._endpoints.append(("connect", ep.url, ep))
         return _Connected(self, ep.url)
@@ -417,7 +456,14 @@ class Socket(SocketCore):
     # ------------------------------------------------------------------ lifecycle
     def _check_alive(self) -> None:
         if self.closed:
-            raise ZMQError(_c.ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
+            raise self._closed_error()
+
+    def _closed_error(self) -> ZMQError:
+        if getattr(self, "_forked", False):  # a fork() child using the parent's socket
+            from fastzmq.context import _forked_error
+
+            return _forked_error(self.context._pid)
+        return ZMQError(_c.ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
 
     def close(self, linger: int | None = None) -> None:
         """Close the socket; queued outgoing messages get LINGER ms to leave."""
@@ -433,6 +479,9 @@ class Socket(SocketCore):
         if self.context is not None:
             for io in list(self.context._io):
                 io.close_socket(self, linger)
+        if self._monitor is not None:  # after the endpoints' CLOSED events: MONITOR_STOPPED
+            self._monitor.shutdown()
+            self._monitor = None
         self.closed = True
         self._wake()
         self._drop_all_pipes()
@@ -457,18 +506,92 @@ class Socket(SocketCore):
         name = SOCKET_TYPE_NAMES.get(self.socket_type)
         return f"<fastzmq.Socket({name}) {state} at {hex(id(self))}>"
 
-    def monitor(self, addr: str | None, events: int = _c.EVENT_ALL) -> None:
-        raise ZMQError(_c.ENOTSUP, "socket monitor: not implemented yet")
+    # ------------------------------------------------------------------ monitor
+    def monitor(self, addr: str | bytes | None, events: int = _c.EVENT_ALL) -> None:
+        """Publish this socket's events on an inproc PAIR bound at ``addr`` (libzmq's
+        zmq_socket_monitor); ``addr=None`` stops monitoring (MONITOR_STOPPED, then the
+        PAIR closes). See ``fastzmq._monitor`` for the format and the threading."""
+        self._check_alive()
+        if isinstance(addr, bytes):
+            addr = addr.decode("utf-8")
+        old = self._monitor
+        if addr is None:
+            if old is not None:
+                old.shutdown()  # what is queued, then MONITOR_STOPPED; later events drop
+                self._monitor = None
+            return
+        if not isinstance(events, int):
+            raise TypeError(f"events must be an int, not {type(events).__name__}")
+        if old is not None:  # libzmq: a new monitor replaces the previous one
+            old.shutdown()
+            self._monitor = None
+        from fastzmq._monitor import Monitor
 
-    def get_monitor_socket(self, events: int = _c.EVENT_ALL, addr: str | None = None) -> Any:
-        raise ZMQError(_c.ENOTSUP, "socket monitor: not implemented yet")
+        self._monitor = Monitor(self, addr, int(events))
+
+    def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> Any:
+        """A PAIR socket connected to this socket's monitor (started here if needed)."""
+        mon = getattr(self, "_monitor_socket", None)
+        if mon is not None and not mon.closed:
+            return mon
+        if addr is None:
+            addr = f"inproc://monitor.s-{self.FD}"
+        self.monitor(addr, _c.EVENT_ALL if events is None else events)
+        try:  # the same flavour as this socket (an asyncio socket gets an asyncio PAIR)
+            pair = self.context.socket(_c.PAIR, socket_class=type(self))
+        except TypeError:
+            pair = self.context.socket(_c.PAIR)
+        pair.connect(addr)
+        self._monitor_socket = pair
+        return pair
+
+    def disable_monitor(self) -> None:
+        """Stop monitoring: the monitor PAIR sends MONITOR_STOPPED and closes."""
+        self._monitor_socket = None
+        self.monitor(None, 0)
+
+
+def _with_addr(e: ZMQError, addr: Any) -> ZMQError:
+    """pyzmq names the endpoint in bind/connect errors: "... (addr='tcp://...')"."""
+    if isinstance(addr, bytes):
+        addr = addr.decode("utf-8", "replace")
+    if isinstance(addr, str) and addr not in e.strerror:
+        e.strerror = f"{e.strerror} (addr={addr!r})"
+    return e
+
+
+def _transport_peers(io: Any, sock: Socket) -> list[dict]:
+    """I/O thread: what the listeners and connecters of sock know about their peers."""
+    out: list[dict] = []
+    for obj in list(io.by_socket.get(sock, ())):
+        peers = getattr(obj, "peers", None)
+        if peers is not None:
+            out.extend(peers())
+    return out
 
 
 def _opt_name(option: int) -> str:
-    try:
-        return _c.SocketOption(option).name
-    except ValueError:
-        return str(option)
+    return _options.name(option)
+
+
+class _MethodOrOption:
+    """``sock.subscribe``: the method on read; ``sock.subscribe = topic`` subscribes (pyzmq)."""
+
+    def __init__(self, func: Any) -> None:
+        self.func = func
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj: Any, cls: Any = None) -> Any:
+        if obj is None:
+            return self.func
+        return self.func.__get__(obj, cls)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self.func(obj, value)
+
+
+Socket.subscribe = _MethodOrOption(Socket._subscribe_topic)  # type: ignore[assignment]
+Socket.unsubscribe = _MethodOrOption(Socket._unsubscribe_topic)  # type: ignore[assignment]
 
 
 def _option_property(name: str, option: int) -> property:
@@ -476,27 +599,39 @@ def _option_property(name: str, option: int) -> property:
 
     Generated properties rather than ``__getattr__``: a class with ``__getattr__``
     loses CPython's cached method lookup, and every ``sock.send`` would then build a
-    bound method (measured: about a fifth of a 16-byte inproc send).
+    bound method (measured: about a fifth of a 16-byte inproc send). Reading a
+    write-only option raises AttributeError, as pyzmq's attributes do.
     """
-    core = _CORE_FIELDS.get(name)
-    if core is not None:  # held in a C field of SocketCore: read it directly
+    core = _CORE_FIELDS.get(_CORE_INT.get(option, ""))
+    row = _options.ROWS.get(option)
+    if core is not None and row is not None and row.mode == "rw" and option != _c.CONFLATE:
 
-        def fget(self: Socket) -> Any:
+        def fget(self: Socket) -> Any:  # held in a C field of SocketCore: read it directly
             return core.__get__(self, Socket)
     else:
 
         def fget(self: Socket) -> Any:
-            return self.get(option)
+            try:
+                return self.getsockopt(option)
+            except ZMQError as e:
+                if e.errno == _c.EINVAL:
+                    raise AttributeError(f"{name} attribute is write-only or unknown") from None
+                raise
 
     def fset(self: Socket, value: Any) -> None:
-        self.set(option, value)
+        if option in (_SUBSCRIBE, _UNSUBSCRIBE) and isinstance(value, str):
+            value = value.encode("utf-8")  # pyzmq: s.SUBSCRIBE = "topic" subscribes
+        self.setsockopt(option, value)
 
     return property(fget, fset, doc=f"The {name.upper()} socket option.")
 
 
 for _name, _option in _ATTR_OPTIONS.items():
+    if _name in ("hwm", "HWM", "subscribe", "unsubscribe", "rcvmore"):
+        continue  # defined by hand (rcvmore: SocketCore's own field)
     if _name not in Socket.__dict__:
         setattr(Socket, _name, _option_property(_name, _option))
+Socket.HWM = Socket.hwm  # type: ignore[attr-defined]
 del _name, _option
 
 

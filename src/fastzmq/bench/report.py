@@ -161,7 +161,30 @@ def table(
     )
     if any(wl.unit == "subs" for wl in workloads):
         lines.append(SUBS_NOTE)
+    lines.extend(peer_notes(workloads, groups, labels))
     return lines
+
+
+def peer_notes(workloads: List[Workload], groups: Dict[tuple, List[Sample]], labels) -> List[str]:
+    """scale-*: the ROUTER's fds and RSS per connected peer (medians over the runs)."""
+    out = []
+    for wl in workloads:
+        if wl.unit != "peers":
+            continue
+        for size in wl.sizes:
+            parts = []
+            for lb in labels:
+                runs = [s for s in groups.get((wl.name, size, lb), []) if s.ok and s.rep >= 0]
+                fds = [s.extra["fds_per_peer"] for s in runs if "fds_per_peer" in s.extra]
+                rss = [s.extra["rss_kib_per_peer"] for s in runs if "rss_kib_per_peer" in s.extra]
+                if fds and rss:
+                    parts.append(
+                        f"{abbrev(lb)} {median(fds):.2f} fds, {median(rss):.1f} KiB RSS per peer"
+                    )
+                else:
+                    parts.append(f"{abbrev(lb)} -")
+            out.append(f"{wl.name} {size_label(wl, size)}: " + "; ".join(parts))
+    return out
 
 
 SUBS_NOTE = (

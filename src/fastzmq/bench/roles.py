@@ -117,6 +117,28 @@ class Sockets:
         self.close(exc_type is not None)
 
 
+# CURVE workloads: a fixed server key pair both processes derive; clients make their own.
+_CURVE_SERVER_SECRET = bytes(range(1, 33))
+
+
+def secure(z: ModuleType, sock, spec: dict, server: bool) -> None:
+    """Set CURVE up on ``sock`` when the workload asks for it (same calls for both libraries)."""
+    if not spec.get("curve"):
+        return
+    import nacl.bindings as nb
+
+    public = nb.crypto_scalarmult_base(_CURVE_SERVER_SECRET)
+    if server:
+        sock.setsockopt(z.CURVE_SECRETKEY, _CURVE_SERVER_SECRET)
+        sock.setsockopt(z.CURVE_PUBLICKEY, public)
+        sock.setsockopt(z.CURVE_SERVER, 1)
+        return
+    cpk, csk = nb.crypto_box_keypair()
+    sock.setsockopt(z.CURVE_SERVERKEY, public)
+    sock.setsockopt(z.CURVE_PUBLICKEY, cpk)
+    sock.setsockopt(z.CURVE_SECRETKEY, csk)
+
+
 def bind(z: ModuleType, sock, addr: str) -> str:
     """Bind and return the actual endpoint (port 0 / wildcard resolved)."""
     sock.bind(addr)
@@ -311,6 +333,7 @@ def publish(z: ModuleType, sock, count: int, size: int) -> dict:
 def stream_recv(z: ModuleType, spec: dict, chan) -> dict:
     with Sockets(z, spec) as socks:
         sock = socks.make(spec["recv_type"], linger=0)
+        secure(z, sock, spec, server=True)
         chan.emit("bound", key="data", endpoint=bind(z, sock, spec["bind"]["data"]))
         return receive_cycle(z, sock, message_cycle(spec["size"]), spec["count"], spec)
 
@@ -318,6 +341,7 @@ def stream_recv(z: ModuleType, spec: dict, chan) -> dict:
 def stream_send(z: ModuleType, spec: dict, chan) -> dict:
     with Sockets(z, spec) as socks:
         sock = socks.make(spec["send_type"])
+        secure(z, sock, spec, server=False)
         sock.connect(spec["endpoints"]["data"])
         return send_stream(z, sock, spec["count"], spec["size"])
 
@@ -370,6 +394,7 @@ def inproc_stream(z: ModuleType, spec: dict, chan) -> dict:
 def rep_echo(z: ModuleType, spec: dict, chan) -> dict:
     with Sockets(z, spec) as socks:
         sock = socks.make("REP")
+        secure(z, sock, spec, server=True)
         chan.emit("bound", key="data", endpoint=bind(z, sock, spec["bind"]["data"]))
         total = spec["count"] + latency_warm(spec["count"])
         again = z.Again
@@ -393,6 +418,7 @@ def latency_warm(count: int) -> int:
 def req_latency(z: ModuleType, spec: dict, chan) -> dict:
     with Sockets(z, spec) as socks:
         sock = socks.make("REQ")
+        secure(z, sock, spec, server=False)
         sock.setsockopt(z.RCVTIMEO, spec["setup_ms"])
         sock.connect(spec["endpoints"]["data"])
         return latency_result(z, sock, spec["count"], spec)
@@ -591,10 +617,11 @@ ROLES: Dict[str, Callable[[ModuleType, dict, object], dict]] = {
 
 
 def all_roles() -> Dict[str, Callable[[ModuleType, dict, object], dict]]:
-    """ROLES plus the subscription workloads' roles (``subs.py``, which imports this module)."""
-    from fastzmq.bench import subs
+    """ROLES plus the subscription and connection workloads' roles (``subs.py``,
+    ``conns.py``, which import this module)."""
+    from fastzmq.bench import conns, subs
 
-    return {**ROLES, **subs.ROLES}
+    return {**ROLES, **subs.ROLES, **conns.ROLES}
 
 
 class NullChannel:

@@ -70,7 +70,11 @@ class Sample:
         return asdict(self)
 
 
-EXTRA_KEYS = ("setsockopt_rate",)  # subs-subscribe/cancel: the SUB's setsockopt loop alone
+EXTRA_KEYS = (
+    "setsockopt_rate",  # subs-subscribe/cancel: the SUB's setsockopt loop alone
+    "fds_per_peer",  # scale-router-tcp: the ROUTER's fds and RSS per connected peer
+    "rss_kib_per_peer",
+)
 
 
 def make_sample(wl: Workload, impl: Impl, size: int, rep: int, count: int, res: dict) -> Sample:

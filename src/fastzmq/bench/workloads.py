@@ -54,10 +54,14 @@ class Workload:
         return next(r for r in self.roles if r.name == name)
 
 
-def _stream(pattern: str, transport: str, types: Tuple[str, str], sizes) -> Workload:
-    params = {"send_type": types[0], "recv_type": types[1]}
+def _stream(
+    pattern: str, transport: str, types: Tuple[str, str], sizes, curve: bool = False
+) -> Workload:
+    params = {"send_type": types[0], "recv_type": types[1], "curve": curve}
     name = f"{pattern}-{transport}"
     title = f"{transport} {types[0]} -> {types[1]}, one sender"
+    if curve:  # a name no other workload's is a substring of (--only matches substrings)
+        name, title = f"{pattern}-curve-{transport}", title + ", CURVE"
     if transport == "inproc":
         roles = (RoleSpec("main", "inproc_stream", binds=()),)
         return Workload(
@@ -104,20 +108,21 @@ def _pubsub(topics: str) -> Workload:
     )
 
 
-def _reqrep() -> Workload:
+def _reqrep(curve: bool = False) -> Workload:
     roles = (
         RoleSpec("rep", "rep_echo", binds=("data",)),
         RoleSpec("req", "req_latency", connects=("data",)),
     )
     title = "REQ/REP round trip latency (two processes)"
     return Workload(
-        "req-rep-tcp",
-        title,
+        "req-rep-curve-tcp" if curve else "req-rep-tcp",
+        title + (", CURVE" if curve else ""),
         "latency",
         "tcp",
         (16,),
         roles,
         "req",
+        {"curve": curve},
         guess_rate=5_000.0,
         pattern="req-rep",
     )
@@ -210,6 +215,55 @@ def _pipeline() -> Workload:
     )
 
 
+def _churn() -> Workload:
+    """churn-tcp: connection lives per second (connect, handshake, one round trip, close)."""
+    roles = (
+        RoleSpec("echo", "churn_echo", binds=("data",)),
+        RoleSpec("client", "churn_client", connects=("data",)),
+    )
+    title = "new REQ per cycle: connect, handshake, one round trip, close: connections/s"
+    return Workload(
+        "churn-tcp",
+        title,
+        "rate",
+        "tcp",
+        (16,),
+        roles,
+        "client",
+        guess_rate=300.0,
+        min_count=200,
+        pattern="conns",
+    )
+
+
+def _scale(quick: bool) -> Workload:
+    """scale-router-tcp: N idle DEALERs on one ROUTER; fds and RSS per peer, then msg/s."""
+    from fastzmq.bench.conns import N_DEALER_PROCS, SCALE_QUICK, SCALE_SIZES
+
+    dealers = tuple(
+        RoleSpec(f"dealers{k}", "scale_dealers", connects=("data",), params={"proc": k})
+        for k in range(N_DEALER_PROCS)
+    )
+    roles = (RoleSpec("router", "scale_router", binds=("data",)),) + dealers
+    gates = tuple(Gate(d.name, (("router", "synced"),)) for d in dealers)
+    title = "N DEALERs (4 processes) on one ROUTER: round-robin msg/s; fds, RSS per peer"
+    return Workload(
+        "scale-router-tcp",
+        title,
+        "rate",
+        "tcp",
+        SCALE_QUICK if quick else SCALE_SIZES,
+        roles,
+        "router",
+        gates=gates,
+        stops=tuple(d.name for d in dealers),
+        guess_rate=20_000.0,
+        min_count=5000,
+        pattern="conns",
+        unit="peers",
+    )
+
+
 def standard(quick: bool = False) -> List[Workload]:
     """All workloads, in table order; `quick` uses SUBS_QUICK subscriptions, not SUBS."""
     n_subs = SUBS_QUICK if quick else SUBS
@@ -226,6 +280,10 @@ def standard(quick: bool = False) -> List[Workload]:
         _subscriptions("subscribe", n_subs),
         _subscriptions("cancel", n_subs),
         _match(n_subs),
+        _stream("push-pull", "tcp", ("PUSH", "PULL"), (16, 4 * KIB, 64 * KIB), curve=True),
+        _reqrep(curve=True),
+        _churn(),
+        _scale(quick),
     ]
 
 
@@ -245,7 +303,10 @@ def hwm_for(size: int) -> int:
 
 
 def msg_bytes(workload: Workload, size: int) -> int:
-    """The message size of a (workload, size) cell: size itself unless it counts subs."""
+    """The message size of a (workload, size) cell: size itself unless it counts subs
+    (the match message) or peers (an 8-byte sequence number)."""
+    if workload.unit == "peers":
+        return 8
     return size if workload.unit == "B" else MATCH_MSG_BYTES
 
 

@@ -18,6 +18,9 @@ with whatever arrived, sends ``data_to_send()``, and calls ``next_event()`` unti
     (bounded by ``max_command_size``). A peer ERROR fails with ``PeerError``; every other
     command goes to the pluggable mechanism, whose replies are framed and queued. A data
     frame here is a protocol error.
+``ZAP``       (inside ``MECHANISM``) a server mechanism built with a ``DEFERRED``
+    authenticator exposes ``zap_request``; the engine asks the handler and calls
+    ``zap_reply(reply)``, after which the handshake goes on.
 ``DONE``      once the mechanism is complete: the peer's Socket-Type must be compatible with
     ours (RFC 37 table). Bytes received beyond the handshake are handed over as
     ``HandshakeComplete.leftover``: they belong to the traffic stream.
@@ -51,6 +54,9 @@ SIGNATURE_HEAD = 0xFF
 SIGNATURE_TAIL = 0x7F
 KNOWN_MECHANISMS = (b"NULL", b"PLAIN", b"CURVE", b"GSSAPI")
 DEFAULT_MAX_COMMAND_SIZE = 1 << 20
+# libzmq 4.3.5's PLAIN server sends its ZAP refusal as a 9-byte command "^RROR" + reason
+# (observed on the wire; its own clients report it as the ERROR it means): read it so.
+_LIBZMQ_PLAIN_ERROR = b"^RROR"
 
 # RFC 37 "The Socket-Type Property": who may talk to whom.
 _PEERS = {
@@ -196,6 +202,27 @@ class Handshake:
             self._result = event
         return event
 
+    @property
+    def zap_request(self):
+        """The ZAP request the mechanism waits on (``DEFERRED`` authenticators), or None."""
+        return self.mechanism.zap_request if self.state == MECHANISM else None
+
+    def zap_reply(self, reply) -> Event:
+        """Hand the mechanism the ZAP handler's parsed reply (a ``ZapReply``), or a
+        ``ProtocolError`` when the exchange itself failed; returns the next event."""
+        if self._result is not None or self.state != MECHANISM:
+            return self.next_event()
+        try:
+            if isinstance(reply, ProtocolError):
+                raise reply
+            self._queue(self.mechanism.zap_reply(reply))
+            event = self._complete() if self.mechanism.is_complete else self._advance()
+        except ProtocolError as exc:
+            event = self._fail(exc)
+        if event is not NEED_DATA:
+            self._result = event
+        return event
+
     # ------------------------------------------------------------------ states
 
     def _advance(self) -> Event:
@@ -207,6 +234,8 @@ class Handshake:
                 return NEED_DATA
             if not frame.command:
                 raise BadFrame("data frame received before the handshake completed")
+            if bytes(frame.body[:5]) == _LIBZMQ_PLAIN_ERROR:
+                raise PeerError(parse_error_reason(bytes(frame.body[5:])))
             self._on_command(*parse_command(frame.body))
             if self.mechanism.is_complete:
                 return self._complete()

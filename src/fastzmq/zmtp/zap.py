@@ -15,8 +15,10 @@ multipart messages, which this module encodes and parses as lists of frames:
 
 The REQ/REP envelope (libzmq puts an empty delimiter frame first) belongs to the socket that
 carries the exchange, not here. On the wire the handler lives on ``inproc://zeromq.zap.01``;
-inside the handshake we call an :class:`Authenticator` synchronously instead, which is what
-the socket layer can later back with that inproc socket. libzmq 4.3's answers to each status
+inside the handshake a mechanism either calls an :class:`Authenticator` synchronously (tests,
+embedding), or, given :data:`DEFERRED`, publishes its ``zap_request`` and waits for
+``zap_reply(reply)``: that is how real sockets ask the handler bound at that endpoint from
+the I/O thread without blocking it (``fastzmq._security``). libzmq 4.3's answers to each status
 (RFC 27 "Error Handling", and its ``zap_client.cpp``): 200 lets the handshake go on, 300
 closes the connection without an ERROR command, 400 and 500 send ERROR whose reason is the
 status code itself. :class:`AuthenticationFailed` carries that decision to the handshake.
@@ -43,6 +45,7 @@ STATUS_CODES = (STATUS_OK, STATUS_TEMPORARY, STATUS_DENIED, STATUS_INTERNAL)
 CREDENTIAL_COUNTS = {b"NULL": 0, b"PLAIN": 2, b"CURVE": 1}
 
 __all__ = [
+    "DEFERRED",
     "ZAP_ENDPOINT",
     "AuthenticationFailed",
     "Authenticator",
@@ -241,9 +244,28 @@ class CurveKeyAuthenticator(Authenticator):
         return self.reply(request, STATUS_OK, "OK", user_id=encode(key))
 
 
+class _Deferred:
+    """Marker authenticator: the mechanism does not call a hook, it sets ``zap_request``
+    and waits for the engine to hand it the reply (``zap_reply``), so the handshake never
+    blocks the I/O thread on the ZAP handler (see ``fastzmq._security``)."""
+
+    def __repr__(self) -> str:
+        return "DEFERRED"
+
+
+DEFERRED = _Deferred()
+
+
+def check_reply(reply: ZapReply) -> ZapReply:
+    """A parsed reply: returned if 200, else :class:`AuthenticationFailed`."""
+    if not reply.ok:
+        raise AuthenticationFailed(reply.status_code, reply.status_text)
+    return reply
+
+
 def as_authenticator(obj) -> Authenticator | None:
     """``None``, an :class:`Authenticator`, or a plain function (see FunctionAuthenticator)."""
-    if obj is None or isinstance(obj, Authenticator):
+    if obj is None or obj is DEFERRED or isinstance(obj, Authenticator):
         return obj
     if hasattr(obj, "authenticate"):
         return obj
@@ -264,6 +286,4 @@ def authenticate(authenticator, request: ZapRequest) -> ZapReply:
         reply = parse_reply(encode_reply(reply), request.request_id)
     except Exception as exc:  # the handler's fault, not the peer's
         raise AuthenticationFailed(STATUS_INTERNAL, f"ZAP handler failed: {exc!r}") from exc
-    if not reply.ok:
-        raise AuthenticationFailed(reply.status_code, reply.status_text)
-    return reply
+    return check_reply(reply)

@@ -12,6 +12,11 @@ the greetings have been exchanged and the mechanism names matched:
    raises a :class:`~fastzmq.zmtp.ProtocolError` subclass on anything unacceptable.
 3. Once ``is_complete`` is true, ``peer_metadata`` holds the peer's properties.
 
+A server-side mechanism built with ``authenticator=DEFERRED`` (:mod:`fastzmq.zmtp.zap`)
+does not call a hook: when it needs the ZAP handler's verdict it sets ``zap_request`` and
+sends nothing more until ``zap_reply(reply)`` is called (which returns the commands to send
+next, or raises ``AuthenticationFailed``); the engine carries the exchange.
+
 Commands are ``(name: bytes, data: bytes)`` pairs; the handshake frames them. A mechanism
 never sees bytes of the stream, a socket or a clock, so new mechanisms (PLAIN, CURVE) plug
 in without touching the handshake.
@@ -34,6 +39,13 @@ class Mechanism:
     def __init__(self) -> None:
         self.is_complete = False
         self.peer_metadata: dict = {}
+        self.zap_request = None  # a ZapRequest awaiting its reply (DEFERRED authenticators)
+        self.user_id = b""
+        self.zap_metadata: dict = {}
+
+    def zap_reply(self, reply) -> List[Command]:
+        """The ZAP handler's parsed reply to ``zap_request``; commands to send next."""
+        raise RuntimeError(f"{type(self).__name__} has no ZAP request pending")
 
     def start(self, metadata: Mapping[str, bytes], peer_as_server: bool) -> List[Command]:
         raise NotImplementedError

@@ -49,7 +49,7 @@ from fastzmq._frame import encode_frame
 from fastzmq.zmtp import BadFrame
 from fastzmq.zmtp.commands import READY, decode_metadata, encode_metadata
 from fastzmq.zmtp.mechanisms import Command, Mechanism
-from fastzmq.zmtp.zap import ZapRequest, as_authenticator, authenticate
+from fastzmq.zmtp.zap import DEFERRED, ZapRequest, as_authenticator, authenticate, check_reply
 
 HELLO = b"HELLO"
 WELCOME = b"WELCOME"
@@ -163,7 +163,9 @@ class _Curve(Mechanism):
 
     def _take(self, name: bytes) -> None:
         if self.is_complete or name != self._expect:
-            wanted = self._expect.decode() if not self.is_complete else "MESSAGE"
+            wanted = self._expect.decode() if self._expect else "nothing"
+            if self.is_complete:
+                wanted = "MESSAGE"
             raise BadFrame(f"CURVE: expected {wanted}, got {name!r} command")
 
     # ------------------------------------------------------------------ traffic phase
@@ -223,9 +225,12 @@ class CurveClient(_Curve):
         self._metadata = metadata
         self._expect = WELCOME
         short = self._next_nonce()
-        box = self._nacl.crypto_box(
-            bytes(64), b"CurveZMQHELLO---" + short, self.server_key, self._cn_secret
-        )
+        try:
+            box = self._nacl.crypto_box(
+                bytes(64), b"CurveZMQHELLO---" + short, self.server_key, self._cn_secret
+            )
+        except Exception:  # libsodium refuses a low-order (e.g. all-zero) public key
+            raise BadFrame("CURVE server key is not a usable public key") from None
         return [(HELLO, b"\x01\x00" + bytes(72) + self._cn_public + short + box)]
 
     def receive_command(self, name: bytes, data: bytes) -> List[Command]:
@@ -241,9 +246,13 @@ class CurveClient(_Curve):
         nonce = b"WELCOME-" + data[:16]
         plain = self._open(data[16:], nonce, self.server_key, self._cn_secret, "WELCOME")
         server_short, cookie = plain[:32], plain[32:]
-        self._shared = self._nacl.crypto_box_beforenm(server_short, self._cn_secret)
+        try:
+            self._shared = self._nacl.crypto_box_beforenm(server_short, self._cn_secret)
+            box = self._initiate_box(server_short)
+        except Exception:  # a low-order short-term key
+            raise BadFrame("CURVE WELCOME carries an unusable short-term key") from None
         self._expect = READY
-        return (INITIATE, cookie + self._initiate_box(server_short))
+        return (INITIATE, cookie + box)
 
     def _initiate_box(self, server_short: bytes) -> bytes:
         vouch_nonce = os.urandom(16)
@@ -311,7 +320,8 @@ class CurveServer(_Curve):
         self._take(name)
         if name == HELLO:
             return [self._on_hello(bytes(data))]
-        return [self._on_initiate(bytes(data))]
+        ready = self._on_initiate(bytes(data))
+        return [] if ready is None else [ready]
 
     def _on_hello(self, data: bytes) -> Command:
         if len(data) != HELLO_SIZE:
@@ -349,8 +359,21 @@ class CurveServer(_Curve):
         client_key = plain[:32]
         self._check_vouch(client_key, plain[32:48], plain[48:128], server_short_secret)
         self.peer_metadata = decode_metadata(plain[128:])
-        self._authenticate(client_key)
         self.client_key = client_key
+        if not self._authenticate(client_key):
+            self._expect = b""  # nothing is acceptable until the ZAP reply
+            return None
+        return self._ready()
+
+    def zap_reply(self, reply) -> List[Command]:
+        if self.zap_request is None:
+            return super().zap_reply(reply)
+        self.zap_request = None
+        check_reply(reply)
+        self.user_id, self.zap_metadata = reply.user_id, reply.metadata
+        return [self._ready()]
+
+    def _ready(self) -> Command:
         self.is_complete = True
         short = self._next_nonce()
         box = self._nacl.crypto_box_afternm(
@@ -376,11 +399,16 @@ class CurveServer(_Curve):
         if plain[:32] != self._cn_client or plain[32:] != self.public_key:
             raise BadFrame("CURVE vouch does not match this connection's keys")
 
-    def _authenticate(self, client_key: bytes) -> None:
+    def _authenticate(self, client_key: bytes) -> bool:
+        """True if accepted now; False if the request waits for ``zap_reply``."""
         if self.authenticator is None:
-            return  # libzmq without a ZAP handler: encryption without authentication
+            return True  # libzmq without a ZAP handler: encryption without authentication
         request = ZapRequest(
             self.zap_domain, self.peer_address, self.zap_identity, self.name, (client_key,)
         )
+        if self.authenticator is DEFERRED:
+            self.zap_request = request
+            return False
         reply = authenticate(self.authenticator, request)
         self.user_id, self.zap_metadata = reply.user_id, reply.metadata
+        return True

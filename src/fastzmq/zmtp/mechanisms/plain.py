@@ -32,7 +32,7 @@ from typing import List, Mapping, Union
 from fastzmq.zmtp import BadFrame, ProtocolError
 from fastzmq.zmtp.commands import READY, decode_metadata, encode_metadata
 from fastzmq.zmtp.mechanisms import Command, Mechanism
-from fastzmq.zmtp.zap import ZapRequest, as_authenticator, authenticate
+from fastzmq.zmtp.zap import DEFERRED, ZapRequest, as_authenticator, authenticate, check_reply
 
 HELLO = b"HELLO"
 WELCOME = b"WELCOME"
@@ -80,7 +80,7 @@ class _Plain(Mechanism):
 
     def _take(self, name: bytes) -> None:
         if self.is_complete or name != self._expect:
-            wanted = self._expect.decode() if not self.is_complete else "nothing"
+            wanted = self._expect.decode() if self._expect and not self.is_complete else "nothing"
             raise BadFrame(f"PLAIN: expected {wanted}, got {name!r} command")
 
 
@@ -142,14 +142,26 @@ class PlainServer(_Plain):
     def receive_command(self, name: bytes, data: bytes) -> List[Command]:
         self._take(name)
         if name == HELLO:
-            self._check(*decode_hello(data))
+            if not self._check(*decode_hello(data)):
+                self._expect = b""  # nothing is acceptable until the ZAP reply
+                return []
             self._expect = INITIATE
             return [(WELCOME, b"")]
         self.peer_metadata = decode_metadata(data)
         self.is_complete = True
         return [(READY, encode_metadata(self._metadata))]
 
-    def _check(self, username: bytes, password: bytes) -> None:
+    def zap_reply(self, reply) -> List[Command]:
+        if self.zap_request is None:
+            return super().zap_reply(reply)
+        self.zap_request = None
+        check_reply(reply)
+        self.user_id, self.zap_metadata = reply.user_id, reply.metadata
+        self._expect = INITIATE
+        return [(WELCOME, b"")]
+
+    def _check(self, username: bytes, password: bytes) -> bool:
+        """True if accepted now; False if the request waits for ``zap_reply``."""
         if self.authenticator is None:
             raise NoZapHandler("PLAIN server has no ZAP handler: every client is refused")
         request = ZapRequest(
@@ -159,5 +171,10 @@ class PlainServer(_Plain):
             self.name,
             (username, password),
         )
+        self.username = username
+        if self.authenticator is DEFERRED:
+            self.zap_request = request
+            return False
         reply = authenticate(self.authenticator, request)
-        self.username, self.user_id, self.zap_metadata = username, reply.user_id, reply.metadata
+        self.user_id, self.zap_metadata = reply.user_id, reply.metadata
+        return True
