@@ -1005,16 +1005,9 @@ cdef class SocketCore:
     def _other_command(self, Pipe p, name, data):
         if name == b"PONG" and _has_subs(self.socket_type):
             self._on_pong(p, bytes(data))
-            return
-        if name == b"PING" and p.kind != PIPE_INPROC and _is_pub(self.socket_type):
-            return  # the publisher's engine answered it on the wire already (_io.pyx)
-        if name == b"PING":
-            from fastzmq.zmtp.commands import pong_for
-            try:
-                pong = pong_for(data)
-            except Exception:
-                return
-            p.write_command(b"PONG", pong)
+        # Anything else is dropped. A PING is answered by the connection's engine in the
+        # I/O thread (_io.pyx), at once, whatever this thread is doing, and never reaches
+        # a socket; inproc has no heartbeats.
 
     def _manual_subscribe(self, bytes topic, bint add):
         """XPUB_MANUAL: subscribe the pipe of the last subscription message."""
@@ -1149,11 +1142,28 @@ cdef class SocketCore:
             # what XPUB's pipes carry is subscriptions; only some become messages
             self._process_inbound_subs()
             return len(self.xpub_queue) > 0
+        if self.socket_type == PUB:
+            return False  # its pipes carry subscriptions, applied by its next send
         if self.notify_queue:
             return True
         for p in self.pipes:
-            if p.has_msg():
+            if p.has_msg() and self._msg_first(p):
                 return True
+        return False
+
+    cdef bint _msg_first(self, Pipe p) except -1:
+        """p has a message for the user: command frames at its head (a PONG, a command
+        this socket type ignores) are applied and skipped, so they never make POLLIN."""
+        cdef const unsigned char* head
+        cdef size_t avail
+        cdef int fl = 0
+        while p.has_msg():
+            if p.kind == PIPE_INPROC:
+                return True
+            head = p.inq.read_space(&avail)
+            if head == NULL or not head[0] & FRAME_COMMAND:
+                return True
+            self._apply_command(p, p.read_frame(&fl))
         return False
 
     cdef list _recv_msg(self, int flags):
