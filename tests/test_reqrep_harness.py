@@ -20,7 +20,9 @@ LINE = re.compile(
 )
 def test_harness_runs_and_reports(lib, idle):
     env = dict(os.environ)
-    src = os.path.join(os.path.dirname(__file__), os.pardir, "src")
+    import fastzmq
+
+    src = os.path.dirname(os.path.dirname(fastzmq.__file__))  # the fastzmq under test
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
     cmd = [sys.executable, HARNESS, "--lib", lib, "--idle", idle, "-n", "300", "--warm", "30"]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=100)
