@@ -237,3 +237,26 @@ def test_green_timeo_warns_and_still_applies(ctx):
         assert time.monotonic() - t0 < 5
     finally:
         s.close(0)
+
+
+def test_socket_shadows_raise_enotsup_not_a_second_socket():
+    """A shadow that did not share the first socket's state would lose messages
+    silently; until fastzmq can shadow a socket every form of it raises ENOTSUP."""
+    import fastzmq.asyncio as zasync
+
+    c = zmq.Context()
+    s = c.socket(zmq.PUSH)
+    try:
+        for make in (
+            lambda: zmq.Socket.shadow(s),
+            lambda: zmq.Socket(s),
+            lambda: zasync.Socket(s),
+            lambda: zasync.Socket.from_socket(s),
+        ):
+            with pytest.raises(zmq.ZMQError) as info:
+                make()
+            assert info.value.errno == zmq.ENOTSUP
+        assert len(c._sockets) == 1  # nothing half-made was registered
+    finally:
+        s.close(linger=0)
+        c.term()

@@ -64,6 +64,14 @@ _ATTR_OPTIONS.update({n: int(o) for n, o in _c.SocketOption.__members__.items()}
 T = TypeVar("T")  # what recv() returns by default: pyzmq's Socket[bytes] (SyncSocket)
 
 
+def _no_shadow() -> None:
+    raise ZMQError(
+        _c.ENOTSUP,
+        "fastzmq sockets cannot be shadowed yet (Socket.shadow, Socket(socket), "
+        "from_socket): use the one Socket object, or a Context shadow and inproc",
+    )
+
+
 class Socket(SocketCore, Generic[T]):
     """A fastzmq socket. Create it with ``Context.socket(type)``."""
 
@@ -91,6 +99,8 @@ class Socket(SocketCore, Generic[T]):
             raise ZMQError(code, os.strerror(code)) from None
 
     def __init__(self, context: Any = None, socket_type: int = -1, **kwargs: Any) -> None:
+        if isinstance(context, SocketCore) or "shadow" in kwargs:
+            _no_shadow()
         if context is None:
             from fastzmq.context import Context
 
@@ -109,6 +119,18 @@ class Socket(SocketCore, Generic[T]):
         self._monitor_socket = None  # the PAIR get_monitor_socket() returned
         self._inproc_gone = False  # set by _inproc.close_socket (under the context lock)
         context._add_socket(self)
+
+    @classmethod
+    def shadow(cls, address: Any) -> Any:
+        """pyzmq's socket shadows (a second Python object on one socket) are not
+        supported yet: this raises ZMQError(ENOTSUP) instead of making a socket that
+        would not share the first one's state."""
+        _no_shadow()
+
+    @classmethod
+    def from_socket(cls, socket: Any) -> Any:
+        """See :meth:`shadow`: not supported yet (ENOTSUP)."""
+        _no_shadow()
 
     # ------------------------------------------------------------------ options
     def setsockopt(self, option: int, value: Any) -> None:
