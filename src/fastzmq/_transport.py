@@ -394,6 +394,7 @@ class Connection(Engine):
 
 
 _EOF = -100  # die(): the peer closed the connection
+_SUB_TYPES = (_c.SUB, _c.XSUB)  # sockets that send subscriptions on a new connection
 _STREAM_NB = _pysocket.SOCK_STREAM | _pysocket.SOCK_NONBLOCK  # created non-blocking
 _RETRY_ACCEPT_S = 0.1  # a listener out of fds tries again after this (or at a close)
 
@@ -857,7 +858,10 @@ class Connecter:
             self.attached = True
             self.socket._post("attach", pipe)
         elif not self.was_active:  # adopted at connect(): what it queued goes out now
-            self.socket._post("activated", pipe)
+            # The socket acts on this only for subscriptions or ROUTER_NOTIFY (and
+            # wait_peers): else no wake-up (a REQ blocked in recv would wake for nothing).
+            sock = self.socket
+            sock._post("activated", pipe, sock.socket_type in _SUB_TYPES or sock.router_notify & 1)
         else:
             self.socket._post("reconnected", pipe)
         self.was_active = True
