@@ -161,10 +161,11 @@ cdef class SocketCore:
     def _post(self, command, arg, bint wake=True):
         """Called from any thread: queue a command for this socket and wake it; with
         wake=False (a command that changes nothing a blocked call waits for) only
-        _wait_peers is woken, and the rest is processed at the socket's next call. The
-        callers hold the GIL, which orders this against _wait_peers' flag and count."""
+        _wait_peers is woken, or a mailbox of 64 commands (what they hold is freed), and
+        the rest is processed at the socket's next call. The callers hold the GIL, which
+        orders this against _wait_peers' flag and count."""
         self.mailbox.append((command, arg))
-        if wake or self.peers_waiting:
+        if wake or self.peers_waiting or len(self.mailbox) >= 64:
             waiter_signal(&self.sig.w)
 
     cdef int _process_mailbox(self) except -1:

@@ -395,6 +395,7 @@ class Connection(Engine):
 
 _EOF = -100  # die(): the peer closed the connection
 _SUB_TYPES = (_c.SUB, _c.XSUB)  # sockets that send subscriptions on a new connection
+_DETACH_WAKES = (_c.ROUTER, _c.XPUB)  # sockets with something to do at a disconnection
 _STREAM_NB = _pysocket.SOCK_STREAM | _pysocket.SOCK_NONBLOCK  # created non-blocking
 _RETRY_ACCEPT_S = 0.1  # a listener out of fds tries again after this (or at a close)
 
@@ -594,7 +595,12 @@ class Listener:
     def on_dead(self, conn: Any) -> None:
         self.conns.discard(conn)
         if conn.pipe is not None:
-            self.socket._post("detach", conn.pipe)
+            # A wake-up only if the socket acts on it at once (ROUTER: notify, parked
+            # peers; XPUB: unsubscriptions); else its next call drops the pipe (a REP
+            # blocked in recv would wake for nothing at every disconnection).
+            sock = self.socket
+            wake = sock.socket_type in _DETACH_WAKES or sock.router_notify & 2
+            sock._post("detach", conn.pipe, wake)
         if self.paused is not None:
             self._resume()  # an fd was freed: accept what waits
 
