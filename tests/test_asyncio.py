@@ -254,7 +254,7 @@ def test_poller_mixes_sockets_and_socketpair(run, actx, transport, wait_peers):
         assert await asyncio.wait_for(p.poll(100), T) == []
         assert 0.09 < time.monotonic() - t0 < 2
         asyncio.get_running_loop().call_later(0.05, right.send, b"!")
-        assert await asyncio.wait_for(p.poll(), T) == [(left, zmq.POLLIN)]
+        assert await asyncio.wait_for(p.poll(), T) == [(left.fileno(), zmq.POLLIN)]
         left.recv(1)
         asyncio.get_running_loop().call_later(0.05, a.send, b"z")
         assert await asyncio.wait_for(p.poll(3000), T) == [(b, zmq.POLLIN)]

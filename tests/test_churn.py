@@ -264,3 +264,22 @@ def test_errors_name_the_endpoint(ctx, method, addr):
     with pytest.raises(zmq.ZMQError) as info:
         getattr(s, method)(addr)
     assert addr in str(info.value)
+
+
+def test_unbind_close_term_frees_the_port_at_once():
+    """bind, unbind, close, term in quick succession (what a device does to reserve a
+    port): when term() returns the port is free, even if the I/O thread had not yet run
+    the listener's start and stop when it was told to stop."""
+    for _ in range(20):
+        c = zmq.Context()
+        s = c.socket(zmq.PUSH)
+        port = s.bind_to_random_port("tcp://127.0.0.1")
+        s.unbind(f"tcp://127.0.0.1:{port}")
+        s.close(linger=0)
+        c.term()
+        probe = socket.socket()
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", port))  # EADDRINUSE while anything listens there
+        finally:
+            probe.close()

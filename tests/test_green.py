@@ -152,7 +152,7 @@ def test_green_poller_mixes_and_yields(gctx, transport, wait_peers):
         assert p.poll(100) == []
         assert 0.09 < time.monotonic() - t0 < 2
         gevent.spawn_later(0.05, right.send, b"!")
-        assert p.poll(3000) == [(left, gzmq.POLLIN)]
+        assert p.poll(3000) == [(left.fileno(), gzmq.POLLIN)]
         left.recv(1)
         gevent.spawn_later(0.05, a.send, b"z")
         assert p.poll(3000) == [(b, gzmq.POLLIN)]

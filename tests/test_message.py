@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import gc
-import sys
 import threading
 import time
 
@@ -70,9 +69,14 @@ def test_copy_threshold_decides_when_copy_is_none():
     assert shared.bytes[1] == 7
 
 
-def test_bytes_frame_keeps_the_same_object():
+def test_bytes_frame_copies_small_and_shares_large_read_only():
     data = b"y" * 1000
-    assert Frame(data).bytes is data and Frame(data, copy=True).bytes is data
+    small = Frame(data)  # below COPY_THRESHOLD: pyzmq copies into the frame's own memory
+    assert small.bytes == data and small.bytes is not data and small.bytes is small.bytes
+    small.buffer[0] = ord("z")  # its own memory: writable, the caller's bytes untouched
+    assert data[0] == ord("y") and bytes(memoryview(small))[:1] == b"z"
+    big = Frame(data, copy=False)  # shares the caller's bytes: exported read-only
+    assert big.bytes is data and memoryview(big).readonly
 
 
 def test_buffer_is_memoryview():
@@ -80,7 +84,6 @@ def test_buffer_is_memoryview():
     assert isinstance(f.buffer, memoryview) and f.buffer[1] == ord("b")
 
 
-@pytest.mark.skipif(sys.version_info < (3, 12), reason="PEP 688 buffer protocol is 3.12+")
 def test_memoryview_of_frame():
     assert memoryview(Frame(b"abc")).tobytes() == b"abc"
 
@@ -152,7 +155,7 @@ def test_fast_copy_shares_content_and_marks_shared():
     f = Frame(b"z" * 100)
     f.routing_id = 7
     g = copy.copy(f)
-    assert g is not f and g.bytes is f.bytes and g.routing_id == 7
+    assert g is not f and g._data is f._data and g.routing_id == 7
     assert f.get(c.SHARED) == g.get(c.SHARED) == 1
     tiny = Frame(b"z")
     copy.copy(tiny)
@@ -259,11 +262,12 @@ def test_received_frame_wraps_the_bytes_without_copy_or_tracking():
     props = {"Socket-Type": "PAIR"}
     f = Frame._from_bytes(data, True, props)
     assert type(f) is Frame
-    assert f.bytes is data  # the very object: no copy on the receive path
+    assert f._data is data  # the very object: no copy on the receive path
+    assert memoryview(f).obj is f and len(f) == len(data)
     assert f.more is True and f.tracker is None
     assert f.get("Socket-Type") == "PAIR"
     g = Frame._from_bytes(data)
-    assert g.more is False and g.bytes is data
+    assert g.more is False and g.bytes == data
 
 
 def test_zero_copy_tracking_also_for_bytes():
@@ -273,3 +277,25 @@ def test_zero_copy_tracking_also_for_bytes():
     del f
     gc.collect()
     assert tracker.done
+
+
+def test_buffer_protocol_on_every_python():
+    f = Frame._from_bytes(b"\x01\x02\x03\x04")
+    view = memoryview(f)  # C-level buffer protocol, not only PEP 688
+    assert view.ndim == 1 and view.shape == (4,) and not view.readonly
+    assert f.buffer is f.buffer
+    view[0] = 9
+    assert f.buffer[0] == 9
+    with pytest.raises(BufferError):
+        Frame(memoryview(bytearray(10))[::2])
+    ba = bytearray(b"abcd")
+    shared = Frame(ba, copy=False)
+    memoryview(shared)[0] = ord("A")  # zero-copy over a writable buffer writes through
+    assert ba == b"Abcd"
+
+
+def test_numpy_frombuffer_reads_a_received_frame():
+    np = pytest.importorskip("numpy")
+    a = np.arange(6, dtype=">i4")
+    f = Frame._from_bytes(a.tobytes())
+    assert (np.frombuffer(f, dtype=">i4") == a).all()

@@ -670,3 +670,19 @@ def test_topics_count(ctx):
 def test_subscriber_linger_defaults_to_zero(ctx):
     assert ctx.socket(zmq.SUB).linger == 0 and ctx.socket(zmq.XSUB).linger == 0
     assert ctx.socket(zmq.PUB).linger == -1
+
+
+def test_unknown_public_attribute_raises_attribute_error(ctx):
+    """pyzmq's rule: a mistyped option attribute is an error, never a silent new field."""
+    s = ctx.socket(zmq.DEALER)
+    try:
+        with pytest.raises(AttributeError, match="APPLE"):
+            s.apple = "foo"
+        assert not hasattr(s, "apple")
+        s.LINGER = 7  # option names, either case, are options
+        s.rcvtimeo = 11
+        assert (s.getsockopt(zmq.LINGER), s.getsockopt(zmq.RCVTIMEO)) == (7, 11)
+        s._scratch = 1  # private names stay free for subclasses and tools
+        assert s._scratch == 1
+    finally:
+        s.close(linger=0)

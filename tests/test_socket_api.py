@@ -315,10 +315,10 @@ def test_term_wakes_blocked_send_with_context_terminated():
     assert not t.is_alive() and len(caught) == 1
 
 
-def test_new_socket_after_term_is_eterm():
+def test_new_socket_after_term_is_enotsup():
     c = zmq.Context()
     c.term()
-    assert _errno(c.socket, zmq.PAIR) == zmq.ETERM
+    assert _errno(c.socket, zmq.PAIR) == zmq.ENOTSUP  # pyzmq's answer on a closed Context
 
 
 def test_conflate_keeps_only_the_last_message(ctx):

@@ -25,6 +25,8 @@ cdef struct scan_state:
     int in_msg                      # 1 when the previous frame had MORE
     int error                       # sticky: first error code seen, 0 if none
     unsigned char hdr[9]            # a header split across two scan_frames calls
+    unsigned long long ncmds        # command frame headers decoded so far (the engine looks
+                                    # for PING/PONG only in a buffer where this moved)
 
 
 cdef void scan_init(scan_state* st, long long maxmsgsize) noexcept nogil

@@ -107,6 +107,7 @@ cdef void scan_init(scan_state* st, long long maxmsgsize) noexcept nogil:
     st.hdr_len = 0
     st.in_msg = 0
     st.error = 0
+    st.ncmds = 0
 
 
 cdef bint scan_at_boundary(const scan_state* st) noexcept nogil:
@@ -132,6 +133,8 @@ cdef inline int _take_frame(scan_state* st, int flags, unsigned long long size, 
         st.error = rc
         return rc
     st.msg_total += size
+    if flags & FRAME_COMMAND:
+        st.ncmds += 1
     if size > n - pos[0]:
         st.remaining = size - (n - pos[0])
         st.cur_flags = flags

@@ -24,16 +24,35 @@ handshake, errors, closing, timers, commands from socket threads) is queued as a
   (outbound ring empty, or input throttled), then re-check (Dekker pairing with the
   ring's publish/consume; see _waiter.pxd).
 
-PING/PONG for publishers (RFC 37 "Connection Heartbeating"; docs/pubsub.md): engines
-of PUB/XPUB sockets answer an inbound PING themselves, as libzmq does, because an idle
-publisher's socket thread may not read its pipes for a long time. A second, tiny
-header walker (``_scan_pings``) finds PING commands in what was received; by then the
-commands before the PING (SUBSCRIBE, CANCEL) are published to the socket's inbound
-ring, so the publisher's next send sees them. The PONG may only go on the wire at a
-message boundary of the outbound stream: the engine flushes up to a boundary position
-(the current one if the stream is at a boundary, else everything the socket had
-published: the socket publishes whole messages), writes the PONG bytes (``ctl``), then
-resumes. Only the latest PING context is kept (libzmq does the same).
+Control commands (RFC 37 "Connection Heartbeating"; docs/heartbeats.md): every engine
+answers a PING itself, at once, whatever its socket's thread is doing, as libzmq does.
+PING and PONG never reach the socket (except the PONGs a SUB's ``wait_subscribed`` waits
+for, docs/pubsub.md): an idle socket must not queue them, nor be woken, nor see POLLIN.
+The frame scanner counts command headers (``scan_state.ncmds``); only a read in which
+that count moved (or which ends inside a command) is walked again by ``_strip``, which
+handles PING/PONG and moves the rest of the read down over them before it is committed.
+A small command cut by the end of a read is held back (``hold``) and completed by the
+next one, so a PING is never half committed. The PONG (and our own PING) may only go on
+the wire at a message boundary of the outbound stream: the engine flushes up to a
+boundary position (the current one if the stream is at a boundary, else everything the
+socket had published: the socket publishes whole messages), writes the command bytes
+(``ctl``), then resumes. Every PING gets its PONG, in order (up to 4 pending: a flood
+keeps the latest), so the peer's own heartbeats never hide a ``wait_subscribed`` PING. By
+the time a PONG leaves, the commands received before its PING (SUBSCRIBE, CANCEL) are
+published to the socket's inbound ring, so a publisher's next send sees them.
+A slow consumer is not a dead peer: an engine stopped at RCVHWM reads (hears) nothing,
+so a timeout or TTL that finds it stopped judges again later. A lingering close waits
+for the kernel to deliver what it holds (``_drain``): closing with unread input (the
+peer's PINGs) would reset the connection and drop it.
+
+Heartbeats (HEARTBEAT_IVL/TIMEOUT/TTL; ZMTP 3.1 peers only) run on the I/O thread's
+timer heap, with the GIL, never on the data path: "heard from the peer" is a counter of
+successful reads (``rx_reads``) that a timer compares with its value when the PING was
+queued. With IVL > 0 each connection queues a PING every IVL (our TTL in deciseconds,
+a 4-byte sequence context) and dies with ETIMEDOUT if nothing was read TIMEOUT after it
+(default IVL). A peer's PING with TTL > 0 arms a TTL watch (the pump asks for it through
+``hb_req``, served by the slow path): nothing read for TTL after its last PING, and the
+connection dies. Timers are cancelled when the connection dies (``detach_rings``).
 
 epoll is edge-triggered: ``in_ready``/``out_blocked`` remember readiness across
 pumps, and both directions go on until EAGAIN (a short read is not proof of an
@@ -51,7 +70,7 @@ from cpython.object cimport PyObject
 from libc.errno cimport EAGAIN, ECONNRESET, EINTR, EPIPE, errno
 from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcmp, memcpy, memset
+from libc.string cimport memcmp, memcpy, memmove, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from fastzmq._curve cimport CURVE_ERR_FRAME, CURVE_OVERHEAD, CurveCodec
@@ -132,6 +151,16 @@ cdef extern from "sys/socket.h" nogil:
 cdef extern from "unistd.h" nogil:
     int close(int fd)
 
+cdef extern from "sys/ioctl.h" nogil:
+    int ioctl(int fd, unsigned long request, ...)
+    enum:
+        TIOCOUTQ        # bytes in a socket's send queue, not yet acknowledged (tcp) or read (unix)
+
+cdef extern from "sys/socket.h" nogil:
+    int shutdown(int fd, int how)
+    enum:
+        SHUT_WR
+
 cdef enum:
     KIND_ENGINE = 0     # an engine's OS socket
     KIND_WAKE = 1       # an engine's waiter fd
@@ -151,21 +180,20 @@ cdef enum:
 cdef size_t MAX_SEND_BYTES = 4 * 1024 * 1024
 cdef size_t CURVE_BATCH_BYTES = 256 * 1024  # sealed bytes staged per send (stays in cache)
 cdef enum:
-    PING_BODY_MAX = 23      # name-len(1) "PING"(4) ttl(2) context(0-16)
-    SOCK_PUB = 1            # socket types whose engines answer PING themselves
-    SOCK_XPUB = 9
+    SMALL_CMD = 23          # largest command body held back when cut: a PING's
+                            # name-len(1) "PING"(4) ttl(2) context(0-16)
+    HOLD_MAX = 32           # its frame: a header (at most 9) and that body
+    MAX_PONGS = 4           # PONGs kept due while the outbound stream cannot take them
+    TMP_IN = 256            # a read into the stack when a chunk's tail is too short
+    SOCK_SUB = 2            # socket types whose wait_subscribed reads PONGs
+    SOCK_XSUB = 10
     SOCK_REQ = 3            # socket types whose engines wait for the reply (_await_reply)
     SOCK_REP = 4
 
-
-cdef struct ping_scan:
-    unsigned long long remaining    # body bytes of the current frame still to come
-    int in_body                     # 0: collecting a header
-    int hdr_len                     # header bytes collected
-    int collect                     # the current frame is a command small enough to be PING
-    int body_len                    # body bytes collected (when collect)
-    unsigned char hdr[9]
-    unsigned char body[PING_BODY_MAX]
+# the context of wait_subscribed's PINGs (_socket.pyx _PING_TAG + an 8-byte sequence)
+cdef const char* SUB_PONG_TAG = "fzsb"
+cdef enum:
+    SUB_PONG_CTX = 12
 
 
 cdef inline unsigned long long _frame_size(const unsigned char* hdr, int n) noexcept nogil:
@@ -176,6 +204,12 @@ cdef inline unsigned long long _frame_size(const unsigned char* hdr, int n) noex
     for i in range(1, 9):
         size = (size << 8) | hdr[i]
     return size
+
+
+cdef inline bint _in_command(const scan_state* st) noexcept nogil:
+    """The scanner stopped inside a command frame (its header or its body)."""
+    return ((st.hdr_len != 0 and (st.hdr[0] & 4) != 0)
+            or (st.remaining != 0 and (st.cur_flags & 4) != 0))
 
 
 cdef inline void _body_iov(iovec* v, const zc_ref* r, size_t sent) noexcept nogil:
@@ -208,6 +242,7 @@ cdef class Engine:
     cdef bint out_dead              # EPIPE: the peer reads no more; input may remain
     cdef bint throttled             # input stopped at RCVHWM
     cdef bint closing               # lingering: close once out is flushed
+    cdef bint draining              # ... and flushed: FIN sent, the kernel delivers the rest
     cdef public int error           # why it died (errno, ERR_EOF or a scan error)
     cdef public object pysock       # the Python socket object (owns the fd)
     cdef public object hs           # the Handshake while in ST_HANDSHAKE
@@ -216,16 +251,31 @@ cdef class Engine:
     cdef public object socket       # the fastzmq socket this connection serves
     cdef public Pipe pipe
     cdef public long long maxmsgsize
-    # PING answering (PUB/XPUB engines; see the module docstring)
-    cdef bint answer_pings
-    cdef ping_scan pscan
-    cdef bint pong_due              # a PONG goes out once out reaches pong_at
-    cdef uint64_t pong_at           # absolute out position: a message boundary
-    cdef int pong_ctx_len
-    cdef unsigned char pong_ctx[16]
-    cdef int ctl_len, ctl_off       # PONG bytes being written
-    cdef unsigned char ctl[32]
-    cdef public uint64_t pongs_sent
+    # control commands (see the module docstring)
+    cdef bint keep_sub_pongs        # SUB/XSUB: wait_subscribed's PONGs go to the socket
+    cdef int hold_len               # a small command cut at the end of a read: not committed
+    cdef unsigned char hold[HOLD_MAX]
+    cdef bint ctl_due               # a PONG and/or a PING goes out once out reaches ctl_at
+    cdef bint ping_due
+    cdef uint64_t ctl_at            # absolute out position: a message boundary
+    cdef int npongs                 # PONGs due (their contexts, oldest first)
+    cdef int pong_len[MAX_PONGS]
+    cdef unsigned char pong_ctx[MAX_PONGS][16]
+    cdef int ctl_len, ctl_off       # command bytes being written
+    cdef unsigned char ctl[MAX_PONGS * 23 + 13]
+    cdef public uint64_t pongs_sent, pings_sent, pings_received
+    # heartbeats (see the module docstring)
+    cdef public object io           # the IOThread (its timers)
+    cdef uint64_t rx_reads          # reads that brought bytes: "heard from the peer"
+    cdef double hb_ivl, hb_timeout  # seconds, 0: off
+    cdef int hb_ttl_ds              # our TTL, sent in our PINGs (deciseconds)
+    cdef uint64_t rx_at_ping        # rx_reads when our PING that the timeout watches was queued
+    cdef double peer_ttl            # seconds, from the peer's last PING (0: none)
+    cdef double peer_ping_at        # monotonic time of that PING
+    cdef uint64_t rx_at_peer_ping   # rx_reads just after it
+    cdef bint ttl_watch             # a TTL timer is running
+    cdef bint hb_req                # the pump wants _hb_service (a TTL watch to start)
+    cdef object t_ivl, t_timeout, t_ttl, t_drain  # timer handles (IOThread.add_timer)
     cdef bint expects_reply         # REQ/REP: a message in is soon followed by one out
     cdef bint delivered             # _fill_in handed such a socket a message
     cdef public CurveCodec curve    # CURVE traffic transform (None: plain frames on the wire)
@@ -244,14 +294,44 @@ cdef class Engine:
             if rc != 0:
                 return rc
             if self.closing and not self._out_ready():
-                return ERR_EOF
+                return self._drain()
             rc = self._fill_in()
             if rc != 0:
                 return rc
-            if self.pong_due and not self.out_blocked:
-                continue  # a PING arrived: answer it now
+            if self.ctl_due and not self.out_blocked:
+                continue  # a PING arrived (or ours is due): send it now
             if not self._arm():
                 return 0
+
+    cdef int _drain(self) noexcept nogil:
+        """Lingering, the ring flushed: end once the kernel has delivered everything (ERR_EOF).
+
+        close() with unread input makes the kernel reset the connection, and a reset drops
+        what it still had to send (a peer's PINGs make unread input likely). So: send FIN
+        after the data, read and drop what comes, and end when the send queue is empty
+        (polled by a timer, _drain_tick) or the peer, having read it all, closes."""
+        cdef int queued = 0
+        cdef unsigned char sink[2048]
+        cdef ssize_t n
+        while True:  # unread input first: then close() sends FIN, not a reset
+            n = recv(self.fd, sink, sizeof(sink), MSG_DONTWAIT)
+            if n == 0:
+                return ERR_EOF  # the peer read everything and closed
+            if n < 0:
+                if errno == EINTR:
+                    continue
+                if errno == EAGAIN:
+                    self.in_ready = False
+                    break
+                return ERR_EOF  # reset: nothing more can be delivered
+            self.rx_reads += 1
+        if ioctl(self.fd, TIOCOUTQ, &queued) < 0 or queued <= 0:
+            return ERR_EOF
+        if not self.draining:
+            self.draining = True
+            shutdown(self.fd, SHUT_WR)
+            self.hb_req = True  # the slow path starts _drain_tick
+        return 0
 
     cdef bint _arm(self) noexcept nogil:
         """Arm the waiter if we want the socket to wake us; True if work appeared."""
@@ -353,12 +433,12 @@ cdef class Engine:
             return self._curve_flush_out()
         while not self.out_blocked:
             limit = MAX_SEND_BYTES
-            if self.ctl_off < self.ctl_len or self.pong_due:
-                rc = self._pong_step(&limit)
+            if self.ctl_off < self.ctl_len or self.ctl_due:
+                rc = self._ctl_step(&limit)
                 if rc != 0:
                     return rc
                 if limit == 0:
-                    continue  # PONG bytes moved (or blocked): look again
+                    continue  # command bytes moved (or blocked): look again
             cnt = self._gather(iov, isref, limit)
             if cnt == 0:
                 return 0
@@ -404,12 +484,27 @@ cdef class Engine:
             # a short write is not proof the buffer is full: go on until EAGAIN
         return 0
 
+    cdef unsigned char* _in_space(self, unsigned char* tmp, size_t* room) noexcept nogil:
+        """Where the next bytes go: the ring's write space with the held bytes (if any)
+        put back in front, or tmp when the chunk's tail has no room beyond them (rare).
+        *room = free bytes after the held ones; NULL when out of memory."""
+        cdef size_t avail
+        cdef unsigned char* p = self.inq.write_space(&avail)
+        if p == NULL:
+            return NULL
+        if avail <= <size_t>self.hold_len:
+            p = tmp
+            avail = TMP_IN
+        if self.hold_len:
+            memmove(p, self.hold, self.hold_len)
+        room[0] = avail - self.hold_len
+        return p
+
     cdef int _fill_in(self) noexcept nogil:
+        cdef unsigned char tmp[TMP_IN]
         cdef unsigned char* p
-        cdef size_t avail, nmsgs
+        cdef size_t room
         cdef ssize_t n
-        cdef Py_ssize_t last_end
-        cdef uint64_t base
         cdef int rc
         if self.curve is not None:
             return self._curve_fill_in()
@@ -417,10 +512,10 @@ cdef class Engine:
             if self.rcvhwm and not self.inq.below_hwm(self.rcvhwm):
                 self.throttled = True
                 return 0
-            p = self.inq.write_space(&avail)
+            p = self._in_space(tmp, &room)
             if p == NULL:
                 return 12  # ENOMEM
-            n = recv(self.fd, p, avail, MSG_DONTWAIT)
+            n = recv(self.fd, p + self.hold_len, room, MSG_DONTWAIT)
             if n == 0:
                 return ERR_EOF
             if n < 0:
@@ -430,71 +525,140 @@ cdef class Engine:
                 if errno == EINTR:
                     continue
                 return errno
-            base = self.inq.wpos
-            self.inq.commit(<size_t>n)
-            rc = scan_frames(&self.in_scan, p, <size_t>n, &last_end, &nmsgs)
-            if rc < 0:
+            self.rx_reads += 1
+            rc = self._absorb(p, self.hold_len + <size_t>n, p != tmp)
+            if rc != 0:
                 return rc
-            if nmsgs:
-                self.inq.publish_to(base + <uint64_t>last_end, nmsgs)
-                self.delivered = self.expects_reply
-            if self.answer_pings:
-                self._scan_pings(p, <size_t>n)
             # A short read does not prove the kernel buffer is drained (an AF_UNIX
             # stream may return less than is queued): with edge-triggered epoll we must
             # read until EAGAIN, or the tail of a burst waits for an edge that never comes.
         return 0
 
-    # ---------------------------------------------------------------- PING -> PONG
-    cdef void _scan_pings(self, const unsigned char* p, size_t n) noexcept nogil:
-        """Walk frame headers (any split of the stream) and note every PING command."""
-        cdef ping_scan* ps = &self.pscan
-        cdef size_t pos = 0, k
-        cdef int need
+    cdef int _absorb(self, unsigned char* buf, size_t n, bint in_ring) noexcept nogil:
+        """Take n bytes that arrived (held bytes first): scan, commit, publish the whole
+        messages. buf is the ring's write space (in_ring) or a copy to write in."""
+        cdef scan_state before = self.in_scan
+        cdef uint64_t base = self.inq.wpos
+        cdef Py_ssize_t last_end
+        cdef size_t nmsgs
+        cdef int rc
+        self.hold_len = 0
+        rc = scan_frames(&self.in_scan, buf, n, &last_end, &nmsgs)
+        if rc < 0:
+            return rc
+        if self.in_scan.ncmds != before.ncmds or _in_command(&self.in_scan):
+            # a command is here: handle PING/PONG (and hold a cut one back), scan again
+            self.in_scan = before
+            n = self._strip(buf, n, &before)
+            rc = scan_frames(&self.in_scan, buf, n, &last_end, &nmsgs)
+            if rc < 0:
+                return rc
+        if in_ring:
+            self.inq.commit(n)
+        elif self.inq.write(buf, n) < 0:
+            return 12  # ENOMEM
+        if nmsgs:
+            self.inq.publish_to(base + <uint64_t>last_end, nmsgs)
+            self.delivered = self.expects_reply
+        return 0
+
+    # ---------------------------------------------------------------- PING, PONG
+    cdef size_t _strip(self, unsigned char* buf, size_t n, const scan_state* st) noexcept nogil:
+        """Walk the frames of buf[:n] (the scanner was in state *st before it): handle every
+        PING and PONG and remove it (the rest moves down), hold back a small command cut
+        at the end. Returns how many bytes remain to commit."""
+        cdef size_t pos = 0, take, left, flen
+        cdef int hl
+        cdef unsigned long long size
+        cdef unsigned char hdr[9]
+        if st.remaining:
+            if st.remaining >= n:
+                return n
+            pos = <size_t>st.remaining
+        elif st.hdr_len:  # a split data-frame header (a command's is never committed split)
+            hl = 9 if st.hdr[0] & 2 else 2
+            take = <size_t>(hl - st.hdr_len)
+            if take > n:
+                return n
+            memcpy(hdr, st.hdr, st.hdr_len)
+            memcpy(hdr + st.hdr_len, buf, take)
+            size = _frame_size(hdr, hl)
+            if size >= n - take:
+                return n
+            pos = take + <size_t>size
         while pos < n:
-            if not ps.in_body:
-                ps.hdr[ps.hdr_len] = p[pos]
-                ps.hdr_len += 1
-                pos += 1
-                need = 9 if ps.hdr[0] & 2 else 2
-                if ps.hdr_len < need:
+            left = n - pos
+            hl = 9 if buf[pos] & 2 else 2
+            if left < <size_t>hl:
+                return self._hold_back(buf, pos, n) if buf[pos] & 4 else n
+            size = _frame_size(buf + pos, hl)
+            if buf[pos] & 4 and size <= SMALL_CMD:
+                flen = hl + <size_t>size
+                if flen > left:
+                    return self._hold_back(buf, pos, n)
+                if self._on_command(buf + pos + hl, <int>size):
+                    memmove(buf + pos, buf + pos + flen, left - flen)
+                    n -= flen
                     continue
-                ps.hdr_len = 0
-                ps.remaining = _frame_size(ps.hdr, need)
-                ps.collect = (ps.hdr[0] & 4) != 0 and ps.remaining <= PING_BODY_MAX
-                ps.body_len = 0
-                ps.in_body = ps.remaining > 0
+                pos += flen
                 continue
-            k = n - pos
-            if ps.remaining < k:
-                k = <size_t>ps.remaining
-            if ps.collect:
-                memcpy(ps.body + ps.body_len, p + pos, k)
-                ps.body_len += <int>k
-            ps.remaining -= k
-            pos += k
-            if ps.remaining == 0:
-                ps.in_body = 0
-                if ps.collect:
-                    self._on_small_command(ps.body, ps.body_len)
+            if size >= left - hl:
+                return n  # this frame runs to the end of buf (or beyond)
+            pos += hl + <size_t>size
+        return n
 
-    cdef void _on_small_command(self, const unsigned char* body, int n) noexcept nogil:
-        if n < 7 or body[0] != 4 or memcmp(body + 1, <const char*>"PING", 4) != 0:
-            return
-        if not self.pong_due:
-            # the PONG goes at the first message boundary at or after what is out now
-            if scan_at_boundary(&self.out_scan):
-                self.pong_at = self.out.consumed_bytes()
-            else:
-                self.pong_at = self.out.published_bytes()
-            self.pong_due = True
-        self.pong_ctx_len = n - 7
-        memcpy(self.pong_ctx, body + 7, n - 7)
+    cdef size_t _hold_back(self, const unsigned char* buf, size_t pos, size_t n) noexcept nogil:
+        """Keep buf[pos:n] (the start of a small command) for the next read; commit to pos."""
+        memcpy(self.hold, buf + pos, n - pos)
+        self.hold_len = <int>(n - pos)
+        return pos
 
-    cdef int _pong_step(self, size_t* limit) noexcept nogil:
-        """Move PONG bytes, or bound *limit so ring data stops at the PONG's boundary.
+    cdef bint _on_command(self, const unsigned char* body, int n) noexcept nogil:
+        """A whole small command: act on PING/PONG; True if it is to be removed."""
+        if n < 5 or body[0] != 4:
+            return False
+        if memcmp(body + 1, <const char*>"PING", 4) == 0:
+            self.pings_received += 1
+            if n >= 7:
+                self._ping_in((body[5] << 8) | body[6], body + 7, n - 7)
+            return True
+        if memcmp(body + 1, <const char*>"PONG", 4) == 0:
+            # only wait_subscribed's PONGs are the socket's business
+            return not (self.keep_sub_pongs and n == 5 + SUB_PONG_CTX
+                        and memcmp(body + 5, SUB_PONG_TAG, 4) == 0)
+        return False
 
-        *limit is set to 0 when this step did the work (PONG bytes sent, or queued).
+    cdef void _ping_in(self, int ttl, const unsigned char* ctx, int k) noexcept nogil:
+        if self.npongs == MAX_PONGS:  # a flood while we cannot send: keep the latest
+            memmove(self.pong_len, self.pong_len + 1, (MAX_PONGS - 1) * sizeof(int))
+            memmove(self.pong_ctx, self.pong_ctx[1], (MAX_PONGS - 1) * 16)
+            self.npongs -= 1
+        self.pong_len[self.npongs] = k
+        memcpy(self.pong_ctx[self.npongs], ctx, k)
+        self.npongs += 1
+        self._ctl_request()
+        self.peer_ttl = ttl * 0.1
+        if ttl:
+            self.peer_ping_at = _now()
+            self.rx_at_peer_ping = self.rx_reads
+            if not self.ttl_watch:
+                self.hb_req = True
+
+    cdef void _ctl_request(self) noexcept nogil:
+        """A command is to go out at the first message boundary at or after what is out now."""
+        cdef uint64_t at
+        if scan_at_boundary(&self.out_scan):
+            at = self.out.consumed_bytes()
+        else:
+            at = self.out.published_bytes()
+        if not self.ctl_due or at < self.ctl_at:
+            self.ctl_at = at
+        self.ctl_due = True
+
+    cdef int _ctl_step(self, size_t* limit) noexcept nogil:
+        """Move command bytes, or bound *limit so ring data stops at their boundary.
+
+        *limit is set to 0 when this step did the work (bytes sent, or queued).
         """
         cdef ssize_t n
         cdef uint64_t done
@@ -516,26 +680,140 @@ cdef class Engine:
             self.ctl_off += <int>n
             if self.ctl_off == self.ctl_len:
                 self.ctl_off = self.ctl_len = 0
-                self.pongs_sent += 1
             return 0
         done = self.out.consumed_bytes()
-        if done >= self.pong_at:
-            self._build_pong()
+        if done >= self.ctl_at:
+            self._build_ctl()
             limit[0] = 0
-        elif self.pong_at - done < limit[0]:
-            limit[0] = <size_t>(self.pong_at - done)
+        elif self.ctl_at - done < limit[0]:
+            limit[0] = <size_t>(self.ctl_at - done)
         return 0
 
-    cdef void _build_pong(self) noexcept nogil:
-        cdef int k = self.pong_ctx_len
-        self.ctl[0] = 4         # a short command frame
-        self.ctl[1] = <unsigned char>(5 + k)
-        self.ctl[2] = 4         # name length
-        memcpy(self.ctl + 3, <const char*>"PONG", 4)
-        memcpy(self.ctl + 7, self.pong_ctx, k)
-        self.ctl_len = 7 + k
+    cdef void _build_ctl(self) noexcept nogil:
+        cdef int i, k, n = 0
+        cdef unsigned char* c
+        for i in range(self.npongs):
+            k = self.pong_len[i]
+            c = self.ctl + n
+            c[0] = 4            # a short command frame
+            c[1] = <unsigned char>(5 + k)
+            c[2] = 4            # name length
+            memcpy(c + 3, <const char*>"PONG", 4)
+            memcpy(c + 7, self.pong_ctx[i], k)
+            n += 7 + k
+            self.pongs_sent += 1
+        self.npongs = 0
+        if self.ping_due:
+            self.pings_sent += 1
+            c = self.ctl + n
+            c[0] = 4
+            c[1] = 11           # name-len, "PING", ttl (2), context (4: our sequence)
+            c[2] = 4
+            memcpy(c + 3, <const char*>"PING", 4)
+            c[7] = <unsigned char>(self.hb_ttl_ds >> 8)
+            c[8] = <unsigned char>(self.hb_ttl_ds & 0xFF)
+            c[9] = <unsigned char>(self.pings_sent >> 24)
+            c[10] = <unsigned char>(self.pings_sent >> 16)
+            c[11] = <unsigned char>(self.pings_sent >> 8)
+            c[12] = <unsigned char>self.pings_sent
+            n += 13
+        self.ctl_len = n
         self.ctl_off = 0
-        self.pong_due = False
+        self.ping_due = self.ctl_due = False
+
+    # ---------------------------------------------------------------- heartbeat timers
+    def _hb_start(self):
+        """Activation: our PINGs every HEARTBEAT_IVL, if set (ZMTP 3.1 peers only)."""
+        opt = getattr(self.socket, "_option_value", None)
+        if opt is None or self.io is None or self.pipe is None or self.pipe.zmtp_minor < 1:
+            return
+        ivl = opt(_c.HEARTBEAT_IVL)
+        if ivl <= 0:
+            return
+        timeout = opt(_c.HEARTBEAT_TIMEOUT)
+        self.hb_ivl = ivl / 1000.0
+        self.hb_timeout = (ivl if timeout < 0 else timeout) / 1000.0
+        self.hb_ttl_ds = min(0xFFFF, max(0, opt(_c.HEARTBEAT_TTL)) // 100)
+        self.t_ivl = self.io.add_timer(self.hb_ivl, self._hb_ping)
+
+    def _hb_ping(self):
+        self.t_ivl = None
+        if self.state != ST_ACTIVE:
+            return
+        self.t_ivl = self.io.add_timer(self.hb_ivl, self._hb_ping)
+        self.ping_due = True
+        self._ctl_request()
+        if self.hb_timeout > 0 and self.t_timeout is None:
+            self.rx_at_ping = self.rx_reads
+            self.t_timeout = self.io.add_timer(self.hb_timeout, self._hb_timeout)
+        rc = self.c_pump()
+        if rc:
+            self.error = rc
+            self.die(rc)
+
+    def _hb_timeout(self):
+        self.t_timeout = None
+        if self.state != ST_ACTIVE or self.rx_reads != self.rx_at_ping:
+            return
+        if self.throttled:
+            # our socket is not reading (RCVHWM): what the peer sent waits in the kernel,
+            # unread; a slow consumer is not a dead peer. Judge again once we read.
+            self.t_timeout = self.io.add_timer(self.hb_timeout, self._hb_timeout)
+            return
+        self.error = _errno.ETIMEDOUT
+        self.die(_errno.ETIMEDOUT)  # Connection.die: the owner reconnects as usual
+
+    def _hb_service(self):
+        """The pump saw a PING with a TTL (watch the peer), or started draining (poll the
+        send queue): slow path, with the GIL."""
+        self.hb_req = False
+        if self.draining and self.t_drain is None and self.state == ST_ACTIVE:
+            self.t_drain = self.io.add_timer(0.002, self._drain_tick)
+        if self.state == ST_ACTIVE and self.peer_ttl > 0 and not self.ttl_watch:
+            self.ttl_watch = True
+            self.t_ttl = self.io.add_timer(self.peer_ttl, self._hb_ttl)
+
+    def _hb_ttl(self):
+        self.t_ttl = None
+        self.ttl_watch = False
+        if self.state != ST_ACTIVE or self.peer_ttl <= 0:
+            return
+        if self.rx_reads != self.rx_at_peer_ping:
+            return  # heard since its last PING: the next PING watches again
+        left = self.peer_ping_at + self.peer_ttl - time.monotonic()
+        if self.throttled:  # not reading (RCVHWM): see _hb_timeout
+            left = max(left, self.peer_ttl)
+        if left > 0:
+            self.ttl_watch = True
+            self.t_ttl = self.io.add_timer(left, self._hb_ttl)
+            return
+        self.error = _errno.ETIMEDOUT
+        self.die(_errno.ETIMEDOUT)
+
+    def _drain_tick(self):
+        self.t_drain = None
+        if self.state != ST_ACTIVE:
+            return
+        rc = self.c_pump()
+        if rc:
+            self.die(rc)
+        elif self.t_drain is None:
+            self.t_drain = self.io.add_timer(0.005, self._drain_tick)
+
+    def unsent(self):
+        """Bytes in the kernel's send queue the peer has not acknowledged (or read)."""
+        cdef int queued = 0
+        if self.fd < 0 or ioctl(self.fd, TIOCOUTQ, &queued) < 0:
+            return 0
+        return queued
+
+    def _hb_cancel(self):
+        for h in (self.t_ivl, self.t_timeout, self.t_ttl, self.t_drain):
+            if h is not None:
+                self.io.cancel_timer(h)
+        self.t_ivl = self.t_timeout = self.t_ttl = self.t_drain = None
+        self.ttl_watch = False
+        self.hb_req = False
 
     # ---------------------------------------------------------------- slow path
     def activate(self, Pipe pipe, Waiter waiter, bytes leftover, long long maxmsgsize,
@@ -559,10 +837,11 @@ cdef class Engine:
         self.in_ready = True
         self.out_blocked = False
         stype = getattr(self.socket, "socket_type", -1)
-        self.answer_pings = stype == SOCK_PUB or stype == SOCK_XPUB
+        self.keep_sub_pongs = stype == SOCK_SUB or stype == SOCK_XSUB
         # strict request/reply: each message handed in is soon followed by one going out
         self.expects_reply = stype == SOCK_REQ or stype == SOCK_REP
         self.state = ST_ACTIVE
+        self._hb_start()
         if self.curve is not None:
             return self._curve_feed(leftover)
         if leftover:
@@ -570,18 +849,24 @@ cdef class Engine:
         return 0
 
     cdef int _feed(self, bytes data) except? -1:
-        cdef Py_ssize_t last_end
-        cdef size_t nmsgs
-        cdef uint64_t base = self.inq.wpos
-        cdef const unsigned char* p = <const unsigned char*>(<char*>data)
-        self.inq.write(p, len(data))
-        rc = scan_frames(&self.in_scan, p, len(data), &last_end, &nmsgs)
-        if rc < 0:
-            return rc
-        if nmsgs:
-            self.inq.publish_to(base + <uint64_t>last_end, nmsgs)
-        if self.answer_pings:
-            self._scan_pings(p, len(data))
+        """What came with the end of the handshake, taken as if read from the socket."""
+        cdef unsigned char tmp[TMP_IN]
+        cdef const unsigned char* src = <const unsigned char*>(<char*>data)
+        cdef size_t left = len(data), room, k
+        cdef unsigned char* p
+        cdef int rc
+        self.rx_reads += 1
+        while left:
+            p = self._in_space(tmp, &room)
+            if p == NULL:
+                return 12  # ENOMEM
+            k = left if left < room else room
+            memcpy(p + self.hold_len, src, k)
+            src += k
+            left -= k
+            rc = self._absorb(p, self.hold_len + k, p != tmp)
+            if rc != 0:
+                return rc
         return 0
 
     # ---------------------------------------------------------------- CURVE traffic
@@ -623,22 +908,26 @@ cdef class Engine:
         cdef unsigned long long usize
         cdef int flags, hl
         cdef const zc_ref* r
+        cdef int i
         while self.curve.olen - self.curve.ooff < CURVE_BATCH_BYTES:
-            if self.pong_due and self.out.consumed_bytes() >= self.pong_at:
-                self._build_pong()
-                dst = self.curve.begin_frame(<size_t>(self.ctl_len - 2), 2)
-                if dst == NULL:
-                    return -12
-                memcpy(dst, self.ctl + 2, self.ctl_len - 2)
-                self.curve.seal_last()
+            if self.ctl_due and self.out.consumed_bytes() >= self.ctl_at:
+                self._build_ctl()  # short command frames (PONGs, our PING): one MESSAGE each
+                i = 0
+                while i < self.ctl_len:
+                    k = self.ctl[i + 1]
+                    dst = self.curve.begin_frame(k, 2)
+                    if dst == NULL:
+                        return -12
+                    memcpy(dst, self.ctl + i + 2, k)
+                    self.curve.seal_last()
+                    frames += 1
+                    i += 2 + <int>k
                 self.ctl_len = self.ctl_off = 0
-                self.pongs_sent += 1
-                frames += 1
                 continue
             p = self.out.read_space(&avail)
             if p == NULL:
                 break
-            if self.pong_due and self.out.consumed_bytes() >= self.pong_at:
+            if self.ctl_due and self.out.consumed_bytes() >= self.ctl_at:
                 continue
             hl = 9 if p[0] & 2 else 2
             if self.out.read(hdr, hl) != 0:
@@ -701,6 +990,7 @@ cdef class Engine:
                     continue
                 return errno
             self.curve.ilen += <size_t>n
+            self.rx_reads += 1
             rc = self._curve_open_all()
             if rc != 0:
                 return rc
@@ -747,6 +1037,8 @@ cdef class Engine:
                 break
             self.curve.ioff += hl + <size_t>size
             pflags = dst[rhl - 1]
+            if pflags & 2 and n <= SMALL_CMD and self._on_command(dst + rhl, <int>n):
+                continue  # PING/PONG: handled by the engine, never committed
             encode_header(dst, n, (FRAME_MORE if pflags & 1 else 0)
                           | (FRAME_COMMAND if pflags & 2 else 0))
             if dst == w:
@@ -761,8 +1053,6 @@ cdef class Engine:
             if nmsgs:
                 total += nmsgs
                 end = self.inq.wpos
-            if self.answer_pings:
-                self._scan_pings(dst, rhl + n)
         if self.curve.ioff == self.curve.ilen:
             self.curve.ioff = self.curve.ilen = 0
         if total:
@@ -774,6 +1064,7 @@ cdef class Engine:
         cdef CurveCodec c = self.curve
         cdef size_t n = len(data)
         if n:
+            self.rx_reads += 1
             if c.ensure_in(n) != 0:
                 return 12
             memcpy(c.ibuf + c.ilen, <const char*>data, n)
@@ -786,6 +1077,9 @@ cdef class Engine:
 
     def detach_rings(self):
         """Death of the connection: leave the pipe at a message boundary."""
+        if self.io is not None:
+            self._hb_cancel()
+        self.hold_len = 0
         if self.out is None:
             return
         waiter_disarm(&self.waiter.w)
@@ -841,7 +1135,10 @@ cdef class Engine:
         return self.state == ST_ACTIVE
 
     def c_pump(self):
-        return self.pump()
+        rc = self.pump()
+        if self.hb_req:
+            self._hb_service()
+        return rc
 
     def mark_ready(self, uint32_t mask):
         """Slow-path twin of _fast_event's readiness bookkeeping."""
@@ -868,7 +1165,7 @@ cdef class IOThread:
     cdef public list slots          # slot -> Engine / Listener / Connecter / None
     cdef list free_slots
     cdef object cmds                # deque of callables run in the I/O thread
-    cdef list timers                # heap of [deadline, seq, callable or None: cancelled]
+    cdef readonly list timers       # heap of [deadline, seq, callable or None: cancelled]
     cdef Py_ssize_t n_cancelled     # cancelled entries still in the heap
     cdef uint64_t timer_seq
     cdef double deadline            # monotonic time of the first timer, 0: none
@@ -916,6 +1213,11 @@ cdef class IOThread:
         self.cmd_waiter.signal()
         if self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join(5)
+            if self.thread.is_alive():
+                return  # wedged: leave its objects to it rather than race it
+        # Commands posted just before the stop (a listener's start and its unbind's stop,
+        # say) never ran: run them now, so what they would close is closed, then the rest.
+        self._run_commands()
         self._close_everything()
 
     def call(self, fn, *args):
@@ -1107,6 +1409,10 @@ cdef class IOThread:
         obj = self.slots[slot] if slot < len(self.slots) else None
         if obj is None:
             return
+        if kind != KIND_SLOW and isinstance(obj, Engine) and (<Engine>obj).hb_req:
+            (<Engine>obj)._hb_service()
+            if (<Engine>obj).state == ST_ACTIVE and (<Engine>obj).error == 0:
+                return  # _fast_event pumped already (an error is read like input there)
         obj.on_event(kind, mask)
 
     # ---------------------------------------------------------------- API for sockets
@@ -1164,14 +1470,14 @@ cdef bint _fast_event(PyObject* obj, int kind, uint32_t mask) noexcept nogil:
         return False
     if (<Engine>obj).state != ST_ACTIVE:
         return False
-    if mask & EPOLLERR:
-        return False
     if kind == KIND_WAKE:
         waiter_drain(&(<Engine>obj).waiter.w)
     else:
         # A hang-up is read like input: what the peer sent before closing is still in
-        # the kernel, and recv() returning 0 (after it) is what ends the connection.
-        if mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP):
+        # the kernel, and recv() returning 0 (after it) is what ends the connection. An
+        # error (a reset) likewise: recv() returns the data queued before it, then the
+        # error, which ends the connection; an engine stopped at RCVHWM reads it later.
+        if mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR):
             (<Engine>obj).in_ready = True
         if mask & EPOLLOUT and not (<Engine>obj).out_dead:
             (<Engine>obj).out_blocked = False
@@ -1179,7 +1485,7 @@ cdef bint _fast_event(PyObject* obj, int kind, uint32_t mask) noexcept nogil:
     if rc != 0:
         (<Engine>obj).error = rc
         return False
-    return True
+    return not (<Engine>obj).hb_req  # a TTL watch to start: the slow path does it
 
 
 cdef inline double _now() noexcept nogil:

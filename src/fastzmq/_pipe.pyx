@@ -164,6 +164,18 @@ cdef class Pipe:
         """(outbound, inbound) rings' low-water marks, for tests and debugging."""
         return self.out.low_water, self.inq.low_water
 
+    def track_point(self):
+        """Where our outbound stream ends now: (out-ring position, by-reference bodies
+        pushed). A MessageTracker compares it with track_reached() (not a hot path)."""
+        return self.out.published_bytes(), (self.zc.pushed if self.zc is not None else 0)
+
+    def track_reached(self, uint64_t pos, uint64_t pushed):
+        """The peer side has taken our stream up to that point: the ring bytes, and every
+        body sent by reference wholly in the kernel."""
+        if self.out.consumed_bytes() < pos:
+            return False
+        return self.zc is None or fz_load_acquire_u64(&self.zc.refs.consumed_msgs) >= pushed
+
     def __repr__(self):
         kind = "wire" if self.kind == PIPE_WIRE else "inproc"
         return f"<Pipe {kind} id={self.pipe_id} endpoint={self.endpoint!r}>"

@@ -90,6 +90,7 @@ cdef class SocketCore:
     cdef int _xsub_send(self, list frames, int flags) except -1
     cdef int _block_readable(self, int flags) except -1
     cdef bint _readable_now(self)
+    cdef bint _msg_first(self, Pipe p) except -1
     cdef list _filter_in(self, Pipe p, list msg)
     cdef bint _lb_pick_peek(self)
     cdef list _unstash(self)

@@ -481,7 +481,14 @@ cdef class SocketCore:
     # ------------------------------------------------------------------ send
     def send(self, data, int flags=0, bint copy=True, bint track=False, routing_id=None, group=None):
         """Send one frame; with SNDMORE, more frames of the same message follow."""
-        return self._send(data, flags, track)
+        if track or (not copy and type(data) is not bytes):
+            # trackers (and a Frame's own): socket.py's _send_tracked
+            return self._send_tracked(data, flags, copy, track, False)
+        return self._send(data, flags, False)
+
+    def _pipes_now(self):
+        """The attached pipes (for MessageTracker: which ones a send wrote to)."""
+        return list(self.pipes)
 
     cdef object _send(self, object data, int flags, bint track):
         """send() after argument parsing (``_fastcall.pyx`` calls it directly)."""
@@ -508,8 +515,6 @@ cdef class SocketCore:
             self._dist_send(None, data)
         else:
             self._finish_message(data, flags)
-        if track:
-            return _done_tracker()
         return None
 
     def send_multipart(self, msg_parts, int flags=0, copy=True, track=False, **kwargs):
@@ -518,6 +523,8 @@ cdef class SocketCore:
         cdef Py_ssize_t i, n
         cdef object part
         cdef int t = self.socket_type
+        if track or not copy:  # trackers (and Frames' own): socket.py's _send_tracked
+            return self._send_tracked(msg_parts, flags, copy, track, True)
         self._enter()
         if not _can_send(t):
             raise ZMQError(ENOTSUP, f"{SOCKET_TYPE_NAMES[t]} sockets cannot send")
@@ -531,15 +538,17 @@ cdef class SocketCore:
         n = len(frames)
         if n == 0:
             raise ValueError("cannot send an empty multipart message")
+        more = flags & SNDMORE  # the message goes on after these parts (pyzmq)
         flags &= ~SNDMORE
-        if self.out_parts is None and (t == PUSH or t == DEALER or t == PAIR):
+        if not more and self.out_parts is None and (t == PUSH or t == DEALER or t == PAIR):
             self._wait_writable(flags).write_msg(frames)
         else:
             for i in range(n - 1):
                 self._send_more(frames[i], flags | SNDMORE)
-            self._finish_message(frames[n - 1], flags)
-        if track:
-            return _done_tracker()
+            if more:
+                self._send_more(frames[n - 1], flags | SNDMORE)
+            else:
+                self._finish_message(frames[n - 1], flags)
         return None
 
     cdef int _send_more(self, bytes data, int flags) except -1:
@@ -1014,16 +1023,9 @@ cdef class SocketCore:
     def _other_command(self, Pipe p, name, data):
         if name == b"PONG" and _has_subs(self.socket_type):
             self._on_pong(p, bytes(data))
-            return
-        if name == b"PING" and p.kind != PIPE_INPROC and _is_pub(self.socket_type):
-            return  # the publisher's engine answered it on the wire already (_io.pyx)
-        if name == b"PING":
-            from fastzmq.zmtp.commands import pong_for
-            try:
-                pong = pong_for(data)
-            except Exception:
-                return
-            p.write_command(b"PONG", pong)
+        # Anything else is dropped. A PING is answered by the connection's engine in the
+        # I/O thread (_io.pyx), at once, whatever this thread is doing, and never reaches
+        # a socket; inproc has no heartbeats.
 
     def _manual_subscribe(self, bytes topic, bint add):
         """XPUB_MANUAL: subscribe the pipe of the last subscription message."""
@@ -1158,11 +1160,28 @@ cdef class SocketCore:
             # what XPUB's pipes carry is subscriptions; only some become messages
             self._process_inbound_subs()
             return len(self.xpub_queue) > 0
+        if self.socket_type == PUB:
+            return False  # its pipes carry subscriptions, applied by its next send
         if self.notify_queue:
             return True
         for p in self.pipes:
-            if p.has_msg():
+            if p.has_msg() and self._msg_first(p):
                 return True
+        return False
+
+    cdef bint _msg_first(self, Pipe p) except -1:
+        """p has a message for the user: command frames at its head (a PONG, a command
+        this socket type ignores) are applied and skipped, so they never make POLLIN."""
+        cdef const unsigned char* head
+        cdef size_t avail
+        cdef int fl = 0
+        while p.has_msg():
+            if p.kind == PIPE_INPROC:
+                return True
+            head = p.inq.read_space(&avail)
+            if head == NULL or not head[0] & FRAME_COMMAND:
+                return True
+            self._apply_command(p, p.read_frame(&fl))
         return False
 
     cdef list _recv_msg(self, int flags):
@@ -1294,7 +1313,9 @@ cdef class SocketCore:
                 ev |= 2
         if not ev & 1:
             waiter_arm(&self.sig.w)
-            if _has_subs(self.socket_type):
+            if not _can_recv(self.socket_type):
+                pass  # PUB: inbound subscriptions are not messages it can recv
+            elif _has_subs(self.socket_type):
                 if self._prefetch_filtered():
                     ev |= 1
             elif self._readable_now():
@@ -1424,20 +1445,11 @@ cdef bytes _to_frame_bytes(object data):
     if isinstance(data, str):
         raise TypeError("unicode not allowed, use send_string")
     if isinstance(data, Frame):
-        return data.bytes
+        content = data._data  # its memory as is: .bytes would make (and cache) a copy
+        return content if type(content) is bytes else data.bytes
     try:
         return bytes(memoryview(data))
     except TypeError:
         raise TypeError(f"a bytes-like object is required, not {type(data).__name__!r}") from None
 
 
-_DONE = None
-
-
-def _done_tracker():
-    global _DONE
-    if _DONE is None:
-        from fastzmq.message import MessageTracker
-
-        _DONE = MessageTracker()
-    return _DONE

@@ -364,7 +364,7 @@ class Connection(Engine):
 
     def stop(self, linger: int) -> None:
         """Close now, or once the outbound ring is flushed (LINGER ms at most)."""
-        if self.state == 1 and linger != 0 and self.out_pending():
+        if self.state == 1 and linger != 0 and (self.out_pending() or self.unsent()):
             self.set_closing()
             self.io.lingering.add(self)
             if linger > 0:
@@ -894,8 +894,10 @@ class Connecter:
 
     def stop(self, linger: int) -> None:
         """Socket closed: with LINGER and queued messages, keep connecting to flush them."""
-        # (security: a CURVE engine may hold sealed bytes the ring no longer shows)
-        conn_pending = self.conn is not None and self.conn.active and self.conn.out_pending()
+        # (security: a CURVE engine may hold sealed bytes the ring no longer shows; and the
+        # kernel may hold bytes not yet delivered: closing now could reset and drop them)
+        conn = self.conn if self.conn is not None and self.conn.active else None
+        conn_pending = conn is not None and (conn.out_pending() or conn.unsent())
         if linger != 0 and (self.pipe.out_pending() or conn_pending) and not self.stopped:
             self.linger_deadline = 0.0 if linger < 0 else time.monotonic() + linger / 1000.0
             self.io.lingering.add(self)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import json
 import pickle
+import warnings
 from collections import deque
 from typing import Any, Callable
 
@@ -41,9 +42,9 @@ from fastzmq import context as _context
 from fastzmq import poll as _poll
 from fastzmq import socket as _socket
 from fastzmq._socket import SocketCore
-from fastzmq.error import Again
+from fastzmq.error import Again, ZMQError
 
-__all__ = ["Context", "Socket", "Poller"]
+__all__ = ["Context", "Socket", "Poller", "ZMQEventLoop", "install"]
 
 POLLIN = int(_c.POLLIN)
 POLLOUT = int(_c.POLLOUT)
@@ -119,6 +120,8 @@ def _expire(fut: asyncio.Future) -> None:
 class Socket(_socket.Socket):
     """A fastzmq socket whose blocking methods return asyncio Futures."""
 
+    _repr_cls = "fastzmq.asyncio.Socket"
+
     def __init__(self, context: Any = None, socket_type: int = -1, **kwargs: Any) -> None:
         super().__init__(context, socket_type, **kwargs)
         self._recvq: deque = deque()  # (future, fn, args, kwargs), FIFO
@@ -151,6 +154,13 @@ class Socket(_socket.Socket):
         """Send a sequence of frames as one message."""
         args = (list(msg_parts), flags | DONTWAIT, copy, track)
         return self._op(self._sendq, _send_multipart, args, kw, flags)
+
+    def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> asyncio.Future:
+        """Receive one frame into ``buffer``: a Future of the frame's full length."""
+        view, nbytes = _socket._into_view(buffer, nbytes)
+        return self._op(
+            self._recvq, _socket._recv_into, (view, nbytes, flags | DONTWAIT), {}, flags
+        )
 
     def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> asyncio.Future:
         return self._recv_then(lambda b: b.decode(encoding), flags)
@@ -288,6 +298,7 @@ class Socket(_socket.Socket):
         self._watchers = keep
 
     def _add_watcher(self, fut: asyncio.Future, flags: int) -> None:
+        self._watchers = [w for w in self._watchers if not w[0].done()]  # cancelled polls
         self._watchers.append((fut, flags))
         self._watch(fut.get_loop())
 
@@ -302,6 +313,12 @@ class Socket(_socket.Socket):
                 fut.set_exception(exc)
         self._watchers = []
         self._unwatch()
+
+    @property
+    def _recv_futures(self) -> list:
+        """The pending receive-side futures (recv calls, poll watchers), as pyzmq names them."""
+        pending = [f for f, *_ in self._recvq if not f.done()]
+        return pending + [f for f, _ in self._watchers if not f.done()]
 
     def close(self, linger: int | None = None) -> None:
         """Close the socket; calls still pending are cancelled."""
@@ -337,7 +354,7 @@ class Poller(_poll.Poller):
             woke = loop.create_future()
             undo = self._arm(loop, woke)
             try:
-                ready = _poll.Poller.poll(self, 0)  # after arming: nothing slips by
+                ready = self._poll_now()  # after arming: nothing slips by
                 left = _poll._remaining_ms(deadline)
                 if ready or left == 0:
                     return ready
@@ -349,6 +366,17 @@ class Poller(_poll.Poller):
             finally:
                 for fn in undo:
                     fn()
+
+    def _poll_now(self) -> list:
+        """A zero-timeout poll; a registered socket closed meanwhile cancels the wait
+        (pyzmq: the poll future of a socket that closes is cancelled, not ENOTSOCK)."""
+        try:
+            return _poll.Poller.poll(self, 0)
+        except ZMQError as e:
+            closed = any(isinstance(o, _socket.Socket) and o.closed for o, _ in self.sockets)
+            if e.errno == _c.ENOTSOCK and closed:
+                raise asyncio.CancelledError() from None
+            raise
 
     def _arm(self, loop: asyncio.AbstractEventLoop, woke: asyncio.Future) -> list:
         """Make ``woke`` resolve on any registered FD; return the undo callables."""
@@ -379,5 +407,29 @@ def _resolve(fut: asyncio.Future, *_: Any) -> None:
 class Context(_context.Context):
     """A Context whose sockets are ``fastzmq.asyncio.Socket``."""
 
-    def socket(self, socket_type: int, socket_class: type | None = None, **kwargs: Any) -> Any:
-        return super().socket(socket_type, socket_class or Socket, **kwargs)
+    _socket_class = Socket
+    _repr_cls = "fastzmq.asyncio.Context"
+    _instance = None  # Context.instance() of this class: its own, not the sync one
+
+
+class ZMQEventLoop(asyncio.SelectorEventLoop):
+    """pyzmq's deprecated event loop: a plain SelectorEventLoop (fastzmq sockets need
+    nothing special from the loop; their FD is an ordinary file descriptor)."""
+
+    def __init__(self, selector: Any = None) -> None:
+        _deprecated()
+        super().__init__(selector)
+
+
+def install() -> None:
+    """pyzmq's deprecated ``zmq.asyncio.install()``: nothing to install, warns."""
+    _deprecated()
+
+
+def _deprecated() -> None:
+    warnings.warn(
+        "ZMQEventLoop and zmq.asyncio.install are deprecated in pyzmq 17:"
+        " no special event loop is needed",
+        DeprecationWarning,
+        stacklevel=3,
+    )

@@ -557,7 +557,7 @@ PYZMQ_DRAFT_API = DRAFT_API
 IPC_PATH_MAX_LEN = 103 if sys.platform == "darwin" else 107  # sizeof(sun_path) - 1
 
 _ZMQ_VERSION_INFO = (4, 3, 5)
-_PYZMQ_VERSION_INFO = (26, 0, 0)
+_PYZMQ_VERSION_INFO = (27, 2, 0)  # the pyzmq release whose API fastzmq follows
 
 
 def zmq_version_info() -> tuple[int, int, int]:

@@ -5,6 +5,16 @@ at a time. ``term()`` marks the context terminated, wakes every call blocked in 
 of its sockets with ``ContextTerminated``, waits for the sockets to be closed, then
 stops the I/O thread.
 
+What libzmq calls the context (``ctx_t``: I/O threads, inproc endpoints, options,
+the sockets term() waits for) is the :class:`_Underlying` object here. A
+``Context`` is a Python handle on one; ``Context.shadow(ctx)`` (or
+``Context(shadow=ctx)``, ``Context(ctx)``, ``copy.copy(ctx)``) makes another handle
+on the same one, as pyzmq's shadow contexts share a libzmq context: an asyncio
+context and a sync one can then talk over inproc. ``ctx.underlying`` is its
+address-like key. Each handle keeps its own socket-option defaults and its own
+list of sockets for ``destroy()``; terminating any handle terminates the shared
+context (then the others raise EFAULT, libzmq's error for a dead context).
+
 fork(): a child process inherits the parent's contexts and sockets but not their
 I/O threads. In the child every inherited context is marked as the parent's
 (``os.register_at_fork``): its sockets are closed for the child, any use raises
@@ -19,13 +29,18 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import warnings
 import weakref
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from fastzmq import constants as _c
 from fastzmq.error import ZMQError
 
 T = TypeVar("T", bound="Context")
+ST = TypeVar("ST")  # the socket class this context makes (pyzmq: Context[Socket[bytes]])
+
+# underlying address -> _Underlying, for Context(shadow=<int>)
+_UNDERLYING: weakref.WeakValueDictionary[int, _Underlying] = weakref.WeakValueDictionary()
 
 _live: weakref.WeakSet = weakref.WeakSet()  # every Context not yet closed (fork, exit)
 
@@ -71,81 +86,159 @@ if hasattr(os, "register_at_fork"):
 atexit.register(_at_exit)
 
 
-class Context:
-    """A fastzmq context, with pyzmq's API."""
+class _Underlying:
+    """The shared state behind every handle on one context (libzmq's ``ctx_t``)."""
 
-    _instance: Context | None = None
-    _instance_lock = threading.Lock()
-    _forked = False  # set in a fork() child on the parent's contexts
-    sockopts: dict[int, Any]
-
-    def __init__(self, io_threads: int = 1, **kwargs: Any) -> None:
-        if isinstance(io_threads, Context):  # pyzmq's shadow-ish use: Context(other)
-            io_threads = 1
-        if io_threads < 0:
-            raise ZMQError(_c.EINVAL, "io_threads must be >= 0")
-        self._io_threads_n = max(1, int(io_threads))
-        self._io: list = []
-        self._lock = threading.RLock()
-        self._sockets: weakref.WeakSet = weakref.WeakSet()
-        self._terminated = False
-        self._closed = False
-        self._inproc: dict[str, Any] = {}  # endpoint -> binding socket
+    def __init__(self, io_threads: int) -> None:
+        self.io_threads_n = max(1, io_threads)
+        self.io: list = []
+        self.io_rr = -1
+        self.lock = threading.RLock()
+        self.sockets: weakref.WeakSet = weakref.WeakSet()  # every live socket, all handles
+        self.terminated = False
+        self.closed = False
+        self.inproc: dict[str, Any] = {}  # endpoint -> binding socket
         # endpoint -> [(socket, binder's end, connecter's end, deferred)]
-        self._inproc_pending: dict[str, list] = {}
-        self._options: dict[int, int] = {
-            _c.IO_THREADS: self._io_threads_n,
+        self.inproc_pending: dict[str, list] = {}
+        self.options: dict[int, int] = {
+            _c.IO_THREADS: self.io_threads_n,
             _c.MAX_SOCKETS: 1023,
             _c.SOCKET_LIMIT: 65535,
             _c.IPV6: 0,
             _c.BLOCKY: 1,
             _c.MAX_MSGSZ: 2**31 - 1,
+            _c.THREAD_NAME_PREFIX: 0,
         }
+        _UNDERLYING[id(self)] = self
+
+
+class Context(Generic[ST]):
+    """A fastzmq context, with pyzmq's API."""
+
+    _instance: Any = None
+    _forked = False  # set in a fork() child on the parent's contexts
+    _instance_lock = threading.Lock()
+    _socket_class: Any = None  # None: fastzmq.Socket (set by subclasses: asyncio, green)
+    sockopts: dict[int, Any]
+
+    def __init__(self, io_threads: int | Context = 1, shadow: Context | int = 0) -> None:
+        if isinstance(io_threads, Context):  # pyzmq: Context(other) shadows other
+            shadow, io_threads = io_threads, 1
+        if shadow:
+            u = _find_underlying(shadow)
+            self._shadow = True
+            self._shadow_obj = shadow  # keeps a shadowed handle alive, as pyzmq does
+        else:
+            if not isinstance(io_threads, int) or io_threads < 0:
+                raise ZMQError(_c.EINVAL, "io_threads must be an int >= 0")
+            u = _Underlying(io_threads)
+            self._shadow = False
+        self._u = u
+        # the shared containers, under the names the socket layer uses
+        self._lock = u.lock
+        self._io = u.io
+        self._inproc = u.inproc
+        self._inproc_pending = u.inproc_pending
+        self._options = u.options
+        self._sockets: weakref.WeakSet = weakref.WeakSet()  # this handle's, for destroy()
+        self._warn_destroy_close = False
+        self._closed = False
         object.__setattr__(self, "sockopts", {})
         self._pid = os.getpid()
         _live.add(self)
 
+    # ------------------------------------------------------------------ identity
+    @property
+    def underlying(self) -> int:
+        """The shared context's key: equal for a context and its shadows."""
+        return id(self._u)
+
+    @classmethod
+    def shadow(cls: type[T], address: Context | int) -> T:
+        """Another handle on the same context (``address``: a Context or its ``underlying``)."""
+        return cls(shadow=address)
+
+    def __copy__(self: T, memo: Any = None) -> T:
+        """A copy of a Context is a shadow of it (pyzmq)."""
+        return type(self).shadow(self.underlying)
+
+    __deepcopy__ = __copy__
+
+    def __reduce__(self) -> Any:
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
+    @property
+    def _terminated(self) -> bool:
+        return self._u.terminated
+
+    @property
+    def _io_threads_n(self) -> int:
+        return self._u.io_threads_n
+
     # ------------------------------------------------------------------ lifecycle
     @classmethod
     def instance(cls: type[T], io_threads: int = 1) -> T:
-        """The process-wide shared Context (created on first use)."""
+        """The process-wide shared Context (created on first use).
+
+        As in pyzmq, a subclass sees its parent's live instance until it makes its
+        own (then kept on the subclass); ``_instance = None`` in a subclass body
+        gives it its own from the start.
+        """
         inst = cls._instance
         pid = os.getpid()
-        if inst is None or inst.closed or not isinstance(inst, cls) or inst._pid != pid:
+        if inst is None or inst.closed or inst._pid != pid:
             with cls._instance_lock:
                 inst = cls._instance
-                if inst is None or inst.closed or not isinstance(inst, cls) or inst._pid != pid:
+                if inst is None or inst.closed or inst._pid != pid:
+                    # after fork() the parent's instance is not usable: make a new one
                     inst = cls._instance = cls(io_threads)
-        return inst  # type: ignore[return-value]
+        return inst
 
     @property
     def closed(self) -> bool:
+        """This handle was terminated (a shadow of a terminated context is not, as in pyzmq)."""
         return self._closed
 
     def _orphan(self) -> None:
         """fork() child: this context and its sockets belong to the parent process."""
         self._forked = True
         self._closed = True
-        self._terminated = True
-        self._io = []  # the parent's threads: nothing here to stop or join
-        for s in list(self._sockets):
+        u = self._u
+        u.terminated = u.closed = True
+        u.io.clear()  # the parent's threads (this is the child's copy of the list)
+        for s in list(u.sockets):
             s._forked = True
             s._monitor = None
             s.closed = True  # every call raises (see Socket._closed_error)
+        u.sockets = weakref.WeakSet()
         self._sockets = weakref.WeakSet()
         _live.discard(self)
 
-    def socket(self, socket_type: int, socket_class: type | None = None, **kwargs: Any):
+    def socket(self, socket_type: int, socket_class: Any = None, **kwargs: Any) -> ST:
         """A new socket of the given type (zmq.PUSH, ...)."""
         if self._forked:
             raise _forked_error(self._pid)
-        if self._closed or self._terminated:
+        u = self._u
+        if self._closed:
+            raise ZMQError(_c.ENOTSUP, "Context was terminated")
+        if u.closed:  # another handle terminated it: libzmq's dead-context error
+            raise ZMQError(_c.EFAULT, "Context was terminated")
+        if u.terminated:
             raise ZMQError(_c.ETERM, "Context was terminated")
+        with u.lock:
+            if len(u.sockets) >= u.options[_c.MAX_SOCKETS]:
+                raise ZMQError(_c.EMFILE, f"Too many open sockets (MAX_SOCKETS={len(u.sockets)})")
         if socket_class is None:
-            from fastzmq.socket import Socket
+            socket_class = self._socket_class
+            if socket_class is None:
+                from fastzmq.socket import Socket
 
-            socket_class = Socket
+                socket_class = Socket
         s = socket_class(self, socket_type, **kwargs)
+        if not u.options[_c.BLOCKY] and _c.LINGER not in self.sockopts:
+            s.setsockopt(_c.LINGER, 0)  # libzmq: a non-blocky context's sockets linger 0
+        if u.options[_c.IPV6] and _c.IPV6 not in self.sockopts:
+            s.setsockopt(_c.IPV6, 1)
         for opt, value in self.sockopts.items():
             try:
                 s.setsockopt(opt, value)
@@ -154,47 +247,62 @@ class Context:
         return s
 
     def _add_socket(self, s) -> None:
-        with self._lock:
+        with self._u.lock:
+            self._u.sockets.add(s)
             self._sockets.add(s)
 
     def _remove_socket(self, s) -> None:
-        with self._lock:
+        with self._u.lock:
+            self._u.sockets.discard(s)
             self._sockets.discard(s)
-            for ep, binder in list(self._inproc.items()):
+            for ep, binder in list(self._u.inproc.items()):
                 if binder is s:
-                    del self._inproc[ep]
+                    del self._u.inproc[ep]
 
     def term(self) -> None:
         """Terminate: wake blocked calls with ContextTerminated, wait for sockets to close."""
-        if self._closed:
+        u = self._u
+        if u.closed:
+            self._closed = True
             return
-        self._terminated = True
-        for s in list(self._sockets):
+        u.terminated = True
+        for s in list(u.sockets):
             s._terminate()
-        for io in self._io:
+        for io in list(u.io):
             # lingering engines flush in the I/O thread: wait, unless it is gone (stopped
             # at interpreter exit by _at_exit, before a later exit handler's term())
             while not io.idle.wait(0.1):
                 if io.thread is None or not io.thread.is_alive():
                     break
         while True:
-            with self._lock:
-                live = [s for s in self._sockets if not s.closed]
+            with u.lock:
+                live = [s for s in u.sockets if not s.closed]
             if not live:
                 break
             # libzmq blocks until every socket is closed; so do we.
             threading.Event().wait(0.01)
-        for io in self._io:
+        for io in list(u.io):
             io.stop()
-        self._io = []
-        self._closed = True
+        u.io.clear()
+        u.closed = self._closed = True
         _live.discard(self)
 
     def destroy(self, linger: int | None = None) -> None:
-        """Close every socket of this context (with linger, if given), then term()."""
-        self._terminated = True
+        """Close every socket of this context (with linger, if given), then term().
+
+        Not thread-safe, as in pyzmq: it closes sockets other threads may be using.
+        """
+        if self.closed:
+            return
         for s in list(self._sockets):
             if not s.closed:
+                if self._warn_destroy_close:
+                    warnings.warn(
+                        f"Destroying context with unclosed socket {s}",
+                        ResourceWarning,
+                        stacklevel=3,
+                        source=s,
+                    )
                 s.close(linger=linger)
         self.term()
 
@@ -202,15 +310,21 @@ class Context:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.destroy() if exc and exc[0] is not None else self.term()
+        # pyzmq: leaving the block closes what was left open (with a warning), then terms
+        self._warn_destroy_close = True
+        self.destroy()
 
     def __del__(self) -> None:
         try:
-            if not self._closed and not any(not s.closed for s in self._sockets):
-                for io in self._io:
-                    io.stop()
-                self._io = []
-                self._closed = True
+            if self._shadow or self.closed:
+                return
+            u = self._u
+            if any(not s.closed for s in u.sockets):
+                return  # a live socket holds this context: it will be collected later
+            for io in list(u.io):
+                io.stop()
+            u.io.clear()
+            u.closed = self._closed = True
         except Exception:
             pass
 
@@ -219,36 +333,41 @@ class Context:
         """The I/O thread for a new connection or listener (started on first use)."""
         from fastzmq._io import IOThread
 
-        with self._lock:
-            if self._terminated:
+        u = self._u
+        with u.lock:
+            if u.terminated:
                 raise ZMQError(_c.ETERM, "Context was terminated")
-            if not self._io:
+            if not u.io:
+                prefix = u.options[_c.THREAD_NAME_PREFIX]
                 try:
-                    ios = [IOThread(self, i) for i in range(self._io_threads_n)]
+                    ios = [IOThread(self, i) for i in range(u.io_threads_n)]
                     for io in ios:
                         io.start()
+                        if prefix:  # libzmq names its threads "<prefix>/ZMQbg/IO/<n>"
+                            io.thread.name = f"{prefix}/{io.thread.name}"
                 except OSError as e:  # EMFILE for the epoll fd or the command eventfd
                     code = e.errno or _c.EMFILE
                     raise ZMQError(code, os.strerror(code)) from None
-                self._io = ios
-            self._io_rr = getattr(self, "_io_rr", -1) + 1
-            return self._io[self._io_rr % len(self._io)]
+                u.io.extend(ios)
+            u.io_rr += 1
+            return u.io[u.io_rr % len(u.io)]
 
     # ------------------------------------------------------------------ options
     def set(self, option: int, value: int) -> None:
         """Set a context option (IO_THREADS before the first socket, MAX_SOCKETS, ...)."""
-        if option not in _c.CTXOPT_RANGES and option not in self._options:
+        u = self._u
+        if option not in _c.CTXOPT_RANGES and option not in u.options:
             raise ZMQError(_c.EINVAL, f"Invalid context option: {option}")
         if not isinstance(value, int) or not _c.option_in_range(option, value, _c.CTXOPT_RANGES):
             raise ZMQError(_c.EINVAL, f"Invalid value {value!r} for context option {option}")
-        if option == _c.IO_THREADS and not self._io:
-            self._io_threads_n = max(1, value)
-        self._options[option] = value
+        if option == _c.IO_THREADS and not u.io:
+            u.io_threads_n = max(1, value)
+        u.options[option] = value
 
     def get(self, option: int) -> int:
-        if option not in self._options:
+        if option not in self._u.options:
             raise ZMQError(_c.EINVAL, f"Invalid context option: {option}")
-        return self._options[option]
+        return self._u.options[option]
 
     def setsockopt(self, option: int, value: Any) -> None:
         """Default socket option for sockets created later by this context."""
@@ -258,23 +377,71 @@ class Context:
         return self.sockopts[option]
 
     def __setattr__(self, name: str, value: Any) -> None:
-        opt = getattr(_c.SocketOption, name.upper(), None) if not name.startswith("_") else None
-        if opt is not None:
-            self.sockopts[int(opt)] = value
-        else:
-            object.__setattr__(self, name, value)
+        if not name.startswith("_"):
+            upper = name.upper()
+            ctxopt = _c.ContextOption.__members__.get(upper)
+            if ctxopt is not None:
+                self.set(int(ctxopt), value)
+                return
+            opt = _c.SocketOption.__members__.get(upper)
+            if opt is not None:
+                self.sockopts[int(opt)] = value
+                return
+        object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        opt = getattr(_c.SocketOption, name.upper(), None)
+        upper = name.upper()
+        ctxopt = _c.ContextOption.__members__.get(upper)
+        if ctxopt is not None:
+            try:
+                return self.get(int(ctxopt))
+            except ZMQError as e:  # write-only or unknown here: an AttributeError (mock)
+                raise AttributeError(f"{name} attribute is write-only") from e
+        opt = _c.SocketOption.__members__.get(upper)
         if opt is not None and int(opt) in self.sockopts:
             return self.sockopts[int(opt)]
-        ctxopt = getattr(_c.ContextOption, name.upper(), None)
-        if ctxopt is not None:
-            return self.get(int(ctxopt))
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
+    def __delattr__(self, name: str) -> None:
+        if name in self.__dict__:
+            object.__delattr__(self, name)
+            return
+        opt = _c.SocketOption.__members__.get(name.upper())
+        if opt is None or int(opt) not in self.sockopts:
+            raise AttributeError(name)
+        del self.sockopts[int(opt)]
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *_c.ContextOption.__members__})
+
+    _repr_cls = "fastzmq.Context"
+
     def __repr__(self) -> str:
-        state = "closed" if self._closed else f"{len(self._sockets)} sockets"
-        return f"<fastzmq.Context({state}) at {hex(id(self))}>"
+        cls = type(self)
+        name = cls._repr_cls if "_repr_cls" in vars(cls) else f"{cls.__module__}.{cls.__name__}"
+        if self.closed:
+            return f"<{name}() closed at {hex(id(self))}>"
+        n = sum(1 for s in self._sockets if not s.closed)
+        count = f"{n} socket{'s' if n != 1 else ''}" if n else ""
+        return f"<{name}({count}) at {hex(id(self))}>"
+
+
+def _find_underlying(shadow: Context | int) -> _Underlying:
+    if isinstance(shadow, Context):
+        return shadow._u
+    u = getattr(shadow, "_u", None)
+    if isinstance(u, _Underlying):
+        return u
+    if isinstance(shadow, int):
+        found = _UNDERLYING.get(shadow)
+        if found is not None:
+            return found
+    raise ZMQError(_c.EFAULT, f"Not a live fastzmq context: {shadow!r}")
+
+
+if TYPE_CHECKING:
+    from fastzmq.socket import Socket  # noqa: F401  (named in the SyncContext string)
+
+SyncContext = Context["Socket[bytes]"]  # pyzmq's alias: a Context making SyncSockets

@@ -9,6 +9,7 @@ raise (EAGAIN -> Again, ETERM -> ContextTerminated, EINTR -> InterruptedSystemCa
 from __future__ import annotations
 
 import os
+import threading
 from errno import EINTR
 
 from fastzmq.constants import _HAUSNUMERO, Errno, zmq_version, zmq_version_info
@@ -44,6 +45,14 @@ def strerror(errnum: int) -> str:
     return text if text is not None else os.strerror(errnum)
 
 
+_last = threading.local()  # the errno of the last ZMQError made in this thread
+
+
+def zmq_errno() -> int:
+    """libzmq's ``zmq_errno()``: the errno of the last failed call in this thread (0: none)."""
+    return getattr(_last, "errno", 0)
+
+
 class ZMQBaseError(Exception):
     """Base of every fastzmq exception."""
 
@@ -64,6 +73,7 @@ class ZMQError(ZMQBaseError):
             errno = 0
         if isinstance(errno, int):
             self.errno = errno
+            _last.errno = errno
             self.strerror = strerror(errno) if msg is None else msg
         else:
             self.strerror = str(errno) if msg is None else msg

@@ -2,11 +2,14 @@
 
 Theory of operation
 -------------------
-A Frame holds its content as an immutable ``bytes`` (the common case, and what
-``recv`` produces) or, for a zero-copy frame over a caller's buffer, as a flat
+A Frame holds its content as a ``bytes`` (what ``recv`` produces, or the Frame's
+own copy) or, for a zero-copy frame over a caller's buffer, as a flat
 ``memoryview`` of that buffer. ``Frame(data, copy=...)`` decides as pyzmq does:
 ``copy=None`` shares buffers of at least ``COPY_THRESHOLD`` bytes and copies the
-rest. A ``bytes`` is never copied: it cannot change, so sharing it is invisible.
+rest. The buffer protocol (``memoryview(frame)``, ``frame.buffer``, numpy) and the
+once-copied ``frame.bytes`` come from the C base class in ``_framebuf.pyx``, which
+also says when the exported memory is writable (as pyzmq's: when it is the frame's
+own).
 
 Tracking (``track=True``) answers "may I modify my buffer again?". A frame that
 copied has nothing to wait for and gets the shared, already-done
@@ -30,13 +33,14 @@ import threading
 import time
 import weakref
 
+from fastzmq._framebuf import FrameBase, copy_bytes
+from fastzmq._framebuf import received as _received
 from fastzmq.constants import COPY_THRESHOLD, Errno, MessageOption
 from fastzmq.error import NotDone, ZMQError
 
 _GROUP_MAX_LENGTH = 255  # ZMQ_GROUP_MAX_LENGTH
 _VSM_MAX = 33  # libzmq copies messages this short, so they are never "shared"
 _FOREVER = None
-_object_new = object.__new__
 
 
 def _copy_threshold() -> int:
@@ -48,6 +52,8 @@ def _copy_threshold() -> int:
 def _flat_view(data: object) -> memoryview:
     """A one-dimensional unsigned-byte view of any C-contiguous buffer."""
     view = memoryview(data)
+    if not view.c_contiguous:
+        raise BufferError("a Frame needs a contiguous buffer")
     if view.ndim == 1 and view.format == "B":
         return view
     return view.cast("B")
@@ -138,7 +144,7 @@ def _remaining(deadline: float | None) -> float | None:
 _FINISHED_TRACKER = MessageTracker()
 
 
-class Frame:
+class Frame(FrameBase):
     """One message part: ``Frame(data=None, track=False, copy=None, copy_threshold=None)``.
 
     ``.bytes`` (the content), ``.buffer`` (a memoryview), ``len()``, ``bytes(frame)``,
@@ -148,18 +154,7 @@ class Frame:
     Like pyzmq's, frames compare by identity: compare ``frame.bytes`` for content.
     """
 
-    __slots__ = (
-        "_data",
-        "more",
-        "tracker",
-        "tracker_event",
-        "_holds",
-        "_routing_id",
-        "_group",
-        "_properties",
-        "_shared",
-        "__weakref__",
-    )
+    __slots__ = ()  # the state lives in FrameBase (C fields)
 
     def __init__(
         self,
@@ -182,14 +177,19 @@ class Frame:
             return
         if isinstance(data, str):
             raise TypeError("Str objects not allowed. Only: bytes, buffer interfaces.")
-        if type(data) is bytes:  # immutable: copying would change nothing
-            self._data = data
-            if track and not _wants_copy(copy, copy_threshold, len(data)):
-                self._share()
+        if type(data) is bytes:
+            if _wants_copy(copy, copy_threshold, len(data)):
+                self._data = copy_bytes(data)  # our own: its buffer may be written
+                self._owned = True
+            else:  # shared, read-only: bytes cannot change
+                self._data = data
+                if track:
+                    self._share()
             return
         view = _flat_view(data)
         if _wants_copy(copy, copy_threshold, view.nbytes):
             self._data = view.tobytes()
+            self._owned = True
         else:
             self._data = view
             if track:
@@ -206,17 +206,7 @@ class Frame:
     @classmethod
     def _from_bytes(cls, data: bytes, more: bool = False, properties: dict | None = None) -> Frame:
         """Fast constructor for received frames (no tracking, no argument checks)."""
-        frame = _object_new(cls)  # skips the __new__ lookup: ~40 ns per frame
-        frame._data = data
-        frame.more = more
-        frame.tracker = None
-        frame.tracker_event = None
-        frame._holds = None
-        frame._routing_id = 0
-        frame._group = ""
-        frame._properties = properties
-        frame._shared = False
-        return frame
+        return _received(cls, data, more, properties)
 
     # -- used by the socket layer -------------------------------------------
 
@@ -232,18 +222,6 @@ class Frame:
 
     # -- content -------------------------------------------------------------
 
-    @property
-    def bytes(self) -> bytes:
-        """The content as bytes. A zero-copy frame copies its buffer at each access
-        (pyzmq caches the first copy; the buffer may have changed since)."""
-        data = self._data
-        return data if type(data) is bytes else data.tobytes()
-
-    @property
-    def buffer(self) -> memoryview:
-        """A memoryview of the content (read-only for bytes-backed frames)."""
-        return memoryview(self._data)
-
     def __len__(self) -> int:
         data = self._data
         return len(data) if type(data) is bytes else data.nbytes
@@ -251,15 +229,13 @@ class Frame:
     def __bytes__(self) -> bytes:
         return self.bytes
 
-    def __buffer__(self, flags: int) -> memoryview:  # PEP 688: memoryview(frame), 3.12+
-        return memoryview(self._data)
-
     def __copy__(self) -> Frame:
         return self.fast_copy()
 
     def fast_copy(self) -> Frame:
         """A new Frame over the same content (no copy), tracker and metadata."""
         new = Frame._from_bytes(self._data, False, self._properties)
+        new._owned = self._owned
         new.tracker = self.tracker
         new.tracker_event = self.tracker_event
         new._routing_id = self._routing_id

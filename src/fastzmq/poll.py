@@ -100,7 +100,8 @@ class Poller:
 
     Registered objects may be fastzmq sockets, int file descriptors, or any object
     with a ``fileno()`` method (a Python ``socket.socket``, a file). ``poll`` returns
-    ``[(obj, events)]`` with the very objects registered, events a mask of POLLIN,
+    ``[(obj, events)]``: the fastzmq socket itself, or for anything else the int fd
+    (pyzmq's rule, also when a file object was registered); events a mask of POLLIN,
     POLLOUT and POLLERR (POLLERR only for plain fds: error or hang-up).
     """
 
@@ -196,13 +197,16 @@ class Poller:
         return ready
 
     def _fd_ready(self, events: list) -> list[tuple[Any, int]]:
+        """Plain fds that are ready, reported as the int fd (as pyzmq's zmq_poll does,
+        also for an object registered by its ``fileno()``)."""
         out = []
         owners = self._fd_owners
         for fd, os_mask in events:
-            for obj, flags in owners.get(fd, ()):
-                ev = _zmq_events(os_mask, flags)
-                if ev:
-                    out.append((obj, ev))
+            ev = 0
+            for _obj, flags in owners.get(fd, ()):
+                ev |= _zmq_events(os_mask, flags)
+            if ev:
+                out.append((fd, ev))
         return out
 
 
@@ -224,3 +228,17 @@ def _select_with(p: Poller, rlist: list, wlist: list, xlist: list, timeout: floa
     w = [s for s, ev in ready if ev & POLLOUT]
     x = [s for s, ev in ready if ev & POLLERR]
     return r, w, x
+
+
+def zmq_poll(sockets: list, timeout: float | None = -1) -> list[tuple[Any, int]]:
+    """pyzmq's low-level ``zmq_poll([(socket_or_fd, flags), ...], timeout_ms)``.
+
+    Returns ``[(socket_or_fd, events)]`` for those ready within ``timeout`` ms
+    (negative or None: wait forever).
+    """
+    p = Poller()
+    for sock, flags in sockets:
+        p.register(sock, flags)
+    if timeout is not None and timeout < 0:
+        timeout = None
+    return p.poll(timeout)

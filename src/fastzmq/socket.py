@@ -9,16 +9,21 @@ the string/JSON/pickle helpers, polling and closing.
 
 from __future__ import annotations
 
+import errno as _errno
 import json
 import os
 import pickle
 import random
-from typing import Any
+import threading
+import time
+from typing import Any, Generic, TypeVar
 
-from fastzmq import _endpoint, _fastcall, _monitor, _options, _security
+from fastzmq import _endpoint, _fastcall, _monitor, _options
 from fastzmq import constants as _c
+from fastzmq import message as _message
 from fastzmq._socket import SOCKET_TYPE_NAMES, SocketCore
 from fastzmq.error import ZMQBindError, ZMQError
+from fastzmq.message import _FINISHED_TRACKER, Frame, MessageTracker
 
 # SocketCore attributes that are options held in C fields: option -> attribute
 _CORE_INT = {
@@ -56,8 +61,27 @@ _ATTR_OPTIONS = {n.lower(): int(o) for n, o in _c.SocketOption.__members__.items
 _ATTR_OPTIONS.update({n: int(o) for n, o in _c.SocketOption.__members__.items()})
 
 
-class Socket(SocketCore):
+T = TypeVar("T")  # what recv() returns by default: pyzmq's Socket[bytes] (SyncSocket)
+
+
+class Socket(SocketCore, Generic[T]):
     """A fastzmq socket. Create it with ``Context.socket(type)``."""
+
+    context: Any
+    copy_threshold: int
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        """pyzmq's rule: a public attribute must be declared on the class (a property, an
+        option attribute, an annotation) or be an option's name; anything else is an
+        AttributeError, so a mistyped option (``s.lingr = 0``) is never silently kept.
+        Private names (``_x``) and what the instance already holds are set as usual."""
+        if key[:1] != "_" and key not in self.__dict__:
+            for klass in type(self).__mro__:
+                if key in klass.__dict__ or key in getattr(klass, "__annotations__", ()):
+                    break
+            else:
+                raise AttributeError(f"{type(self).__name__} has no such option: {key.upper()}")
+        object.__setattr__(self, key, value)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -77,6 +101,8 @@ class Socket(SocketCore):
         if getattr(context, "_options", {}).get(_c.IPV6):  # the context's IPV6 default
             self.options[_c.IPV6] = 1
         self.context = context
+        # copy=False sends shorter than this are copied (and their tracker done at once)
+        self.copy_threshold = _message._copy_threshold()
         self._endpoints: list[tuple[str, str, Any]] = []  # (kind, endpoint, handle)
         self._last_endpoint = b""
         self._monitor = None  # fastzmq._monitor.Monitor while monitored
@@ -98,6 +124,8 @@ class Socket(SocketCore):
         self._check_alive()
         option = int(option)
         value = _options.check_set(option, self.socket_type, value)
+        from fastzmq import _security  # here, not at import: it loads the ZMTP mechanisms
+
         if option in _security.OPTIONS:  # security options (owner: _security.py)
             _security.set_option(self, option, value)
             return
@@ -158,6 +186,8 @@ class Socket(SocketCore):
             return self._last_endpoint
         if option == _c.ROUTING_ID:
             return self.routing_id_opt or b""
+        from fastzmq import _security  # here, not at import: it loads the ZMTP mechanisms
+
         if option in _security.OPTIONS:  # security options (owner: _security.py)
             return _security.get_option(self, option)
         attr = _CORE_INT.get(option)
@@ -398,11 +428,49 @@ class Socket(SocketCore):
             try:
                 self.bind(f"{addr}:{port}")
             except ZMQError as e:
-                if e.errno not in (_c.EADDRINUSE, _c.EACCES):
+                if e.errno not in (_c.EADDRINUSE, _errno.EACCES):
                     raise
             else:
                 return port
         raise ZMQBindError("Could not bind socket to random port.")
+
+    def _send_tracked(self, data: Any, flags: int, copy: bool, track: bool, multi: bool) -> Any:
+        """send/send_multipart with ``track=True`` or ``copy=False`` (from SocketCore).
+
+        As pyzmq: a copied message (``copy=True``, or shorter than ``copy_threshold``)
+        is done at once (``_FINISHED_TRACKER``); otherwise the tracker is done once the
+        message has left this socket (every pipe it was written to has been consumed
+        past it: on the wire, or taken by the inproc peer) and, for a tracked Frame,
+        once that Frame is gone (its own tracker). A Frame sent with ``copy=False``
+        returns its tracker even without ``track``; ``track=True`` with an untracked
+        Frame is a ValueError.
+        """
+        parts = list(data) if multi else [data]
+        frames = [p for p in parts if isinstance(p, Frame)] if not copy else []
+        for f in frames:
+            if track and f.tracker is None:
+                raise ValueError("Not a tracked message")
+        if not track and not any(f.tracker is not None for f in frames):
+            _send_plain(self, data if not multi else parts, flags, multi)
+            return None
+        # zero-copy semantics (pyzmq): copy=False and a part at least copy_threshold long
+        shared = not copy and any(_nbytes(p) >= self.copy_threshold for p in parts)
+        before = {id(p): p.track_point() for p in self._pipes_now()} if shared else {}
+        _send_plain(self, data if not multi else parts, flags, multi)
+        watch: list[Any] = [f.tracker for f in frames if f.tracker is not None]
+        if shared:
+            for pipe in self._pipes_now():
+                point = pipe.track_point()
+                if before.get(id(pipe)) != point:  # this send wrote to that pipe
+                    watch.append(_PipeTaken(pipe, point))
+        return MessageTracker(*watch) if watch else _FINISHED_TRACKER
+
+    def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
+        """Receive one frame into ``buffer`` (writable, contiguous); return the frame's
+        full length. At most ``nbytes`` bytes (0: the buffer's size) are written; a
+        longer frame is truncated, as with recv(2)."""
+        view, nbytes = _into_view(buffer, nbytes)
+        return _recv_into(self, view, nbytes, flags)
 
     # ------------------------------------------------------------------ sugar
     def send_string(
@@ -445,10 +513,11 @@ class Socket(SocketCore):
 
     def poll(self, timeout: int | None = None, flags: int = _c.POLLIN) -> int:
         """Wait until the socket has the requested events; return those ready (0: timeout)."""
-        from fastzmq.poll import Poller
-
         self._check_alive()
-        p = Poller()
+        poller_class = self._poller_class
+        if poller_class is None:
+            from fastzmq.poll import Poller as poller_class
+        p = poller_class()
         p.register(self, flags)
         ready = dict(p.poll(timeout))
         return ready.get(self, 0)
@@ -501,10 +570,15 @@ class Socket(SocketCore):
         except Exception:
             pass
 
+    _repr_cls = "fastzmq.Socket"
+    _poller_class: Any = None  # None: fastzmq.Poller (green sockets poll cooperatively)
+
     def __repr__(self) -> str:
-        state = "closed" if self.closed else "open"
-        name = SOCKET_TYPE_NAMES.get(self.socket_type)
-        return f"<fastzmq.Socket({name}) {state} at {hex(id(self))}>"
+        cls = type(self)
+        name = cls._repr_cls if "_repr_cls" in vars(cls) else f"{cls.__module__}.{cls.__name__}"
+        closed = " closed" if self.closed else ""
+        kind = SOCKET_TYPE_NAMES.get(self.socket_type)
+        return f"<{name}(zmq.{kind}) at {hex(id(self))}{closed}>"
 
     # ------------------------------------------------------------------ monitor
     def monitor(self, addr: str | bytes | None, events: int = _c.EVENT_ALL) -> None:
@@ -568,6 +642,67 @@ def _transport_peers(io: Any, sock: Socket) -> list[dict]:
         if peers is not None:
             out.extend(peers())
     return out
+
+
+def _nbytes(part: Any) -> int:
+    return len(part) if isinstance(part, (bytes, Frame)) else memoryview(part).nbytes
+
+
+def _send_plain(sock: Any, data: Any, flags: int, multi: bool) -> None:
+    if multi:
+        SocketCore.send_multipart(sock, data, flags)
+    else:
+        SocketCore.send(sock, data, flags)
+
+
+class _PipeTaken(threading.Event):
+    """Set once a pipe's peer side has taken our stream up to a point (MessageTracker)."""
+
+    def __init__(self, pipe: Any, point: tuple) -> None:
+        super().__init__()
+        self._pipe: Any = pipe
+        self._point = point
+
+    def is_set(self) -> bool:
+        if self._pipe is not None and self._pipe.track_reached(*self._point):
+            self._pipe = None  # reached for good
+            super().set()
+        return super().is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.0005
+        while not self.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.01)
+        return True
+
+
+def _into_view(buffer: Any, nbytes: int) -> tuple[memoryview, int]:
+    """recv_into's checks: a writable C-contiguous buffer and 0 <= nbytes <= its size."""
+    view = memoryview(buffer)  # TypeError for what has no buffer
+    if view.readonly:
+        raise BufferError("recv_into needs a writable buffer")
+    if not view.c_contiguous:
+        raise BufferError("recv_into needs a contiguous buffer")
+    view = view.cast("B") if view.format != "B" or view.ndim != 1 else view
+    if nbytes < 0:
+        raise ValueError(f"nbytes must be >= 0, not {nbytes}")
+    if nbytes == 0:
+        nbytes = view.nbytes
+    elif nbytes > view.nbytes:
+        raise ValueError(f"nbytes={nbytes} is larger than the buffer ({view.nbytes} bytes)")
+    return view, nbytes
+
+
+def _recv_into(sock: Any, view: memoryview, nbytes: int, flags: int) -> int:
+    """One frame received (SocketCore.recv) and copied into view[:nbytes]."""
+    data = SocketCore.recv(sock, flags)
+    n = min(nbytes, len(data))
+    view[:n] = data[:n]
+    return len(data)
 
 
 def _opt_name(option: int) -> str:
@@ -635,6 +770,8 @@ Socket.HWM = Socket.hwm  # type: ignore[attr-defined]
 del _name, _option
 
 
+SyncSocket = Socket[bytes]  # pyzmq's alias: a socket whose recv() returns bytes
+
 # send(data[, flags]) and recv([flags]) called straight from the interpreter: see _fastcall.pyx
 _fastcall.install(Socket)
 
@@ -642,9 +779,14 @@ _fastcall.install(Socket)
 class _Bound:
     """What bind() returns: usable as a context manager that unbinds (pyzmq 26)."""
 
+    _kind = "bind"
+
     def __init__(self, socket: Socket, addr: str) -> None:
         self.socket = socket
         self.addr = addr
+
+    def __repr__(self) -> str:
+        return f"<SocketContext({self._kind}={self.addr!r})>"
 
     def __enter__(self) -> Socket:
         return self.socket
@@ -658,6 +800,8 @@ class _Bound:
 
 
 class _Connected(_Bound):
+    _kind = "connect"
+
     def __exit__(self, *exc: Any) -> None:
         if not self.socket.closed:
             try:

@@ -23,6 +23,7 @@ has a timeout: RCVTIMEO/SNDTIMEO (``setup_ms`` until the first message, then
 
 from __future__ import annotations
 
+import os
 import struct
 import threading
 import time
@@ -98,6 +99,12 @@ class Sockets:
         sock.setsockopt(z.RCVHWM, hwm)
         sock.setsockopt(z.LINGER, self.spec["linger_ms"] if linger is None else linger)
         sock.setsockopt(z.SNDTIMEO, self.spec["setup_ms"])
+        hb = os.environ.get("FASTZMQ_BENCH_HEARTBEAT")  # "IVL,TIMEOUT,TTL" in ms
+        if hb:  # heartbeats on every socket, to measure their cost (bench/README.md)
+            for opt, ms in zip(
+                (z.HEARTBEAT_IVL, z.HEARTBEAT_TIMEOUT, z.HEARTBEAT_TTL), hb.split(",")
+            ):
+                sock.setsockopt(opt, int(ms))
         return sock
 
     def close(self, failed: bool) -> None:

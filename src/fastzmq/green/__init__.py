@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from fastzmq import *  # noqa: F403
 from fastzmq import __all__ as _all  # re-exported: every name of fastzmq
-from fastzmq.green.core import Context, Socket
-from fastzmq.green.poll import Poller, select
+from fastzmq.green.core import Context, Socket  # noqa: F401  (in __all__ via fastzmq)
+from fastzmq.green.device import device, proxy  # noqa: F401
+from fastzmq.green.poll import Poller, select  # noqa: F401
 
-__all__ = [*_all, "Context", "Socket", "Poller", "select"]  # the green ones
+__all__ = [*_all]  # every name of fastzmq; Context, Socket, Poller, select, device, proxy green

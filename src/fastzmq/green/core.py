@@ -15,6 +15,7 @@ loop documented in ``fastzmq.poll``). SNDTIMEO/RCVTIMEO bound the wait and raise
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any, Callable
 
 import gevent
@@ -25,6 +26,7 @@ from fastzmq import context as _context
 from fastzmq import socket as _socket
 from fastzmq._socket import SocketCore
 from fastzmq.error import Again
+from fastzmq.green import poll as _green_poll
 
 POLLIN = int(_c.POLLIN)
 POLLOUT = int(_c.POLLOUT)
@@ -36,27 +38,75 @@ _send_multipart = SocketCore.send_multipart
 _recv_multipart = SocketCore.recv_multipart
 
 
+_TIMEOS = (int(_c.RCVTIMEO), int(_c.SNDTIMEO))
+_TIMEO_WARNING = (
+    "RCVTIMEO/SNDTIMEO on a green socket: fastzmq.green honours them (raising Again),"
+    " pyzmq's zmq.green ignores them; use gevent.Timeout for code that must run on both"
+)
+# the C fields themselves, read without the warning
+_RCVTIMEO = SocketCore.__dict__["rcvtimeo"].__get__
+_SNDTIMEO = SocketCore.__dict__["sndtimeo"].__get__
+
+
 class _WaitTimeout(Exception):
     pass
+
+
+def _timeo_property(name: str, option: int) -> property:
+    core = SocketCore.__dict__[name]
+
+    def fget(self: Any) -> int:
+        warnings.warn(_TIMEO_WARNING, UserWarning, stacklevel=2)
+        return core.__get__(self)
+
+    def fset(self: Any, value: int) -> None:
+        warnings.warn(_TIMEO_WARNING, UserWarning, stacklevel=2)
+        _socket.Socket.set(self, option, value)
+
+    return property(fget, fset)
 
 
 class Socket(_socket.Socket):
     """A fastzmq socket whose blocking calls yield to the gevent hub."""
 
+    _repr_cls = "fastzmq.green.Socket"
+    _poller_class = _green_poll.Poller  # Socket.poll() yields to the hub
+    # pyzmq's zmq.green warns about these (it ignores them); so do we (we do not)
+    rcvtimeo = _timeo_property("rcvtimeo", int(_c.RCVTIMEO))
+    sndtimeo = _timeo_property("sndtimeo", int(_c.SNDTIMEO))
+
+    def set(self, option: int, value: Any) -> None:
+        if option in _TIMEOS:
+            warnings.warn(_TIMEO_WARNING, UserWarning, stacklevel=2)
+        super().set(option, value)
+
+    def get(self, option: int) -> Any:
+        if option in _TIMEOS:
+            warnings.warn(_TIMEO_WARNING, UserWarning, stacklevel=2)
+        return super().get(option)
+
     def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kw: Any):
-        return self._cooperate(_send, POLLOUT, self.sndtimeo, flags, (data,), (copy, track), kw)
+        return self._cooperate(_send, POLLOUT, _SNDTIMEO(self), flags, (data,), (copy, track), kw)
 
     def send_multipart(
         self, msg_parts: Any, flags: int = 0, copy: bool = True, track: bool = False, **kw: Any
     ):
         lead = (list(msg_parts),)
-        return self._cooperate(_send_multipart, POLLOUT, self.sndtimeo, flags, lead, (copy, track))
+        return self._cooperate(
+            _send_multipart, POLLOUT, _SNDTIMEO(self), flags, lead, (copy, track)
+        )
 
     def recv(self, flags: int = 0, copy: bool = True, track: bool = False):
-        return self._cooperate(_recv, POLLIN, self.rcvtimeo, flags, (), (copy, track))
+        return self._cooperate(_recv, POLLIN, _RCVTIMEO(self), flags, (), (copy, track))
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False):
-        return self._cooperate(_recv_multipart, POLLIN, self.rcvtimeo, flags, (), (copy, track))
+        return self._cooperate(_recv_multipart, POLLIN, _RCVTIMEO(self), flags, (), (copy, track))
+
+    def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
+        view, nbytes = _socket._into_view(buffer, nbytes)
+        return self._cooperate(
+            _socket._recv_into, POLLIN, _RCVTIMEO(self), flags, (view, nbytes), ()
+        )
 
     def _cooperate(
         self,
@@ -105,5 +155,11 @@ class Socket(_socket.Socket):
 class Context(_context.Context):
     """A Context whose sockets are ``fastzmq.green.Socket``."""
 
-    def socket(self, socket_type: int, socket_class: type | None = None, **kwargs: Any) -> Any:
-        return super().socket(socket_type, socket_class or Socket, **kwargs)
+    _socket_class = Socket
+    _repr_cls = "fastzmq.green.Context"
+    _instance = None  # Context.instance() of this class: its own, not the sync one
+
+    def term(self) -> None:
+        """term() waits in gevent's thread pool, so other greenlets (the ones that
+        still have to close their sockets) run meanwhile."""
+        gevent.get_hub().threadpool.apply(_context.Context.term, (self,))

@@ -224,6 +224,9 @@ def decode_subscription_message(body: bytes) -> Union[Subscribe, Cancel] | None:
     return Subscribe(topic) if body[0] == 1 else Cancel(topic)
 
 
-def pong_for(ping: Ping) -> bytes:
-    """The PONG frame answering ``ping`` (echoes its context)."""
+def pong_for(ping: Union[Ping, bytes]) -> bytes:
+    """The PONG frame answering ``ping``, a ``Ping`` or a PING command's data (echoes its
+    context; ``BadFrame`` if the data is malformed)."""
+    if not isinstance(ping, Ping):
+        ping = _decode_ping(bytes(ping))
     return encode_pong(ping.context)

@@ -1,0 +1,5 @@
+"""``zmq.sugar.context``: fastzmq's Context."""
+
+from fastzmq.context import Context, SyncContext
+
+__all__ = ["Context", "SyncContext"]
