@@ -115,3 +115,22 @@ def test_wait_peers_checks(ctx):
         s.wait_peers(1, timeout=0)
     with pytest.raises(zmq.ZMQError):
         s.peers()
+
+
+def test_wait_peers_wakes_when_a_connect_side_pipe_activates(ctx):
+    # a REQ's pipe exists from connect(); its activation wakes nothing else, but it must
+    # wake wait_peers (the peer binds while we sleep)
+    with socket.socket() as probe:  # a free port (nothing listens there yet)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    req = ctx.socket(zmq.REQ)
+    req.linger = 0
+    req.connect(f"tcp://127.0.0.1:{port}")
+    rep = ctx.socket(zmq.REP)
+    rep.linger = 0
+    timer = threading.Timer(0.2, rep.bind, (f"tcp://127.0.0.1:{port}",))
+    timer.start()
+    try:
+        assert req.wait_peers(1, timeout=5000)
+    finally:
+        timer.join(5)

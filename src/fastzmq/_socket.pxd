@@ -10,6 +10,7 @@ cdef class SocketCore:
     cdef Waiter sig                 # the pollable FD; rw waiter = &sig.w
     cdef waiter_t ww                # write-side waiter sharing sig's fd
     cdef list mailbox               # (command, arg) from other threads; a list: `if mailbox` is a C test
+    cdef bint peers_waiting         # _wait_peers sleeps: every post wakes it (see _post)
     cdef list pipes                 # every attached pipe
     cdef Py_ssize_t lb_idx, fq_idx
     cdef int next_pipe_id

@@ -158,10 +158,15 @@ cdef class SocketCore:
             self.xpub_queue = deque()
 
     # ------------------------------------------------------------------ pipes
-    def _post(self, command, arg):
-        """Called from any thread: queue a command for this socket and wake it."""
+    def _post(self, command, arg, bint wake=True):
+        """Called from any thread: queue a command for this socket and wake it; with
+        wake=False (a command that changes nothing a blocked call waits for) only
+        _wait_peers is woken, or a mailbox of 64 commands (what they hold is freed), and
+        the rest is processed at the socket's next call. The callers hold the GIL, which
+        orders this against _wait_peers' flag and count."""
         self.mailbox.append((command, arg))
-        waiter_signal(&self.sig.w)
+        if wake or self.peers_waiting or len(self.mailbox) >= 64:
+            waiter_signal(&self.sig.w)
 
     cdef int _process_mailbox(self) except -1:
         while self.mailbox:
@@ -761,21 +766,25 @@ cdef class SocketCore:
         if timeout is not None and timeout >= 0:
             ms = <int>min(-(-timeout // 1), 2**31 - 1)
             deadline = time.monotonic() + timeout / 1000.0
-        while True:
-            if self._count_peers() >= peers:
-                return True
-            if ms == 0:
-                return False
-            waiter_arm(&self.sig.w)
-            if self._count_peers() >= peers:
-                waiter_disarm(&self.sig.w)
-                return True
-            try:
-                if self._wait(False, ms, deadline):
+        self.peers_waiting = True  # (set before the count: see _post)
+        try:
+            while True:
+                if self._count_peers() >= peers:
+                    return True
+                if ms == 0:
+                    return False
+                waiter_arm(&self.sig.w)
+                if self._count_peers() >= peers:
+                    waiter_disarm(&self.sig.w)
+                    return True
+                try:
+                    if self._wait(False, ms, deadline):
+                        return self._count_peers() >= peers
+                except Again:
+                    waiter_disarm(&self.sig.w)
                     return self._count_peers() >= peers
-            except Again:
-                waiter_disarm(&self.sig.w)
-                return self._count_peers() >= peers
+        finally:
+            self.peers_waiting = False
 
     def _count_peers(self):
         cdef Pipe p

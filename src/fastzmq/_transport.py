@@ -30,7 +30,7 @@ import tempfile
 import time
 from typing import Any
 
-from fastzmq import _endpoint, _security, _socks
+from fastzmq import _endpoint, _fdio, _security, _socks
 from fastzmq import constants as _c
 from fastzmq._io import Engine
 from fastzmq._monitor import emit, protocol_error_code
@@ -61,7 +61,8 @@ def _tune(pysock: Any, family: int, sock: Any = None) -> None:
     SNDBUF/RCVBUF (-1: the OS default), TOS (0: untouched), TCP_KEEPALIVE (-1: the OS
     default; 1 with _CNT/_IDLE/_INTVL unless -1), TCP_MAXRT (TCP_USER_TIMEOUT, ms) and
     BINDTODEVICE. An OSError raises (the caller turns it into a ZMQError or a retry)."""
-    pysock.setblocking(False)
+    if pysock.gettimeout() != 0:  # (created or accepted non-blocking: no ioctl then)
+        pysock.setblocking(False)
     tcp = family in (_pysocket.AF_INET, _pysocket.AF_INET6)
     if tcp:
         pysock.setsockopt(_pysocket.IPPROTO_TCP, _pysocket.TCP_NODELAY, 1)
@@ -144,9 +145,12 @@ def _admit(conn: Any, opts: dict) -> bool:
     return any(addr.version == n.version and addr in n for n in networks)
 
 
-def _peer_address(pysock: Any) -> bytes:
-    """The peer's IP address (ZAP's "address" frame); empty for ipc."""
+def _peer_address(pysock: Any, peer: Any = None) -> bytes:
+    """The peer's IP address (ZAP's "address" frame); empty for ipc. ``peer``: the
+    address accept() or connect() already gave (IPv4), which saves a getpeername()."""
     try:
+        if pysock.family == _pysocket.AF_INET and isinstance(peer, tuple):
+            return peer[0].encode()
         if pysock.family in (_pysocket.AF_INET, _pysocket.AF_INET6):
             return pysock.getpeername()[0].encode()
     except OSError:
@@ -186,7 +190,7 @@ class Connection(Engine):
         self.slot = -1
         self.set_fd(pysock.fileno())
         self.zap_asked = False
-        self.peer_address = _peer_address(pysock)
+        self.peer_address = _peer_address(pysock, peer)
         mechanism, as_server = _security.mechanism_for(sock, self.peer_address)
         self.hs = Handshake(
             socket_type=SOCKET_TYPE_NAMES[sock.socket_type],
@@ -228,8 +232,9 @@ class Connection(Engine):
     def _handshake_io(self, mask: int) -> None:
         try:
             self._hs_send()
+            fd = self.fileno()
             while True:
-                data = self.pysock.recv(65536)
+                data = _fdio.recv(fd, 65536)  # (keeps the GIL: see _fdio)
                 if not data:
                     self.die(_EOF)
                     return
@@ -284,7 +289,7 @@ class Connection(Engine):
 
     def _hs_send(self) -> None:
         while self.hs_out:
-            n = self.pysock.send(self.hs_out)
+            n = _fdio.send(self.fileno(), self.hs_out)
             self.hs_out = self.hs_out[n:]
 
     def _handshake_timeout(self) -> None:
@@ -346,7 +351,7 @@ class Connection(Engine):
                 pass
         self.detach_rings()
         try:
-            self.pysock.close()
+            _fdio.close(self.pysock.detach())  # (keeps the GIL: see _fdio)
         except OSError:
             pass
         if self.slot >= 0:
@@ -389,6 +394,9 @@ class Connection(Engine):
 
 
 _EOF = -100  # die(): the peer closed the connection
+_SUB_TYPES = (_c.SUB, _c.XSUB)  # sockets that send subscriptions on a new connection
+_DETACH_WAKES = (_c.ROUTER, _c.XPUB)  # sockets with something to do at a disconnection
+_STREAM_NB = _pysocket.SOCK_STREAM | _pysocket.SOCK_NONBLOCK  # created non-blocking
 _RETRY_ACCEPT_S = 0.1  # a listener out of fds tries again after this (or at a close)
 
 
@@ -510,9 +518,13 @@ class Listener:
     def on_event(self, kind: int, mask: int) -> None:
         if self.paused is not None or self.slot < 0:
             return
+        lfd = self.pysock.fileno()
         while True:
-            try:
-                conn, addr = self.pysock.accept()
+            try:  # accept4 non-blocking, keeping the GIL (see _fdio)
+                cfd, family, addr = _fdio.accept(lfd)
+                conn = _pysocket.socket(family, _STREAM_NB, 0, cfd)
+                if family == _pysocket.AF_INET6:
+                    addr = conn.getpeername()  # with its scope, as Python gives it
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:
@@ -583,7 +595,12 @@ class Listener:
     def on_dead(self, conn: Any) -> None:
         self.conns.discard(conn)
         if conn.pipe is not None:
-            self.socket._post("detach", conn.pipe)
+            # A wake-up only if the socket acts on it at once (ROUTER: notify, parked
+            # peers; XPUB: unsubscriptions); else its next call drops the pipe (a REP
+            # blocked in recv would wake for nothing at every disconnection).
+            sock = self.socket
+            wake = sock.socket_type in _DETACH_WAKES or sock.router_notify & 2
+            sock._post("detach", conn.pipe, wake)
         if self.paused is not None:
             self._resume()  # an fd was freed: accept what waits
 
@@ -682,7 +699,7 @@ class Connecter:
                     source, _ = _endpoint.resolve_host(src, sport, v6, True)
                 if not proxy and not self.ep.source and _is_ip_literal(self.ep.host):
                     self.resolved = (sa, family)  # no DNS behind it: resolve once
-            s = _pysocket.socket(family, _pysocket.SOCK_STREAM)
+            s = _pysocket.socket(family, _STREAM_NB)
         except (OSError, ZMQError):
             self._retry()
             return
@@ -847,7 +864,10 @@ class Connecter:
             self.attached = True
             self.socket._post("attach", pipe)
         elif not self.was_active:  # adopted at connect(): what it queued goes out now
-            self.socket._post("activated", pipe)
+            # The socket acts on this only for subscriptions or ROUTER_NOTIFY (and
+            # wait_peers): else no wake-up (a REQ blocked in recv would wake for nothing).
+            sock = self.socket
+            sock._post("activated", pipe, sock.socket_type in _SUB_TYPES or sock.router_notify & 1)
         else:
             self.socket._post("reconnected", pipe)
         self.was_active = True

@@ -1,0 +1,116 @@
+"""Non-blocking socket calls for the I/O thread's slow path that keep the GIL.
+
+Python's socket methods release the GIL around every system call. In the I/O thread's
+connection set-up (accept, handshake, close) each such release is a chance for a socket
+thread that waits for the GIL (woken by the mailbox, say) to take it, and the I/O thread
+then waits to get it back: under connection churn that was several GIL handoffs per
+connection on each side. These calls never block (the fds are non-blocking, or closing),
+so holding the GIL for their few microseconds costs nobody anything.
+
+Errors raise as Python's socket methods do: ``BlockingIOError`` (EAGAIN),
+``InterruptedError`` (EINTR), else ``OSError(errno)``.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.errno cimport EAGAIN, EINTR, errno
+from libc.string cimport memset
+
+import os
+
+
+cdef extern from "<sys/socket.h>" nogil:
+    ctypedef unsigned int socklen_t
+
+    struct sockaddr:
+        unsigned short sa_family
+
+    struct sockaddr_storage:
+        unsigned short ss_family
+
+    ssize_t c_send "send"(int fd, const void* buf, size_t n, int flags)
+    ssize_t c_recv "recv"(int fd, void* buf, size_t n, int flags)
+    int accept4(int fd, sockaddr* addr, socklen_t* addrlen, int flags)
+    int MSG_DONTWAIT
+    int MSG_NOSIGNAL
+    int SOCK_NONBLOCK
+    int SOCK_CLOEXEC
+    int AF_INET
+    int AF_INET6
+
+cdef extern from "<netinet/in.h>" nogil:
+    struct in_addr:
+        pass
+
+    struct in6_addr:
+        pass
+
+    struct sockaddr_in:
+        unsigned short sin_port
+        in_addr sin_addr
+
+    struct sockaddr_in6:
+        unsigned short sin6_port
+        in6_addr sin6_addr
+
+    unsigned short ntohs(unsigned short)
+
+cdef extern from "<arpa/inet.h>" nogil:
+    const char* inet_ntop(int af, const void* src, char* dst, socklen_t size)
+
+cdef extern from "<unistd.h>" nogil:
+    int c_close "close"(int fd)
+
+
+cdef object _error(int code):
+    if code == EAGAIN:  # (EWOULDBLOCK on Linux)
+        return BlockingIOError(code, os.strerror(code))
+    if code == EINTR:
+        return InterruptedError(code, os.strerror(code))
+    return OSError(code, os.strerror(code))
+
+
+def send(int fd, const unsigned char[::1] data):
+    """send() what fits now; the number of bytes sent."""
+    cdef ssize_t n = c_send(fd, &data[0] if data.shape[0] else NULL, data.shape[0],
+                            MSG_DONTWAIT | MSG_NOSIGNAL)
+    if n < 0:
+        raise _error(errno)
+    return n
+
+
+def recv(int fd, Py_ssize_t size):
+    """recv() up to size bytes; b"" at end of stream."""
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
+    cdef ssize_t n = c_recv(fd, PyBytes_AS_STRING(out), size, MSG_DONTWAIT)
+    if n < 0:
+        raise _error(errno)
+    if n == size:
+        return out
+    return out[:n]
+
+
+def close(int fd):
+    """close() a descriptor (detached from its socket object first)."""
+    if c_close(fd) < 0 and errno != EINTR:
+        raise _error(errno)
+
+
+def accept(int fd):
+    """accept4() one connection, non-blocking and close-on-exec: (fd, family, address),
+    the address as Python's accept() gives it for tcp ((host, port, ...)), "" otherwise."""
+    cdef sockaddr_storage ss
+    cdef socklen_t length = sizeof(ss)
+    cdef char text[64]
+    cdef int conn
+    memset(&ss, 0, sizeof(ss))
+    conn = accept4(fd, <sockaddr*>&ss, &length, SOCK_NONBLOCK | SOCK_CLOEXEC)
+    if conn < 0:
+        raise _error(errno)
+    family = ss.ss_family
+    if family == AF_INET:
+        inet_ntop(AF_INET, &(<sockaddr_in*>&ss).sin_addr, text, sizeof(text))
+        return conn, family, (text.decode(), ntohs((<sockaddr_in*>&ss).sin_port))
+    if family == AF_INET6:
+        inet_ntop(AF_INET6, &(<sockaddr_in6*>&ss).sin6_addr, text, sizeof(text))
+        return conn, family, (text.decode(), ntohs((<sockaddr_in6*>&ss).sin6_port), 0, 0)
+    return conn, family, ""
