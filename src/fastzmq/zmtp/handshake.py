@@ -13,8 +13,6 @@ with whatever arrived, sends ``data_to_send()``, and calls ``next_event()`` unti
     byte 9 0x7F (signature), byte 10 the major version >= 3 (older ZMTP is refused; higher
     versions are accepted, as the RFC requires). At 64 bytes the mechanism names must match.
     The version spoken is the lower of the two (a 3.0 peer gets 3.0 forms of SUBSCRIBE).
-    A mechanism with ``starts_early`` (NULL without ZAP) queues its first commands right
-    after our greeting: they depend on nothing the peer's greeting says.
 ``MECHANISM`` (RFC 23/37 "Authentication", "The NULL Security Mechanism")
     The bytes after the greeting are command frames, decoded by ``fastzmq._frame.Decoder``
     (bounded by ``max_command_size``). A peer ERROR fails with ``PeerError``; every other
@@ -173,12 +171,6 @@ class Handshake:
         self._greeting = bytearray()
         self._decoder = Decoder(max_command_size)
         self._result: Event | None = None
-        # A mechanism whose first commands depend on nothing the peer says (NULL without
-        # ZAP: READY) sends them with the greeting: the two sides' handshakes then cross
-        # in one round trip, not two. The peer reads them after our greeting, as always.
-        self._started = bool(getattr(self.mechanism, "starts_early", False))
-        if self._started:
-            self._queue(self.mechanism.start(self._metadata, False))
 
     # ------------------------------------------------------------------ public API
 
@@ -259,9 +251,7 @@ class Handshake:
         self.state = MECHANISM
         self._decoder.feed(bytes(self._greeting[GREETING_SIZE:]))
         self._greeting = bytearray()
-        if not self._started:
-            self._started = True
-            self._queue(self.mechanism.start(self._metadata, self.peer_as_server))
+        self._queue(self.mechanism.start(self._metadata, self.peer_as_server))
         return True
 
     def _check_mechanism(self, theirs: bytes) -> None:

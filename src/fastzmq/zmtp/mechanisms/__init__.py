@@ -35,9 +35,6 @@ class Mechanism:
     """Base class: subclasses set ``name`` and implement the three steps above."""
 
     name: bytes = b""
-    # True: start() may run before the peer's greeting arrives (its commands then go out
-    # with our greeting); its peer_as_server argument is then False, unknown yet
-    starts_early: bool = False
 
     def __init__(self) -> None:
         self.is_complete = False

@@ -23,8 +23,6 @@ class NullMechanism(Mechanism):
     def __init__(self, zap_request=None) -> None:
         super().__init__()
         self._ask = zap_request  # asked at start(); READY waits for the answer
-        # READY needs nothing from the peer: the handshake may send it with the greeting
-        self.starts_early = zap_request is None
         self._metadata: Mapping[str, bytes] = {}
         self._ready_sent = False
         self._peer_ready = False
