@@ -145,11 +145,18 @@ def _admit(conn: Any, opts: dict) -> bool:
 
 
 def _peer_address(pysock: Any) -> bytes:
-    """The peer's IP address (ZAP's "address" frame); empty for ipc."""
+    """The peer's IP address (ZAP's "address" frame, the "Peer-Address" property); for
+    ipc, as libzmq on Linux, ``localhost:UID:GID:PID`` of the peer process."""
     try:
         if pysock.family in (_pysocket.AF_INET, _pysocket.AF_INET6):
             return pysock.getpeername()[0].encode()
-    except OSError:
+        if pysock.family == getattr(_pysocket, "AF_UNIX", None) and hasattr(
+            _pysocket, "SO_PEERCRED"
+        ):
+            cred = pysock.getsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_PEERCRED, 12)
+            pid, uid, gid = struct.unpack("3i", cred)
+            return f"localhost:{uid}:{gid}:{pid}".encode()
+    except (OSError, struct.error):
         pass
     return b""
 
