@@ -21,8 +21,7 @@ and raise ENOTSUP for anything else (``UNSUPPORTED``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastzmq import constants as _c
 from fastzmq.error import ZMQError
@@ -39,8 +38,7 @@ PUBS = frozenset({PUB, XPUB})
 ROUTERS = frozenset({ROUTER, REP})  # libzmq's REP is a ROUTER underneath
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):  # not a dataclass: `dataclasses` costs ~10 ms at import
     kind: str  # "int", "int64", "bytes", "fd"
     default: Any
     mode: str = "rw"  # "rw", "w" (write-only), "r" (read-only), "absent"

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any, Generic, TypeVar
 
-from fastzmq import _endpoint, _fastcall, _monitor, _options, _security
+from fastzmq import _endpoint, _fastcall, _monitor, _options
 from fastzmq import constants as _c
 from fastzmq import message as _message
 from fastzmq._socket import SOCKET_TYPE_NAMES, SocketCore
@@ -124,6 +124,8 @@ class Socket(SocketCore, Generic[T]):
         self._check_alive()
         option = int(option)
         value = _options.check_set(option, self.socket_type, value)
+        from fastzmq import _security  # here, not at import: it loads the ZMTP mechanisms
+
         if option in _security.OPTIONS:  # security options (owner: _security.py)
             _security.set_option(self, option, value)
             return
@@ -184,6 +186,8 @@ class Socket(SocketCore, Generic[T]):
             return self._last_endpoint
         if option == _c.ROUTING_ID:
             return self.routing_id_opt or b""
+        from fastzmq import _security  # here, not at import: it loads the ZMTP mechanisms
+
         if option in _security.OPTIONS:  # security options (owner: _security.py)
             return _security.get_option(self, option)
         attr = _CORE_INT.get(option)

@@ -7,7 +7,10 @@ sender no syscall. Likewise the I/O thread, after handing a REQ or REP socket a 
 spins up to the same budget for the reply (or next request) instead of going back to epoll.
 This is what makes request/reply and inproc ping-pong round trips fast. The price is CPU:
 a socket that waits often and briefly burns up to that budget per wait (a blocked call that
-waits longer than the budget sleeps for the rest, using no CPU).
+waits longer than the budget sleeps for the rest, using no CPU). The gain needs a free CPU:
+when other processes keep every CPU busy, the peer thread is often not running within the
+budget, the spin runs out and the wait costs a kernel wake-up as it would without spinning
+(``bench/reqrep_harness.py`` and ``bench/README.md`` have the measurements).
 
 ``FASTZMQ_SPIN_US`` in the environment sets the budget when fastzmq is imported; 0 turns
 spinning off (sleep at once, as libzmq does).

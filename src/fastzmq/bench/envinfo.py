@@ -8,6 +8,9 @@ import importlib.util
 import json
 import os
 import platform
+import resource
+import statistics
+import subprocess
 import sys
 from dataclasses import asdict
 from typing import List
@@ -38,6 +41,50 @@ def module_version(name: str) -> str | None:
     return version
 
 
+_PROBE = """
+import sys
+before = set(sys.modules)
+import {mod}
+added = len(set(sys.modules) - before)
+ctx = {mod}.Context()
+with open("/proc/self/status") as f:
+    rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+ctx.term()
+print(added, rss)
+"""
+
+
+def _child_cpu(cmd: List[str]) -> float:
+    """CPU seconds (user + sys) of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def import_cost(module: str, runs: int = 5, python: str = sys.executable) -> dict | None:
+    """What ``import module`` costs in a fresh interpreter: CPU ms (median over ``runs``,
+    minus an empty interpreter's, run alternately), the modules it adds, and the RSS
+    (KiB) after ``module.Context()``. None if the module does not import."""
+    if not has_module(module):
+        return None
+    try:
+        base, cost = [], []
+        for _ in range(runs):
+            base.append(_child_cpu([python, "-c", "pass"]))
+            cost.append(_child_cpu([python, "-c", f"import {module}"]))
+        out = subprocess.run(
+            [python, "-c", _PROBE.format(mod=module)], check=True, capture_output=True, text=True
+        ).stdout.split()
+    except (OSError, subprocess.CalledProcessError, StopIteration):
+        return None
+    return {
+        "import_cpu_ms": round((statistics.median(cost) - statistics.median(base)) * 1e3, 1),
+        "modules_added": int(out[0]),
+        "rss_after_context_kib": int(out[1]),
+    }
+
+
 def environment(impls: List[Impl]) -> dict:
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -47,6 +94,7 @@ def environment(impls: List[Impl]) -> dict:
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
         "versions": {i.label: module_version(i.module) for i in impls},
+        "import_cost": {i.label: import_cost(i.module) for i in impls},
     }
 
 
