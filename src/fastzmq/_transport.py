@@ -146,14 +146,21 @@ def _admit(conn: Any, opts: dict) -> bool:
 
 
 def _peer_address(pysock: Any, peer: Any = None) -> bytes:
-    """The peer's IP address (ZAP's "address" frame); empty for ipc. ``peer``: the
-    address accept() or connect() already gave (IPv4), which saves a getpeername()."""
+    """The peer's IP address (ZAP's "address" frame, the "Peer-Address" property); for
+    ipc, as libzmq on Linux, ``localhost:UID:GID:PID`` of the peer process. ``peer``:
+    the address accept() or connect() already gave (IPv4), which saves a getpeername()."""
     try:
         if pysock.family == _pysocket.AF_INET and isinstance(peer, tuple):
             return peer[0].encode()
         if pysock.family in (_pysocket.AF_INET, _pysocket.AF_INET6):
             return pysock.getpeername()[0].encode()
-    except OSError:
+        if pysock.family == getattr(_pysocket, "AF_UNIX", None) and hasattr(
+            _pysocket, "SO_PEERCRED"
+        ):
+            cred = pysock.getsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_PEERCRED, 12)
+            pid, uid, gid = struct.unpack("3i", cred)
+            return f"localhost:{uid}:{gid}:{pid}".encode()
+    except (OSError, struct.error):
         pass
     return b""
 

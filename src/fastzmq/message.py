@@ -271,11 +271,13 @@ class Frame(FrameBase):
         raise ZMQError(Errno.EINVAL)
 
     def _get_property(self, name: str) -> str:
+        # As libzmq's zmq_msg_gets: the exact name (case matters), and "Identity" also
+        # finds a peer's "Routing-Id" (the name's newer spelling).
         props = self._properties
         if props is not None:
             value = props.get(name)
-            if value is None:  # ZMTP property names are case-insensitive
-                value = _lookup_casefold(props, name)
+            if value is None and name == "Identity":
+                value = props.get("Routing-Id")
             if value is not None:
                 return value
         raise ZMQError(Errno.EINVAL)
@@ -329,14 +331,6 @@ def _wants_copy(copy: bool | None, threshold: int | None, nbytes: int) -> bool:
     if threshold is None:
         threshold = _copy_threshold()
     return nbytes < threshold
-
-
-def _lookup_casefold(props: dict, name: str) -> str | None:
-    lowered = name.lower()
-    for key, value in props.items():
-        if key.lower() == lowered:
-            return value
-    return None
 
 
 def _human_size(nbytes: int) -> str:
