@@ -96,3 +96,4 @@ cdef class SocketCore:
     cdef list _unstash(self)
     cdef list _read_last(self, Pipe p, int* fl)
     cdef int _dist_inverted(self, list frames, bytes topic, int n) except -1
+    cdef int _dist_to(self, object p, list frames, bytes topic) except -1

@@ -671,18 +671,23 @@ cdef class SocketCore:
         if self.invert_matching or self.xpub_manual_last_value:
             return self._dist_inverted(frames, topic, n)
         for i in range(n):
-            p = self.pipe_by_id.get(self.match_buf[i])
-            if p is None or p.detached:
-                continue
-            if p.can_write():
-                if frames is None:
-                    p.write_one(topic)
-                else:
-                    p.write_msg(frames)
-            elif self.xpub_nodrop:
-                raise Again()
+            self._dist_to(self.pipe_by_id.get(self.match_buf[i]), frames, topic)
+        return 0
+
+    cdef int _dist_to(self, object p, list frames, bytes topic) except -1:
+        """One subscriber's copy: written, or at its HWM dropped (counted) or, with
+        XPUB_NODROP, Again."""
+        if p is None or (<Pipe>p).detached:
+            return 0
+        if (<Pipe>p).can_write():
+            if frames is None:
+                (<Pipe>p).write_one(topic)
             else:
-                self.dropped_hwm += 1
+                (<Pipe>p).write_msg(frames)
+        elif self.xpub_nodrop:
+            raise Again()
+        else:
+            self.dropped_hwm += 1
         return 0
 
     cdef int _dist_inverted(self, list frames, bytes topic, int n) except -1:
@@ -700,18 +705,7 @@ cdef class SocketCore:
         else:
             targets = [self.match_buf[i] for i in range(n)]
         for pid in targets:
-            p = self.pipe_by_id.get(pid)
-            if p is None or p.detached:
-                continue
-            if p.can_write():
-                if frames is None:
-                    p.write_one(topic)
-                else:
-                    p.write_msg(frames)
-            elif self.xpub_nodrop:
-                raise Again()
-            else:
-                self.dropped_hwm += 1
+            self._dist_to(self.pipe_by_id.get(pid), frames, topic)
         return 0
 
     def _topics_count(self):
