@@ -17,12 +17,12 @@
  *
  * Edge versus level: the engines are written for edge-triggered readiness (they remember
  * "the kernel may have bytes" / "the send buffer was full" and go on until EAGAIN). On the
- * poll backend, which is level-triggered, an fd registered with FZ_ET starts with the
- * interest given and its owner states its interest after every change with fz_poller_want
- * (read: only while it has not seen EAGAIN... i.e. wants to be told; write: only while
- * something unsent is blocked), so a throttled reader or an idle writer never spins.
- * fz_poller_want is a no-op on the edge-triggered backends. An fd with no interest left is
- * parked (a negative fd in the pollfd array: poll(2) skips it, hang-ups included).
+ * poll backend, which is level-triggered, an fd starts with the interest given and its
+ * owner states its interest after every change with fz_poller_want (the engines: read once
+ * a read saw EAGAIN, write only while unsent bytes are blocked), so a throttled reader or
+ * an idle writer never spins. fz_poller_want is a no-op on the edge-triggered backends.
+ * An fd with no interest is parked (a negative fd in the pollfd array: poll(2) skips it,
+ * hang-ups included).
  */
 #ifndef FASTZMQ_POLLER_H
 #define FASTZMQ_POLLER_H
@@ -36,13 +36,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__linux__)
+/* FZ_SYNTAX_CHECK_KQUEUE: compile the kqueue backend on Linux against a declarations-only
+ * <sys/event.h> (tools/check_kqueue.sh), the only check it gets on this project's machines. */
+#if defined(__linux__) && !defined(FZ_SYNTAX_CHECK_KQUEUE)
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #define FZ_HAVE_EPOLL 1
 #define FZ_HAVE_KQUEUE 0
 #elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || \
-    defined(__OpenBSD__) || defined(__DragonFly__)
+    defined(__OpenBSD__) || defined(__DragonFly__) || defined(FZ_SYNTAX_CHECK_KQUEUE)
 #include <sys/event.h>
 #define FZ_HAVE_EPOLL 0
 #define FZ_HAVE_KQUEUE 1
@@ -80,7 +82,7 @@ static inline int fz_native_backend(void) {
 /* ------------------------------------------------------------------ wake-up fd */
 /* 0 ok, -1 errno. use_pipe = 0 on Linux: an eventfd (rfd == wfd). */
 static inline int fz_wake_open(int *rfd, int *wfd, int use_pipe) {
-#if defined(__linux__)
+#if FZ_HAVE_EPOLL
     if (!use_pipe) {
         int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (fd < 0) return -1;
@@ -377,6 +379,10 @@ static inline int fz_poller_wait(fz_poller *p, fz_event *out, int max, int timeo
             if (!re) continue;
             r--;
             p->pfds[i].revents = 0;
+            if (re & POLLNVAL) { /* closed while registered: report it once, then park it */
+                p->pfds[i].fd = -p->pfds[i].fd - 1;
+                p->pfds[i].events = 0;
+            }
             out[k].events = fz__from_poll(re);
             out[k].tag = p->tags[i];
             k++;
