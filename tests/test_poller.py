@@ -21,7 +21,9 @@ def _nfds() -> int:
 
 
 def _readable(fd: int) -> bool:
-    return bool(select.select([fd], [], [], 0)[0])
+    p = select.poll()  # not select(): the fd may be above FD_SETSIZE late in a suite run
+    p.register(fd, select.POLLIN)
+    return bool(p.poll(0))
 
 
 # ---------------------------------------------------------------- wake group
