@@ -197,6 +197,9 @@ class Connection(Engine):
         self.slot = -1
         self.set_fd(pysock.fileno())
         self.zap_asked = False
+        self.legacy = False  # the peer speaks ZMTP 2.0 or 1.0
+        self.wire_fd = 0  # (1.0: the peer's fd, while the engine's is a socketpair's)
+        self.relay = None  # (1.0: the _legacy.V1Relay translating the framing)
         self.peer_address = _peer_address(pysock, peer)
         mechanism, as_server = _security.mechanism_for(sock, self.peer_address)
         self.hs = Handshake(
@@ -309,8 +312,8 @@ class Connection(Engine):
         self.timer = None
         self.since = time.time()
         pipe = self.owner.pipe_for(self, ev)
-        pipe.zmtp_minor = ev.version[1]
-        pipe.peer_type = ev.peer_socket_type
+        pipe.zmtp_minor = ev.version[1]  # 0 also for 2.0/1.0: subscriptions as messages
+        pipe.peer_type = ev.peer_socket_type or None
         waiter = self.owner.waiter_for(self)
         self.waiter_obj = waiter
         pipe.properties = _security.properties(ev, self.hs.mechanism, self.peer_address)
@@ -318,10 +321,14 @@ class Connection(Engine):
         if codec is not None:
             self.set_curve(codec)  # CURVE: the engine seals and opens MESSAGE commands
         self.hs = None
+        leftover = ev.leftover
+        if ev.version[0] < 3:
+            leftover = self._legacy_peer(ev)
         self.io.register(waiter.fileno(), self.slot, KIND_WAKE, EPOLLIN | EPOLLET)
         rcvhwm = max(0, sock.rcvhwm)
-        rc = self.activate(pipe, waiter, ev.leftover, sock.maxmsgsize, rcvhwm)
-        emit(sock, _c.EVENT_HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+        rc = self.activate(pipe, waiter, leftover, sock.maxmsgsize, rcvhwm)
+        if not self.legacy:  # (libzmq reports no handshake with a 2.0/1.0 peer)
+            emit(sock, _c.EVENT_HANDSHAKE_SUCCEEDED, 0, self.endpoint)
         self.owner.on_active(self, pipe)
         if self.state != 1:
             return  # on_active flushed and closed it (a socket closed while connecting)
@@ -330,6 +337,22 @@ class Connection(Engine):
         if rc:
             self.error = rc
             self.die(rc)
+
+    def _legacy_peer(self, ev: HandshakeComplete) -> bytes:
+        """A ZMTP 2.0 or 1.0 peer: its message frames are ZMTP 3.0's (2.0), or a relay
+        translates them (1.0, ``_legacy``). Returns the leftover the engine starts with."""
+        self.legacy = True
+        self.wire_fd = self.fileno()
+        if ev.framing != 1:
+            return ev.leftover
+        from fastzmq import _legacy
+
+        # a 1.0 subscriber sends no subscriptions: a PUB/XPUB takes it as subscribed to all
+        pub = self.socket.socket_type in (_c.PUB, _c.XPUB) and not ev.peer_socket_type
+        self.relay = _legacy.start(self, ev.leftover, _legacy.SUBSCRIBE_ALL if pub else b"")
+        self.io.register(self.fileno(), self.slot, KIND_ENGINE, _ENGINE_MASK)
+        self.relay.pump()
+        return b""
 
     # ---------------------------------------------------------------- death
     def die(self, why: int) -> None:
@@ -345,10 +368,12 @@ class Connection(Engine):
         self.timer = None
         fd = self.fileno()
         if why != 0 and self.socket._monitor is not None:
-            if was_handshaking and not self.reported:
+            # (libzmq: a 2.0/1.0 peer's connection never "succeeded" its handshake, so
+            # its end is reported as a failed one, with the errno)
+            if (was_handshaking or self.legacy) and not self.reported:
                 detail = 0 if why == _EOF else (why if why > 0 else errno.EPROTO)
                 emit(self.socket, _c.EVENT_HANDSHAKE_FAILED_NO_DETAIL, detail, self.endpoint)
-            emit(self.socket, _c.EVENT_DISCONNECTED, fd, self.endpoint)
+            emit(self.socket, _c.EVENT_DISCONNECTED, self.wire_fd or fd, self.endpoint)
         if self.slot >= 0:
             try:
                 io.unregister(fd)
