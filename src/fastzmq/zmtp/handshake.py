@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Tuple, Union
+from typing import Mapping, Tuple, Union
 
 from fastzmq._frame import Decoder, encode_command, parse_command
 from fastzmq.zmtp import (
@@ -283,7 +283,7 @@ class Handshake:
         self._metadata_extra = metadata
         self._out = bytearray(encode_signature(self.identity))
         self._greeting = bytearray()
-        self._decoder: Optional[Decoder] = None
+        self._decoder: Decoder | None = None
         self._max_command_size = max_command_size
         self._result: Event | None = None
 

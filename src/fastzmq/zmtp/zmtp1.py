@@ -59,6 +59,8 @@ class FromV1:
                 continue
             head.append(data[i])
             i += 1
+            if head[0] == 0:
+                raise BadFrame("ZMTP 1.0 frame of length 0")
             need = 10 if head[0] == 0xFF else 2
             if len(head) < need:
                 continue
