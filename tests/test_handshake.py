@@ -18,7 +18,6 @@ from fastzmq.zmtp.handshake import (
     Handshake,
     HandshakeComplete,
     HandshakeFailed,
-    encode_greeting,
     socket_types_compatible,
 )
 from fastzmq.zmtp.mechanisms import Mechanism
