@@ -39,7 +39,7 @@ from fastzmq._socket import SOCKET_TYPE_NAMES
 from fastzmq._waiter import Waiter
 from fastzmq.error import ZMQError
 from fastzmq.zmtp import BadGreeting, IncompatibleSocketType, MechanismMismatch
-from fastzmq.zmtp.handshake import Handshake, HandshakeComplete, HandshakeFailed
+from fastzmq.zmtp.handshake import NEED_DATA, Handshake, HandshakeComplete, HandshakeFailed
 
 KIND_ENGINE, KIND_WAKE, KIND_SLOW = 0, 1, 2
 EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP = 0x001, 0x004, 0x008, 0x010
@@ -241,10 +241,16 @@ class Connection(Engine):
 
     def _handshake_io(self, mask: int) -> None:
         try:
-            self._hs_send()
             fd = self.fileno()
             while True:
-                data = _fdio.recv(fd, 65536)  # (keeps the GIL: see _fdio)
+                try:
+                    data = _fdio.recv(fd, 65536)  # (keeps the GIL: see _fdio)
+                except (BlockingIOError, InterruptedError):
+                    # Read first, then one write of all the handshake queued: the greeting
+                    # goes in stages, and what the peer already sent lets stages merge
+                    # (e.g. an accepted peer's signature: ours and our major in one send).
+                    self._hs_send()
+                    return
                 if not data:
                     self.die(_EOF)
                     return
@@ -260,9 +266,11 @@ class Connection(Engine):
             raise
 
     def _hs_step(self, ev: Any) -> bool:
-        """Send what the handshake queued, then act on ``ev``; True once it is over."""
+        """Queue what the handshake produced and act on ``ev``; True once it is over (then
+        the output is flushed first: an ERROR, or the last bytes before the engine's)."""
         self.hs_out += self.hs.data_to_send()
-        self._hs_send()
+        if ev is not NEED_DATA:
+            self._hs_send()
         if isinstance(ev, HandshakeComplete):
             self._activate(ev)  # reports HANDSHAKE_SUCCEEDED
             return True
