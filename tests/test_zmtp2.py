@@ -595,3 +595,43 @@ def test_refused_peer_reconnects_with_backoff(ctx):
             conn.close()
         lst.close()
         mon.close()
+
+
+def _fds():
+    import os
+
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_v1_connections_leave_no_fd_behind(ctx):
+    """A 1.0 connection holds the peer's socket and a socketpair; all three close with it,
+    whichever side ends it."""
+    import gc
+
+    warm, _ = _bound(ctx, zmq.PAIR)  # (the context's own fds exist before the baseline)
+    warm.close()
+    del warm
+    gc.collect()  # (and earlier tests' garbage is gone)
+    base = _fds()
+    s, port = _bound(ctx, zmq.PAIR)
+    bound = _fds()
+    peer = RawPeer.connect(port, v1=True)  # the peer ends it
+    peer.send([b"x"])
+    assert s.recv() == b"x"
+    peer.close()
+    deadline = time.monotonic() + TIMEOUT
+    while _fds() > bound and time.monotonic() < deadline:
+        s.poll(10)  # (the socket drops a dead peer's pipe, and its waiter, at a call)
+    assert _fds() == bound
+    peer = RawPeer.connect(port, v1=True)  # we end it: the relay closes the peer's socket
+    peer.send([b"y"])
+    assert s.recv() == b"y"
+    s.close()
+    assert peer.closed()
+    peer.close()
+    del s
+    gc.collect()  # (a closed socket keeps its own eventfd until it is collected)
+    deadline = time.monotonic() + TIMEOUT
+    while _fds() > base and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _fds() == base

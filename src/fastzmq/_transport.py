@@ -397,6 +397,8 @@ class Connection(Engine):
         if self.slot >= 0:
             io.free_slot(self.slot)
             self.slot = -1
+        if self.relay is not None:
+            self.relay.pump()  # it reads our end's EOF now: flushes what it can, closes
         self.hs = None
         io.lingering.discard(self)
         self.owner.on_dead(self)
