@@ -244,7 +244,7 @@ class Connection(Engine):
             fd = self.fileno()
             while True:
                 try:
-                    data = _fdio.recv(fd, 65536)  # (keeps the GIL: see _fdio)
+                    data = _fdio.recv(fd, _HS_READ)  # (keeps the GIL: see _fdio)
                 except (BlockingIOError, InterruptedError):
                     # Read first, then one write of all the handshake queued: the greeting
                     # goes in stages, and what the peer already sent lets stages merge
@@ -256,6 +256,11 @@ class Connection(Engine):
                     return
                 self.hs.receive_data(data)
                 if self._hs_step(self.hs.next_event()):
+                    return
+                if len(data) < _HS_READ and not mask & _HS_END:
+                    # A short read drained the socket (edge-triggered: a later arrival is
+                    # a new event), and no EOF/error is pending: no recv to meet EAGAIN.
+                    self._hs_send()
                     return
         except (BlockingIOError, InterruptedError):
             return
@@ -436,6 +441,8 @@ class Connection(Engine):
 
 
 _EOF = -100  # die(): the peer closed the connection
+_HS_READ = 65536  # a handshake read
+_HS_END = EPOLLRDHUP | EPOLLHUP | EPOLLERR  # an event that may hide an EOF after the data
 _SUB_TYPES = (_c.SUB, _c.XSUB)  # sockets that send subscriptions on a new connection
 _DETACH_WAKES = (_c.ROUTER, _c.XPUB)  # sockets with something to do at a disconnection
 _STREAM_NB = _pysocket.SOCK_STREAM | _pysocket.SOCK_NONBLOCK  # created non-blocking
