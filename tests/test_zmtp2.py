@@ -597,41 +597,55 @@ def test_refused_peer_reconnects_with_backoff(ctx):
         mon.close()
 
 
-def _fds():
+def _fds() -> set:
+    """This process's open fds, as (number, target) pairs."""
     import os
 
-    return len(os.listdir("/proc/self/fd"))
+    out = set()
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            out.add((name, os.readlink(f"/proc/self/fd/{name}")))
+        except OSError:
+            pass  # (the listing's own fd)
+    return out
+
+
+def _gone(fds, sock=None) -> bool:
+    """Wait until none of ``fds`` is open any more (polling ``sock``, whose next call
+    drops a dead peer's pipe and its waiter); True if so."""
+    deadline = time.monotonic() + TIMEOUT
+    while fds & _fds():
+        if time.monotonic() > deadline:
+            return False
+        if sock is not None:
+            sock.poll(10)
+        else:
+            time.sleep(0.01)
+    return True
 
 
 def test_v1_connections_leave_no_fd_behind(ctx):
-    """A 1.0 connection holds the peer's socket and a socketpair; all three close with it,
-    whichever side ends it."""
+    """A 1.0 connection holds the peer's socket and a socketpair (and a waiter); all close
+    with it, whichever side ends it."""
     import gc
 
-    warm, _ = _bound(ctx, zmq.PAIR)  # (the context's own fds exist before the baseline)
-    warm.close()
-    del warm
-    gc.collect()  # (and earlier tests' garbage is gone)
-    base = _fds()
     s, port = _bound(ctx, zmq.PAIR)
-    bound = _fds()
+    before = _fds()
     peer = RawPeer.connect(port, v1=True)  # the peer ends it
     peer.send([b"x"])
     assert s.recv() == b"x"
+    opened = _fds() - before
+    assert len([f for f in opened if "socket" in f[1]]) >= 4  # ours, the pair, the peer's
     peer.close()
-    deadline = time.monotonic() + TIMEOUT
-    while _fds() > bound and time.monotonic() < deadline:
-        s.poll(10)  # (the socket drops a dead peer's pipe, and its waiter, at a call)
-    assert _fds() == bound
+    assert _gone(opened, s), opened & _fds()
+    before = _fds()
     peer = RawPeer.connect(port, v1=True)  # we end it: the relay closes the peer's socket
     peer.send([b"y"])
     assert s.recv() == b"y"
+    opened = _fds() - before
     s.close()
     assert peer.closed()
     peer.close()
     del s
     gc.collect()  # (a closed socket keeps its own eventfd until it is collected)
-    deadline = time.monotonic() + TIMEOUT
-    while _fds() > base and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert _fds() == base
+    assert _gone(opened), opened & _fds()
