@@ -180,3 +180,27 @@ def test_this_process_backend_is_reported():
     if expected is None:
         pytest.skip("no default to compare with on this platform")
     assert poller_backend() == expected
+
+
+def test_zmtp1_relay_does_not_spin(ctx):
+    """A ZMTP 1.0 peer's byte relay (_legacy) registers its fds edge-triggered: on the
+    level-triggered poll backend it must say what it waits for (IOThread.want)."""
+    from test_zmtp2 import RawPeer  # the hand-written 2.0/1.0 peer
+
+    pair = ctx.socket(zmq.PAIR)
+    pair.linger = 0
+    port = pair.bind_to_random_port("tcp://127.0.0.1")
+    peer = RawPeer.connect(port, v1=True)
+    try:
+        peer.send([b"hi"])
+        pair.rcvtimeo = 5000
+        assert pair.recv() == b"hi"
+        pair.send(b"back")
+        assert peer.recv() == [b"back"]
+        (io,) = ctx._io
+        time.sleep(0.1)
+        w0 = io.n_waits
+        time.sleep(0.3)
+        assert io.n_waits - w0 < 50, io.n_waits - w0  # without IOThread.want: ~28,000
+    finally:
+        peer.close()

@@ -1532,6 +1532,12 @@ cdef class IOThread:
     def unregister(self, int fd):
         fz_poller_del(&self.poller, fd)
 
+    def want(self, int fd, uint32_t mask):
+        """A level-triggered poller (poll backend) reports fd only for these events from
+        now on (EPOLLIN / EPOLLOUT); a no-op on the edge-triggered ones. For slow-path
+        objects registered edge-triggered that stop reading or writing (e.g. _legacy)."""
+        fz_poller_want(&self.poller, fd, mask)
+
     def _slow_event(self, int kind, int slot, uint32_t mask):
         if kind == KIND_CMD:
             return
