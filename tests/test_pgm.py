@@ -1,0 +1,184 @@
+"""PGM packets and state machines (fastzmq._pgm), sans-I/O, against bytes libzmq 4.3.4 +
+OpenPGM 5.3 put on the wire (captured on this project's test bed: a libzmq PUB sending
+b"hello", [b"A", b"BB"] and 300 x b"x" on epgm://10.77.207.1;239.192.1.1:5555)."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+import fastzmq as zmq
+from fastzmq import _endpoint, _pgm
+
+GSI = bytes.fromhex("b7c6d1bc038a")
+LIB_SPM = bytes.fromhex("e1b615b30000a238b7c6d1bc038a00000000000000000000ffffffff000100000a4dcf01")
+LIB_ODATA = bytes.fromhex(
+    "e1b615b304002352b7c6d1bc038a01460000000000000000"
+    "0000060068656c6c6f02014103004242ff000000000000012d00" + "78" * 300
+)
+LIB_FIN = bytes.fromhex(
+    "e1b615b30001141fb7c6d1bc038a0000000000080000000000000000000100000a4dcf01000400088e040000"
+)
+
+
+def test_parse_libzmq_packets():
+    spm = _pgm.parse(LIB_SPM)
+    assert (spm.type, spm.sport, spm.dport, spm.gsi) == (_pgm.SPM, 0xE1B6, 5555, GSI)
+    assert (spm.sqn, spm.trail, spm.lead, spm.nla) == (0, 0, 0xFFFFFFFF, "10.77.207.1")
+    od = _pgm.parse(LIB_ODATA)
+    assert (od.type, od.sqn, od.trail, len(od.data)) == (_pgm.ODATA, 0, 0, 326)
+    fin = _pgm.parse(LIB_FIN)
+    assert fin.options == ((_pgm.OPT_FIN, b"\0"),) and fin.sqn == 8
+
+
+def test_build_is_byte_exact():
+    assert _pgm.build_spm(0xE1B6, 5555, GSI, 0, 0, 0xFFFFFFFF, "10.77.207.1") == LIB_SPM
+    assert _pgm.build_spm(0xE1B6, 5555, GSI, 8, 0, 0, "10.77.207.1", fin=True) == LIB_FIN
+    assert _pgm.build_data(0xE1B6, 5555, GSI, 0, 0, _pgm.parse(LIB_ODATA).data) == LIB_ODATA
+
+
+def test_checksum_is_verified():
+    bad = bytearray(LIB_ODATA)
+    bad[-1] ^= 1
+    with pytest.raises(_pgm.PgmError):
+        _pgm.parse(bytes(bad))
+    nocsum = LIB_ODATA[:6] + b"\0\0" + LIB_ODATA[8:]  # 0: "no checksum" is accepted
+    assert _pgm.parse(nocsum).data == _pgm.parse(LIB_ODATA).data
+    with pytest.raises(_pgm.PgmError):
+        _pgm.parse(LIB_ODATA[:20])
+
+
+def test_packer_matches_libzmq_framing():
+    p = _pgm.Packer(1448)
+    p.add([b"hello"])
+    p.add([b"A", b"BB"])
+    p.add([b"x" * 300])
+    assert p.take() == [_pgm.parse(LIB_ODATA).data]
+
+
+def test_packer_offsets_across_packets():
+    p = _pgm.Packer(12)  # 10 bytes of frames per packet
+    p.add([b"a" * 15])  # 17 bytes: packets 0-1
+    p.add([b"b"])  # starts at 17: packet 1, offset 7
+    tsdus = p.take()
+    offs = [struct.unpack("!H", t[:2])[0] for t in tsdus]
+    assert offs == [0, 7]
+    d = _pgm.Decoder()
+    assert d.feed(tsdus[0]) == []
+    assert d.feed(tsdus[1]) == [[b"a" * 15], [b"b"]]
+
+
+def test_decoder_joins_at_a_message_start_and_drops_partials():
+    p = _pgm.Packer(12)
+    p.add([b"a" * 25])  # packets 0, 1, 2 (no start in 1)
+    p.add([b"c"])
+    tsdus = p.take()
+    assert struct.unpack("!H", tsdus[1][:2])[0] == _pgm.NO_START
+    late = _pgm.Decoder()
+    assert late.feed(tsdus[1]) == []  # no start here: skipped
+    assert late.feed(tsdus[2]) == [[b"c"]]  # joins at the start of [c]
+    d = _pgm.Decoder()
+    d.feed(tsdus[0])
+    assert d.reset() == 1  # lost: the partial message goes
+    assert d.feed(tsdus[2]) == [[b"c"]]
+
+
+def _stream(n, tsdu=40):
+    p = _pgm.Packer(tsdu)
+    msgs = [[b"m%d" % i, b"y" * (i % 30)] for i in range(n)]
+    for m in msgs:
+        p.add(m)
+    return msgs, p.take()
+
+
+def test_sender_receiver_repair():
+    msgs, tsdus = _stream(40)
+    tx = _pgm.Sender(GSI, 7000, 5555, "10.0.0.1", "239.1.1.1", sqns=1000)
+    rx = _pgm.Receiver(5555, "239.1.1.1")
+    got = []
+    now = 0.0
+    got += rx.on_packet(_pgm.parse(tx.spm_packet(now)), "10.0.0.1", now)
+    for i, t in enumerate(tsdus):
+        pkt = tx.odata_packet(t)
+        if i % 5 == 2:
+            continue  # lost on the wire
+        got += rx.on_packet(_pgm.parse(pkt), "10.0.0.1", now)
+    assert len(got) < len(msgs)
+    now += 1.0
+    out, freed = rx.due(now)
+    assert len(out) == len(tsdus) // 5 and not freed
+    for dest, nak in out:
+        assert dest == "10.0.0.1"
+        ncf, rdata = tx.on_nak(_pgm.parse(nak))
+        assert _pgm.parse(ncf).type == _pgm.NCF
+        got += rx.on_packet(_pgm.parse(rdata), "10.0.0.1", now)
+    assert got == msgs
+    assert rx.stats()["repaired"] == len(out) and rx.stats()["lost"] == 0
+
+
+def test_receiver_out_of_window_loses_visibly_never_partially():
+    p = _pgm.Packer(30)
+    msgs = [[b"m%d" % i, b"z" * 40] for i in range(30)]  # each spans packets
+    for m in msgs:
+        p.add(m)
+    tsdus = p.take()
+    tx = _pgm.Sender(GSI, 7000, 5555, "10.0.0.1", "239.1.1.1", sqns=8)
+    rx = _pgm.Receiver(5555, "239.1.1.1")
+    got = []
+    pkts = [tx.odata_packet(t) for t in tsdus]
+    got += rx.on_packet(_pgm.parse(pkts[0]), "10.0.0.1", 0.0)
+    for pkt in pkts[20:]:  # 1..19 never arrive, and left the window of 8
+        got += rx.on_packet(_pgm.parse(pkt), "10.0.0.1", 0.0)
+    assert rx.stats()["lost"] >= 19 - 8
+    assert rx.losses
+    assert got and all(m in msgs for m in got)  # whole messages only
+    assert got == msgs[msgs.index(got[0]) :]  # and in order from a message start
+
+
+def test_nak_retries_give_up():
+    msgs, tsdus = _stream(40)
+    assert len(tsdus) > 5
+    tx = _pgm.Sender(GSI, 7000, 5555, "10.0.0.1", "239.1.1.1", sqns=1000)
+    rx = _pgm.Receiver(5555, "239.1.1.1")
+    got = []
+    pkts = [tx.odata_packet(t) for t in tsdus]
+    for i, pkt in enumerate(pkts):
+        if i != 3:
+            got += rx.on_packet(_pgm.parse(pkt), "10.0.0.1", 0.0)
+    now, sent = 0.0, 0
+    while rx.next_deadline() is not None and now < 100:
+        now = rx.next_deadline() + 0.001
+        out, freed = rx.due(now)
+        sent += len(out)
+        got += freed
+    assert sent == _pgm.NAK_RETRIES and rx.stats()["lost"] == 1
+    assert got and all(m in msgs for m in got)
+
+
+def test_window_size_rule():
+    assert _pgm.window_sqns(100, 10000, 1500) == 80  # libzmq's defaults
+    assert _pgm.window_sqns(1, 1, 1500) == 1
+    assert _pgm.max_tsdu(1500) == 1448
+
+
+def test_endpoint_syntax():
+    ep = _endpoint.parse("epgm://eth0;239.192.1.1:5555")
+    assert (ep.transport, ep.source, ep.host, ep.port) == ("epgm", "eth0", "239.192.1.1", 5555)
+    ep = _endpoint.parse("pgm://10.0.0.1;239.192.1.1:7500")
+    assert (ep.source, ep.host) == ("10.0.0.1", "239.192.1.1")
+    for bad in ("epgm://239.192.1.1:5555", "epgm://eth0;10.0.0.1:5555", "epgm://x;239.1.1.1:0"):
+        with pytest.raises(zmq.ZMQError) as e:
+            _endpoint.parse(bad)
+        assert e.value.errno == zmq.EINVAL
+
+
+def test_only_pub_sub_types(ctx):
+    s = ctx.socket(zmq.PUSH)
+    with pytest.raises(zmq.ZMQError) as e:
+        s.connect("epgm://127.0.0.1;239.192.1.1:5555")
+    assert e.value.errno == zmq.ENOCOMPATPROTO
+    s = ctx.socket(zmq.PUB)
+    with pytest.raises(zmq.ZMQError) as e:
+        s.connect("epgm://nosuchif0;239.192.1.1:5555")
+    assert e.value.errno == zmq.ENODEV
