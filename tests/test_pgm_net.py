@@ -1,0 +1,227 @@
+"""epgm:// across hosts of the network test bed: fastzmq <-> fastzmq under 0/1/5% loss,
+a receiver that falls out of the source's window, and interop both ways with libzmq
+4.3.4 + OpenPGM (Debian's libzmq5 and python3-zmq, driven by /usr/bin/python3).
+
+The source runs in host 0, the receiver in host 1 (libzmq disables multicast loop, so
+its peers must be on other hosts). Loss is nftables dropping that share of what the
+receiver's host gets (ODATA, SPM, NCF, RDATA alike).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from netbed import unavailable
+
+pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
+
+SYSTEM_PY = "/usr/bin/python3"
+
+
+def _libzmq_pgm() -> str | None:
+    """Why libzmq-with-OpenPGM interop cannot run here, or None."""
+    if not os.path.exists(SYSTEM_PY):
+        return f"no {SYSTEM_PY}"
+    r = subprocess.run(
+        [SYSTEM_PY, "-c", "import zmq; print(zmq.zmq_version(), zmq.has('pgm'))"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    if r.returncode != 0:
+        return "python3-zmq is not installed for /usr/bin/python3 (apt-get install python3-zmq)"
+    if not r.stdout.strip().endswith("True"):
+        return f"the system libzmq ({r.stdout.strip()}) has no pgm/epgm"
+    return None
+
+
+GROUP, PORT = "239.192.7.1", 5560
+
+SUB = """
+import json, sys, time
+import @MOD@ as zmq
+c = zmq.Context()
+s = c.socket(zmq.SUB)
+s.setsockopt(zmq.SUBSCRIBE, b"")
+s.setsockopt(zmq.RCVTIMEO, @TIMEOUT@)
+s.setsockopt(zmq.RATE, @RATE@)  # with RECOVERY_IVL: the receive window (libzmq's rule)
+s.setsockopt(zmq.RECOVERY_IVL, @RIVL@)
+s.connect("epgm://@ADDR@;@GROUP@:@PORT@")
+mon = None
+if "@MOD@" == "fastzmq":
+    mon = s.get_monitor_socket(0x8000)
+print("ready", flush=True)
+got = []
+try:
+    while len(got) < @N@:
+        got.append([f[:12].decode() + ":%d" % len(f) for f in s.recv_multipart()])
+except zmq.Again:
+    pass
+extra = {}
+if mon is not None:
+    from fastzmq import _pgm_transport
+    extra = _pgm_transport.stats(s)
+    events = []
+    while mon.poll(100):
+        events.append(mon.recv_multipart())
+    extra["loss_events"] = len(events)
+    s.disable_monitor(); mon.close(0)
+print("result", json.dumps([got, extra]), flush=True)
+s.close(0); c.term()
+"""
+
+PUB = """
+import json, select, sys, time
+import @MOD@ as zmq
+c = zmq.Context()
+p = c.socket(zmq.PUB)
+p.setsockopt(zmq.RATE, @RATE@)
+p.setsockopt(zmq.RECOVERY_IVL, @RIVL@)
+p.setsockopt(zmq.SNDHWM, 0)
+p.connect("epgm://@ADDR@;@GROUP@:@PORT@")
+time.sleep(0.3)
+def burst(a, b):
+    for i in range(a, b):
+        if i % 3 == 0:
+            p.send_multipart([b"mp%d" % i, b"x" * @SIZE@, b"end%d" % i])
+        else:
+            p.send(b"m%d " % i + b"y" * @SIZE@)
+burst(0, @N1@)
+print("sent1", flush=True)
+if @N1@ < @N@:
+    select.select([sys.stdin], [], [], 20) and sys.stdin.readline()
+    burst(@N1@, @N@)
+print("sent", flush=True)
+select.select([sys.stdin], [], [], 30)  # stay (repairs) until told
+stats = {}
+if "@MOD@" == "fastzmq":
+    from fastzmq import _pgm_transport
+    stats = _pgm_transport.stats(p)
+print("stats", json.dumps(stats), flush=True)
+p.close(0); c.term()
+"""
+
+
+def expected(n: int, size: int) -> list:
+    out = []
+    for i in range(n):
+        if i % 3 == 0:
+            out.append(
+                [f"mp{i}:{len(b'mp%d' % i)}", f"{'x' * 12}:{size}", f"end{i}:{len(b'end%d' % i)}"]
+            )
+        else:
+            body = (b"m%d " % i + b"y" * size)[:12].decode()
+            out.append([f"{body}:{len(b'm%d ' % i) + size}"])
+    return out
+
+
+def _fill(code: str, **kw: object) -> str:
+    for k, v in kw.items():
+        code = code.replace(f"@{k}@", str(v))
+    return code
+
+
+def _py(mod: str) -> str | None:
+    return SYSTEM_PY if mod == "zmq" else None
+
+
+def run_pair(bed, src_mod, dst_mod, n, size=200, rate=20000, rivl=10000, cut=None, timeout=8000):
+    """Source in host 0, receiver in host 1; returns (messages, receiver stats, source
+    stats). cut: (n1) send n1 messages, cut host 1's cable, send the rest, restore."""
+    n1 = n if cut is None else cut
+    kw = dict(ADDR=bed.addrs[1], GROUP=GROUP, PORT=PORT, N=n, TIMEOUT=timeout, RATE=rate, RIVL=rivl)
+    rx = bed.spawn_py(1, _fill(SUB, MOD=dst_mod, **kw), _py(dst_mod))
+    rx.expect("ready")
+    kw["ADDR"] = bed.addrs[0]
+    tx = bed.spawn_py(0, _fill(PUB, MOD=src_mod, SIZE=size, N1=n1, **kw), _py(src_mod))
+    tx.expect("sent1", 30)
+    if cut is not None:
+        import time
+
+        time.sleep(n1 * (size + 60) * 8 / rate / 1000 + 0.5)  # the first part is across
+        bed.link(1, False)
+        tx.send("go")
+        tx.expect("sent", 30)
+        time.sleep(1.5)
+        bed.link(1, True)
+    got, rstats = json.loads(rx.expect("result", 40).split(" ", 1)[1])
+    tx.send("stop")
+    sstats = json.loads(tx.expect("stats", 10).split(" ", 1)[1])
+    return got, rstats, sstats
+
+
+@pytest.fixture
+def bed(netbed):
+    def spawn_py(i, code, py=None):
+        if py is None:
+            return netbed.spawn(i, code)
+        from netbed import Proc
+
+        p = Proc(["ip", "netns", "exec", netbed.hosts[i], py, "-c", code], dict(os.environ))
+        netbed.procs.append(p.popen)
+        return p
+
+    netbed.spawn_py = spawn_py
+    return netbed
+
+
+@pytest.mark.parametrize("loss", [0, 1, 5])
+def test_epgm_fastzmq_both_ends_with_loss(bed, loss):
+    bed.loss(1, loss)
+    n = 1500
+    got, rstats, sstats = run_pair(bed, "fastzmq", "fastzmq", n, size=900)
+    assert got == expected(n, 900), (rstats, sstats)  # every message, in order, whole
+    assert rstats["lost"] == 0 and rstats["loss_events"] == 0
+    if loss:
+        assert rstats["repaired"] > 0 and sstats["rdata"] >= rstats["repaired"]
+        assert rstats["nak_sent"] > 0 and sstats["naks"] > 0
+    else:
+        assert rstats["repaired"] == 0
+
+
+def test_epgm_receiver_out_of_window_loses_visibly(bed):
+    # RATE 1000 kbit/s and RECOVERY_IVL 200 ms: a window of 16 packets; the receiver's
+    # cable is cut while ~100 packets go out, so the repair is impossible
+    n = 300
+    got, rstats, sstats = run_pair(
+        bed, "fastzmq", "fastzmq", n, size=1400, rate=1000, rivl=200, cut=100, timeout=3000
+    )
+    want = expected(n, 1400)
+    assert rstats["lost"] > 0 and rstats["loss_events"] > 0
+    assert got[:100] == want[:100]
+    rest = got[100:]
+    assert rest and len(got) < n
+    start = want.index(rest[0])  # resumed at a whole message, and in order from there
+    assert rest == want[start : start + len(rest)]
+    assert sstats["window"] <= 16
+
+
+@pytest.mark.parametrize("loss", [0, 5])
+def test_epgm_interop_fastzmq_pub_to_libzmq_sub(bed, loss):
+    why = _libzmq_pgm()
+    if why:
+        pytest.skip(why)
+    bed.loss(1, loss)
+    n = 600
+    got, _, sstats = run_pair(bed, "fastzmq", "zmq", n, size=700)
+    assert got == expected(n, 700)
+    if loss:
+        assert sstats["naks"] > 0 and sstats["rdata"] > 0  # OpenPGM's NAKs, our repairs
+
+
+@pytest.mark.parametrize("loss", [0, 5])
+def test_epgm_interop_libzmq_pub_to_fastzmq_sub(bed, loss):
+    why = _libzmq_pgm()
+    if why:
+        pytest.skip(why)
+    bed.loss(1, loss)
+    n = 600
+    got, rstats, _ = run_pair(bed, "zmq", "fastzmq", n, size=700)
+    assert got == expected(n, 700)
+    assert rstats["lost"] == 0
+    if loss:
+        assert rstats["nak_sent"] > 0 and rstats["repaired"] > 0  # OpenPGM answered our NAKs
