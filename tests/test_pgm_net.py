@@ -50,7 +50,7 @@ s.setsockopt(zmq.SUBSCRIBE, b"")
 s.setsockopt(zmq.RCVTIMEO, @TIMEOUT@)
 s.setsockopt(zmq.RATE, @RATE@)  # with RECOVERY_IVL: the receive window (libzmq's rule)
 s.setsockopt(zmq.RECOVERY_IVL, @RIVL@)
-s.connect("epgm://@ADDR@;@GROUP@:@PORT@")
+s.connect("@SCHEME@://@ADDR@;@GROUP@:@PORT@")
 mon = None
 if "@MOD@" == "fastzmq":
     mon = s.get_monitor_socket(0x8000)
@@ -82,7 +82,7 @@ p = c.socket(zmq.PUB)
 p.setsockopt(zmq.RATE, @RATE@)
 p.setsockopt(zmq.RECOVERY_IVL, @RIVL@)
 p.setsockopt(zmq.SNDHWM, 0)
-p.connect("epgm://@ADDR@;@GROUP@:@PORT@")
+p.connect("@SCHEME@://@ADDR@;@GROUP@:@PORT@")
 time.sleep(0.3)
 def burst(a, b):
     for i in range(a, b):
@@ -129,11 +129,23 @@ def _py(mod: str) -> str | None:
     return SYSTEM_PY if mod == "zmq" else None
 
 
-def run_pair(bed, src_mod, dst_mod, n, size=200, rate=20000, rivl=10000, cut=None, timeout=8000):
+def run_pair(
+    bed,
+    src_mod,
+    dst_mod,
+    n,
+    size=200,
+    rate=20000,
+    rivl=10000,
+    cut=None,
+    timeout=8000,
+    scheme="epgm",
+):
     """Source in host 0, receiver in host 1; returns (messages, receiver stats, source
     stats). cut: (n1) send n1 messages, cut host 1's cable, send the rest, restore."""
     n1 = n if cut is None else cut
     kw = dict(ADDR=bed.addrs[1], GROUP=GROUP, PORT=PORT, N=n, TIMEOUT=timeout, RATE=rate, RIVL=rivl)
+    kw["SCHEME"] = scheme
     rx = bed.spawn_py(1, _fill(SUB, MOD=dst_mod, **kw), _py(dst_mod))
     rx.expect("ready")
     kw["ADDR"] = bed.addrs[0]
@@ -225,3 +237,110 @@ def test_epgm_interop_libzmq_pub_to_fastzmq_sub(bed, loss):
     assert rstats["lost"] == 0
     if loss:
         assert rstats["nak_sent"] > 0 and rstats["repaired"] > 0  # OpenPGM answered our NAKs
+
+
+@pytest.mark.parametrize("direction", ["fastzmq", "to-libzmq", "from-libzmq"])
+def test_pgm_raw_ip(bed, direction):
+    """pgm:// (IP protocol 113 on raw sockets: needs CAP_NET_RAW; the bed runs as root)."""
+    if direction != "fastzmq":
+        why = _libzmq_pgm()
+        if why:
+            pytest.skip(why)
+    bed.loss(1, 3)
+    src = "zmq" if direction == "from-libzmq" else "fastzmq"
+    dst = "zmq" if direction == "to-libzmq" else "fastzmq"
+    n = 300
+    got, rstats, sstats = run_pair(bed, src, dst, n, size=500, scheme="pgm")
+    assert got == expected(n, 500)
+    if dst == "fastzmq":
+        assert rstats["lost"] == 0
+    if src == "fastzmq":
+        assert sstats["odata"] > 0
+
+
+CAPTURE = """
+import json, socket, struct, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+             socket.inet_aton("@GROUP@") + socket.inet_aton("0.0.0.0"))
+s.settimeout(2)
+print("ready", flush=True)
+seen = []
+try:
+    while True:
+        d = s.recv(65536)
+        if d[16:20] == socket.inet_aton("@GROUP@") and struct.unpack("!H", d[22:24])[0] == @PORT@:
+            seen.append((d[8], struct.unpack("!H", d[2:4])[0]))  # TTL, IP total length
+except socket.timeout:
+    pass
+print("seen", json.dumps(seen), flush=True)
+"""
+
+OPTS_PUB = """
+import json, time, fastzmq as zmq
+from fastzmq import _pgm_transport
+c = zmq.Context()
+p = c.socket(zmq.PUB)
+p.multicast_hops = 5
+p.multicast_maxtpdu = 600
+p.rate = 800  # kbit/s: 100 kB/s
+p.recovery_ivl = 1000  # window: (800 // 8) * 1000 // 600 = 166 packets
+p.sndhwm = 0
+p.connect("epgm://@ADDR@;@GROUP@:@PORT@")
+t0 = time.monotonic()
+for i in range(100):
+    p.send(b"%d " % i + b"z" * 1000)
+last, t_last = -1, t0
+while time.monotonic() - t_last < 0.3:  # until no ODATA for 0.3 s
+    time.sleep(0.01)
+    n = _pgm_transport.stats(p)["odata"]
+    if n != last:
+        last, t_last = n, time.monotonic()
+elapsed = t_last - t0
+print("result", json.dumps([elapsed, _pgm_transport.stats(p)]), flush=True)
+p.close(0); c.term()
+"""
+
+LOOP = """
+import fastzmq as zmq
+c = zmq.Context()
+got = []
+for loop in (0, 1):
+    p = c.socket(zmq.PUB); p.multicast_loop = loop; p.rate = 10000
+    s = c.socket(zmq.SUB); s.subscribe(b""); s.rcvtimeo = 1000
+    url = "epgm://@ADDR@;239.192.7.@N@:5562"
+    s.connect(url); p.connect(url)
+    for i in range(20):
+        p.send(b"hello")
+    n = 0
+    try:
+        while n < 20:
+            s.recv(); n += 1
+    except zmq.Again:
+        pass
+    got.append(n)
+    p.close(0); s.close(0)
+c.term()
+print("result", got, flush=True)
+"""
+
+
+def test_epgm_options_take_effect(bed):
+    """MULTICAST_HOPS is the TTL on the wire, MULTICAST_MAXTPDU bounds the datagrams,
+    RATE paces ODATA, RATE*RECOVERY_IVL/MAXTPDU sizes the window, MULTICAST_LOOP
+    decides whether a receiver on the sending host hears it."""
+    cap = bed.spawn(1, _fill(CAPTURE, GROUP=GROUP, PORT=PORT))
+    cap.expect("ready")
+    pub = bed.spawn(0, _fill(OPTS_PUB, ADDR=bed.addrs[0], GROUP=GROUP, PORT=PORT))
+    elapsed, stats = json.loads(pub.expect("result", 20).split(" ", 1)[1])
+    seen = json.loads(cap.expect("seen", 20).split(" ", 1)[1])
+    assert len(seen) >= stats["odata"] > 150  # 100 kB in TSDUs of 546 bytes
+    assert {ttl for ttl, _ in seen} == {5}
+    assert max(size for _, size in seen) <= 600
+    assert max(size for _, size in seen) > 550  # the TSDUs are filled up to it
+    assert stats["window"] == 166
+    sent = sum(size for _, size in seen)
+    assert elapsed > 0.7 * sent / 100_000  # paced (a lower bound: load only adds)
+    lp = bed.run(0, _fill(LOOP, ADDR=bed.addrs[0], N=9), timeout=20)
+    assert lp.returncode == 0, lp.stderr
+    assert lp.stdout.split("result", 1)[1].strip() == "[0, 20]"

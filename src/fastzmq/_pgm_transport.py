@@ -175,6 +175,7 @@ class PgmEndpoint:
         self.udp = ep.transport == "epgm"
         self.source = stype in _SOURCES
         self.group, self.port = ep.host, ep.port
+        self.group_bytes = _pysocket.inet_aton(self.group)
         self.iface = _parse_iface(ep)
         opt = sock._option_value
         self.rate = max(1, opt(_c.RATE)) * 1000 / 8.0  # bytes per second
@@ -318,8 +319,10 @@ class PgmEndpoint:
                 break
             except OSError:
                 break
-            if not self.udp:
-                data = data[(data[0] & 0x0F) * 4 :]  # raw: strip the IP header
+            if not self.udp:  # raw: IP header first; a receiver takes its group's only
+                if not self.source and data[16:20] != self.group_bytes:
+                    continue
+                data = data[(data[0] & 0x0F) * 4 :]
             try:
                 pkt = _pgm.parse(data)
             except _pgm.PgmError:
