@@ -344,3 +344,132 @@ def test_epgm_options_take_effect(bed):
     lp = bed.run(0, _fill(LOOP, ADDR=bed.addrs[0], N=9), timeout=20)
     assert lp.returncode == 0, lp.stderr
     assert lp.stdout.split("result", 1)[1].strip() == "[0, 20]"
+
+
+SAME_HOST = """
+import time, fastzmq as zmq
+c = zmq.Context()
+url = "epgm://@ADDR@;239.192.7.20:5563"
+out = {}
+# XPUB -> XSUB, and SUB's own filter (PGM carries no subscriptions)
+xp = c.socket(zmq.XPUB); xp.rate = 10000
+xs = c.socket(zmq.XSUB); xs.rcvtimeo = 2000
+sub = c.socket(zmq.SUB); sub.subscribe(b"a"); sub.rcvtimeo = 2000
+xs.connect(url); sub.connect(url); xp.connect(url)
+xs.send(b"\\x01")  # subscribe all (locally: PGM does not carry it)
+out["xpub_sees"] = xp.recv()  # the transport's subscribe-all
+for t in (b"a1", b"b1", b"a2"):
+    xp.send_multipart([t, b"body"])
+out["xsub"] = [xs.recv_multipart() for _ in range(3)]
+out["sub"] = [sub.recv_multipart() for _ in range(2)]
+sub.rcvtimeo = 300
+try:
+    out["sub_extra"] = sub.recv_multipart()
+except zmq.Again:
+    out["sub_extra"] = None
+# disconnect: the endpoint goes, nothing more arrives
+xs.disconnect(url)
+xp.send(b"after")
+xs.rcvtimeo = 500
+try:
+    out["after_disconnect"] = xs.recv()
+except zmq.Again:
+    out["after_disconnect"] = None
+xp.close(0); xs.close(0); sub.close(0)
+# a default-LINGER close flushes what is queued (paced at RATE), then term() returns
+p = c.socket(zmq.PUB); p.rate = 1000; p.sndhwm = 0
+s = c.socket(zmq.SUB); s.subscribe(b""); s.rcvtimeo = 5000
+s.connect(url); p.connect(url)
+for i in range(40):
+    p.send(b"%d" % i + b"q" * 1000)
+t0 = time.monotonic()
+p.close()
+out["linger_s"] = round(time.monotonic() - t0, 2)
+n = 0
+try:
+    while n < 40:
+        s.recv(); n += 1
+except zmq.Again:
+    pass
+out["after_close"] = n
+s.close(0)
+c.term()
+print("result", repr(out), flush=True)
+"""
+
+
+def test_epgm_xpub_xsub_filter_disconnect_linger(bed):
+    import ast
+
+    r = bed.run(0, _fill(SAME_HOST, ADDR=bed.addrs[0]), timeout=30)
+    assert r.returncode == 0, r.stderr
+    out = ast.literal_eval(r.stdout.split("result", 1)[1].strip())
+    assert out["xpub_sees"] == b"\x01"
+    assert out["xsub"] == [[b"a1", b"body"], [b"b1", b"body"], [b"a2", b"body"]]
+    assert out["sub"] == [[b"a1", b"body"], [b"a2", b"body"]] and out["sub_extra"] is None
+    assert out["after_disconnect"] is None
+    assert out["after_close"] == 40
+
+
+LATE = """
+import json, sys, time
+import @MOD@ as zmq
+c = zmq.Context()
+p = c.socket(zmq.PUB)
+p.setsockopt(zmq.RATE, 4000)
+p.setsockopt(zmq.SNDHWM, 0)
+p.connect("epgm://@ADDR@;@GROUP@:@PORT@")
+print("ready", flush=True)
+t0 = time.monotonic()
+i = 0
+while time.monotonic() - t0 < 3.0:
+    # each message spans several packets: a late joiner lands mid-message
+    p.send_multipart([b"%d" % i, b"a" * 3000, b"b" * 2000, b"end%d" % i])
+    i += 1
+    time.sleep(0.01)
+print("sent", i, flush=True)
+time.sleep(0.5)
+p.close(0); c.term()
+"""
+
+LATE_SUB = """
+import json, time
+import @MOD@ as zmq
+c = zmq.Context()
+s = c.socket(zmq.SUB)
+s.setsockopt(zmq.SUBSCRIBE, b"")
+s.setsockopt(zmq.RCVTIMEO, 2000)
+s.setsockopt(zmq.RATE, 4000)
+s.connect("epgm://@ADDR@;@GROUP@:@PORT@")
+got = []
+try:
+    while True:
+        f = s.recv_multipart()
+        got.append([f[0].decode(), len(f[1]), len(f[2]), f[3].decode(), len(f)])
+except zmq.Again:
+    pass
+print("result", json.dumps(got), flush=True)
+s.close(0); c.term()
+"""
+
+
+@pytest.mark.parametrize("src", ["fastzmq", "zmq"])
+def test_epgm_late_joiner_starts_at_a_message_boundary(bed, src):
+    if src == "zmq":
+        why = _libzmq_pgm()
+        if why:
+            pytest.skip(why)
+    kw = dict(GROUP=GROUP, PORT=PORT)
+    pub = bed.spawn_py(0, _fill(LATE, MOD=src, ADDR=bed.addrs[0], **kw), _py(src))
+    pub.expect("ready")
+    import time
+
+    time.sleep(1.0)  # the stream is well under way
+    sub = bed.spawn(1, _fill(LATE_SUB, MOD="fastzmq", ADDR=bed.addrs[1], **kw))
+    got = json.loads(sub.expect("result", 20).split(" ", 1)[1])
+    sent = int(pub.expect("sent", 10).split()[1])
+    assert 0 < len(got) < sent
+    first = int(got[0][0])
+    assert first > 0  # joined late
+    # whole messages only, from a message start, in order, none missing
+    assert got == [[str(i), 3000, 2000, f"end{i}", 4] for i in range(first, first + len(got))]
