@@ -110,8 +110,12 @@ def test_sender_receiver_repair():
     assert len(out) == len(tsdus) // 5 and not freed
     for dest, nak in out:
         assert dest == "10.0.0.1"
-        ncf, rdata = tx.on_nak(_pgm.parse(nak))
+        ncf = tx.on_nak(_pgm.parse(nak))
         assert _pgm.parse(ncf).type == _pgm.NCF
+        assert tx.on_nak(_pgm.parse(nak)) is not None  # a repeat: NCF again, one RDATA
+        got += rx.on_packet(_pgm.parse(ncf), "10.0.0.1", now)
+        rdata = tx.rdata_packet()
+        assert tx.rdata_packet() is None
         got += rx.on_packet(_pgm.parse(rdata), "10.0.0.1", now)
     assert got == msgs
     assert rx.stats()["repaired"] == len(out) and rx.stats()["lost"] == 0

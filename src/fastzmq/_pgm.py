@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import random
 import struct
+from collections import deque
 from typing import NamedTuple
 
 SPM, POLL, POLR, ODATA, RDATA, NAK, NNAK, NCF, SPMR = 0, 1, 2, 4, 5, 8, 9, 0x0A, 0x0C
@@ -50,12 +51,18 @@ class PgmError(ValueError):
 
 
 def checksum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071) of data."""
+    """The Internet checksum (RFC 1071) of data.
+
+    The one's-complement sum of the 16-bit words is the data, read as one big-endian
+    number in base 65536, modulo 65535 (65536 = 1 mod 65535), except that a non-zero
+    sum is 0xffff where the remainder is 0: one C-level modulo instead of a word loop.
+    """
     if len(data) % 2:
-        data = data + b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
+        data = bytes(data) + b"\0"
+    n = int.from_bytes(data, "big")
+    total = n % 0xFFFF
+    if total == 0 and n:
+        total = 0xFFFF
     return ~total & 0xFFFF
 
 
@@ -334,6 +341,8 @@ class Sender:
         self.hb_index = len(self.HEARTBEAT)
         self.next_spm = 0.0  # due at once: the first SPM announces the session
         self.odata = self.rdata = self.naks = self.ncfs = self.spms = 0
+        self.repair_q: deque = deque()  # sqns NAKed, RDATA not sent yet
+        self.repair_set: set = set()
 
     def odata_packet(self, tsdu: bytes) -> bytes:
         self.lead = (self.lead + 1) & MASK
@@ -364,19 +373,30 @@ class Sender:
         self.spms += 1
         return pkt
 
-    def on_nak(self, pkt: Packet) -> list:
-        """A NAK for us: [NCF, RDATA] if the packet is still in the window, else []."""
+    def on_nak(self, pkt: Packet) -> bytes | None:
+        """A NAK for us: the NCF to multicast at once (None if the packet has left the
+        window); the RDATA is queued (``rdata_packet``), once however many ask for it."""
         if pkt.gsi != self.gsi or pkt.dport != self.sport or pkt.sport != self.dport:
-            return []
+            return None
         self.naks += 1
-        tsdu = self.window.get(pkt.sqn)
-        if tsdu is None:
-            return []
+        if pkt.sqn not in self.window:
+            return None
+        if pkt.sqn not in self.repair_set:
+            self.repair_set.add(pkt.sqn)
+            self.repair_q.append(pkt.sqn)
         self.ncfs += 1
-        self.rdata += 1
-        ncf = build_nak(self.sport, self.dport, self.gsi, pkt.sqn, self.nla, self.group, True)
-        rdata = build_data(self.sport, self.dport, self.gsi, pkt.sqn, self.trail, tsdu, True)
-        return [ncf, rdata]
+        return build_nak(self.sport, self.dport, self.gsi, pkt.sqn, self.nla, self.group, True)
+
+    def rdata_packet(self) -> bytes | None:
+        """The next queued repair (RDATA goes before new ODATA), or None."""
+        while self.repair_q:
+            sqn = self.repair_q.popleft()
+            self.repair_set.discard(sqn)
+            tsdu = self.window.get(sqn)
+            if tsdu is not None:
+                self.rdata += 1
+                return build_data(self.sport, self.dport, self.gsi, sqn, self.trail, tsdu, True)
+        return None
 
 
 # ------------------------------------------------------------------ the receiver
@@ -421,7 +441,10 @@ class Receiver:
     # statistics over every source
     def stats(self) -> dict:
         keys = ("delivered", "lost", "repaired", "duplicates", "nak_sent")
-        return {k: sum(getattr(p, k) for p in self.peers.values()) for k in keys}
+        out = {k: sum(getattr(p, k) for p in self.peers.values()) for k in keys}
+        out["held"] = sum(len(p.held) for p in self.peers.values())  # waiting for a repair
+        out["naks_pending"] = sum(len(p.naks) for p in self.peers.values())
+        return out
 
     def _peer(self, pkt: Packet, src_ip: str) -> Peer:
         peer = self.peers.get(pkt.tsi)

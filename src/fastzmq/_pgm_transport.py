@@ -312,6 +312,7 @@ class PgmEndpoint:
     def _net_event(self, mask: int) -> None:
         now = time.monotonic()
         got: list = []
+        repairs = False
         for _ in range(512):
             try:
                 data, addr = self.inp.recvfrom(65536)
@@ -329,14 +330,18 @@ class PgmEndpoint:
                 continue
             if self.source:
                 if pkt.type == _pgm.NAK:
-                    for reply in self.tx.on_nak(pkt):
-                        self._send(reply)
+                    ncf = self.tx.on_nak(pkt)
+                    if ncf is not None:
+                        self._send(ncf)
+                        repairs = True
                 elif pkt.type == _pgm.SPMR and pkt.gsi == self.tx.gsi:
                     self._send(self.tx.spm_packet(now))
             else:
                 got.extend(self.rx.on_packet(pkt, addr[0], now))
         if got:
             self._deliver(got)
+        if repairs:
+            self._pace()
         if not self.source:
             self._check_losses()
             self._tick()
@@ -400,15 +405,20 @@ class PgmEndpoint:
         self._pace()
 
     def _pace(self) -> None:
+        """Send at RATE: repairs (RDATA) first, then new data (ODATA)."""
         now = time.monotonic()
         sent = False
-        while self.out_q:
+        tx = self.tx
+        while tx.repair_q or self.out_q:
             if self.t_next > now + 0.002:
                 break
-            tsdu = self.out_q.popleft()
-            pkt = self.tx.odata_packet(tsdu)
+            pkt = tx.rdata_packet() if tx.repair_q else None
+            if pkt is None:
+                if not self.out_q:
+                    break
+                pkt = tx.odata_packet(self.out_q.popleft())
+                sent = True
             self._send(pkt)
-            sent = True
             self.t_next = max(self.t_next, now - 0.01) + (len(pkt) + 28) / self.rate
         if sent:
             self.tx.data_sent(now)
@@ -429,7 +439,7 @@ class PgmEndpoint:
         now = time.monotonic()
         if self.source:
             due = self.tx.spm_due(now)
-            if self.out_q:
+            if self.out_q or self.tx.repair_q:
                 due = min(due, self.t_next)
         else:
             due = self.rx.next_deadline()
@@ -446,7 +456,7 @@ class PgmEndpoint:
             return
         now = time.monotonic()
         if self.source:
-            if self.out_q:
+            if self.out_q or self.tx.repair_q:
                 self._pace()
             if self.tx.spm_due(now) <= now:
                 self._send(self.tx.spm_packet(now))
