@@ -4,6 +4,7 @@ b"hello", [b"A", b"BB"] and 300 x b"x" on epgm://10.77.207.1;239.192.1.1:5555)."
 
 from __future__ import annotations
 
+import errno
 import struct
 
 import pytest
@@ -186,3 +187,44 @@ def test_only_pub_sub_types(ctx):
     with pytest.raises(zmq.ZMQError) as e:
         s.connect("epgm://nosuchif0;239.192.1.1:5555")
     assert e.value.errno == zmq.ENODEV
+
+
+PGM_UNPRIVILEGED = """
+import fastzmq as zmq
+s = zmq.Context().socket(zmq.PUB)
+try:
+    s.connect("pgm://127.0.0.1;239.192.1.1:5555")
+    print("opened")
+except zmq.ZMQError as e:
+    print("errno", e.errno, e)
+s.close(0)
+"""
+
+
+def test_raw_pgm_without_privilege_is_eperm(ctx):
+    """pgm:// needs raw sockets: without CAP_NET_RAW the call raises EPERM, saying so."""
+    import os
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0:
+        s = ctx.socket(zmq.PUB)
+        with pytest.raises(zmq.ZMQError) as e:
+            s.connect("pgm://127.0.0.1;239.192.1.1:5555")
+        assert e.value.errno == errno.EPERM and "CAP_NET_RAW" in str(e.value)
+        return
+    import shutil
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("root, and no setpriv to drop CAP_NET_RAW")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(zmq.__file__)))
+    r = subprocess.run(
+        ["setpriv", "--bounding-set", "-net_raw", "--inh-caps", "-net_raw"]
+        + [sys.executable, "-c", PGM_UNPRIVILEGED],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": root},
+    )
+    assert r.stdout.startswith(f"errno {errno.EPERM} "), r.stdout + r.stderr
+    assert "CAP_NET_RAW" in r.stdout

@@ -349,7 +349,7 @@ def test_epgm_options_take_effect(bed):
 SAME_HOST = """
 import time, fastzmq as zmq
 c = zmq.Context()
-url = "epgm://@ADDR@;239.192.7.20:5563"
+url = "epgm://eth0;239.192.7.20:5563"  # an interface name
 out = {}
 # XPUB -> XSUB, and SUB's own filter (PGM carries no subscriptions)
 xp = c.socket(zmq.XPUB); xp.rate = 10000
