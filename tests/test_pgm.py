@@ -111,9 +111,9 @@ def test_sender_receiver_repair():
     assert len(out) == len(tsdus) // 5 and not freed
     for dest, nak in out:
         assert dest == "10.0.0.1"
-        ncf = tx.on_nak(_pgm.parse(nak))
+        [ncf] = tx.on_nak(_pgm.parse(nak))
         assert _pgm.parse(ncf).type == _pgm.NCF
-        assert tx.on_nak(_pgm.parse(nak)) is not None  # a repeat: NCF again, one RDATA
+        assert len(tx.on_nak(_pgm.parse(nak))) == 1  # a repeat: NCF again, one RDATA
         got += rx.on_packet(_pgm.parse(ncf), "10.0.0.1", now)
         rdata = tx.rdata_packet()
         assert tx.rdata_packet() is None
@@ -228,3 +228,22 @@ def test_raw_pgm_without_privilege_is_eperm(ctx):
     )
     assert r.stdout.startswith(f"errno {errno.EPERM} "), r.stdout + r.stderr
     assert "CAP_NET_RAW" in r.stdout
+
+
+def test_nak_list_option():
+    """OpenPGM receivers NAK several packets at once (OPT_NAK_LIST): each is repaired."""
+    tx = _pgm.Sender(GSI, 7000, 5555, "10.0.0.1", "239.1.1.1", sqns=100)
+    for i in range(10):
+        tx.odata_packet(b"\0\0" + bytes([i]))
+    nak = _pgm.build_nak(5555, 7000, GSI, 2, "10.0.0.1", "239.1.1.1", more=(4, 7, 50))
+    pkt = _pgm.parse(nak)
+    assert pkt.options[0][0] == _pgm.OPT_NAK_LIST
+    assert _pgm.requested(pkt) == [2, 4, 7, 50]
+    ncfs = tx.on_nak(pkt)
+    assert [_pgm.parse(n).sqn for n in ncfs] == [2, 4, 7]  # 50 was never sent
+    repaired = []
+    while (r := tx.rdata_packet()) is not None:
+        p = _pgm.parse(r)
+        assert p.type == _pgm.RDATA
+        repaired.append((p.sqn, p.data[2]))
+    assert repaired == [(2, 2), (4, 4), (7, 7)]

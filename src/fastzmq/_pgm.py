@@ -32,7 +32,8 @@ from typing import NamedTuple
 
 SPM, POLL, POLR, ODATA, RDATA, NAK, NNAK, NCF, SPMR = 0, 1, 2, 4, 5, 8, 9, 0x0A, 0x0C
 OPT_PRESENT = 0x01
-OPT_LENGTH, OPT_FRAGMENT, OPT_FIN, OPT_SYN, OPT_END = 0x00, 0x01, 0x0E, 0x0D, 0x80
+OPT_LENGTH, OPT_FRAGMENT, OPT_NAK_LIST, OPT_FIN, OPT_SYN = 0x00, 0x01, 0x02, 0x0E, 0x0D
+OPT_END = 0x80
 AFI_IP, AFI_IP6 = 1, 2
 HEADER = struct.Struct("!HHBBH6sH")  # sport, dport, type, options, checksum, gsi, tsdu len
 DATA = struct.Struct("!II")  # sqn, trail
@@ -177,6 +178,16 @@ def parse(buf: bytes) -> Packet:
     return Packet(ptype, sport, dport, gsi)  # POLL/POLR/ACK...: callers ignore them
 
 
+def requested(pkt: Packet) -> list:
+    """The sequence numbers a NAK or NCF names: its own, then any OPT_NAK_LIST ones."""
+    out = [pkt.sqn]
+    for t, body in pkt.options:
+        if t == OPT_NAK_LIST and len(body) >= 5:  # a reserved byte, then 32-bit sqns
+            k = (len(body) - 1) // 4
+            out.extend(struct.unpack_from(f"!{k}I", body, 1))
+    return out
+
+
 def _finish(head: bytes, body: bytes) -> bytes:
     pkt = head + body
     csum = checksum(pkt) or 0xFFFF
@@ -197,11 +208,18 @@ def build_spm(sport, dport, gsi, sqn, trail, lead, nla, fin=False) -> bytes:
     return _finish(HEADER.pack(sport, dport, SPM, opt, 0, gsi, 0), body)
 
 
-def build_nak(sport, dport, gsi, sqn, source, group, ncf=False) -> bytes:
+def build_nak(sport, dport, gsi, sqn, source, group, ncf=False, more=()) -> bytes:
     """A NAK (receiver -> source: sport is the data's dport, dport the source's port) or
-    an NCF (source -> group: the data's ports)."""
+    an NCF (source -> group: the data's ports); more: further sqns, in OPT_NAK_LIST."""
     body = struct.pack("!I", sqn & MASK) + _pack_nla(source) + _pack_nla(group)
-    return _finish(HEADER.pack(sport, dport, NCF if ncf else NAK, 0, 0, gsi, 0), body)
+    opt = 0
+    if more:
+        ln = 4 + len(more) * 4
+        body += struct.pack("!BBH", OPT_LENGTH, 4, 4 + ln)
+        body += struct.pack("!BBBB", OPT_NAK_LIST | OPT_END, ln, 0, 0)
+        body += struct.pack(f"!{len(more)}I", *more)
+        opt = OPT_PRESENT | 0x02  # network-significant, as RFC 3208 says for NAK lists
+    return _finish(HEADER.pack(sport, dport, NCF if ncf else NAK, opt, 0, gsi, 0), body)
 
 
 def build_spmr(sport, dport, gsi) -> bytes:
@@ -373,19 +391,25 @@ class Sender:
         self.spms += 1
         return pkt
 
-    def on_nak(self, pkt: Packet) -> bytes | None:
-        """A NAK for us: the NCF to multicast at once (None if the packet has left the
-        window); the RDATA is queued (``rdata_packet``), once however many ask for it."""
+    def on_nak(self, pkt: Packet) -> list:
+        """A NAK for us (OpenPGM may list more sequence numbers in OPT_NAK_LIST): the NCFs
+        to multicast at once, one per packet still in the window; the RDATA is queued
+        (``rdata_packet``), once however many ask for it."""
         if pkt.gsi != self.gsi or pkt.dport != self.sport or pkt.sport != self.dport:
-            return None
+            return []
         self.naks += 1
-        if pkt.sqn not in self.window:
-            return None
-        if pkt.sqn not in self.repair_set:
-            self.repair_set.add(pkt.sqn)
-            self.repair_q.append(pkt.sqn)
-        self.ncfs += 1
-        return build_nak(self.sport, self.dport, self.gsi, pkt.sqn, self.nla, self.group, True)
+        ncfs = []
+        for sqn in requested(pkt):
+            if sqn not in self.window:
+                continue
+            if sqn not in self.repair_set:
+                self.repair_set.add(sqn)
+                self.repair_q.append(sqn)
+            self.ncfs += 1
+            ncfs.append(
+                build_nak(self.sport, self.dport, self.gsi, sqn, self.nla, self.group, True)
+            )
+        return ncfs
 
     def rdata_packet(self) -> bytes | None:
         """The next queued repair (RDATA goes before new ODATA), or None."""
@@ -473,8 +497,10 @@ class Receiver:
             return self._advance(peer)
         if pkt.type == NCF:
             peer = self.peers.get(pkt.tsi)
-            if peer is not None and pkt.sqn in peer.naks:
-                peer.naks[pkt.sqn] = [WAIT_DATA, now + NAK_RDATA_IVL, peer.naks[pkt.sqn][2]]
+            if peer is not None:
+                for sqn in requested(pkt):
+                    if sqn in peer.naks:
+                        peer.naks[sqn] = [WAIT_DATA, now + NAK_RDATA_IVL, peer.naks[sqn][2]]
         return []
 
     def _want(self, peer: Peer, sqn: int, now: float) -> None:

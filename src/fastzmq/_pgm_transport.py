@@ -330,8 +330,7 @@ class PgmEndpoint:
                 continue
             if self.source:
                 if pkt.type == _pgm.NAK:
-                    ncf = self.tx.on_nak(pkt)
-                    if ncf is not None:
+                    for ncf in self.tx.on_nak(pkt):
                         self._send(ncf)
                         repairs = True
                 elif pkt.type == _pgm.SPMR and pkt.gsi == self.tx.gsi:
