@@ -247,3 +247,18 @@ def test_nak_list_option():
         assert p.type == _pgm.RDATA
         repaired.append((p.sqn, p.data[2]))
     assert repaired == [(2, 2), (4, 4), (7, 7)]
+
+
+def test_fin_ends_a_source():
+    msgs, tsdus = _stream(20)
+    tx = _pgm.Sender(GSI, 7000, 5555, "10.0.0.1", "239.1.1.1", sqns=100)
+    rx = _pgm.Receiver(5555, "239.1.1.1")
+    got = rx.on_packet(_pgm.parse(tx.spm_packet(0.0)), "10.0.0.1", 0.0)
+    pkts = [tx.odata_packet(t) for t in tsdus]
+    for p in pkts[:-2] + pkts[-1:]:  # the one before last is lost, and never repaired
+        got += rx.on_packet(_pgm.parse(p), "10.0.0.1", 0.0)
+    got += rx.on_packet(_pgm.parse(tx.spm_packet(0.1, fin=True)), "10.0.0.1", 0.1)
+    assert rx.peers == {}  # forgotten
+    assert rx.losses == [((GSI, 7000), 1)]
+    idx = [msgs.index(m) for m in got]  # whole messages, in order, some missing
+    assert idx == sorted(set(idx)) and len(got) < len(msgs)

@@ -425,6 +425,7 @@ class Sender:
 
 # ------------------------------------------------------------------ the receiver
 NAK_BO_IVL, NAK_RPT_IVL, NAK_RDATA_IVL, NAK_RETRIES = 0.05, 0.2, 0.2, 50  # libzmq's values
+PEER_EXPIRY = 300.0
 BACKOFF, WAIT_NCF, WAIT_DATA = 0, 1, 2
 
 
@@ -443,6 +444,7 @@ class Peer:
         self.sqns = sqns
         self.delivered = self.lost = self.repaired = self.duplicates = 0
         self.nak_sent = 0
+        self.heard = 0.0  # when we last heard from it
 
 
 class Receiver:
@@ -485,10 +487,18 @@ class Receiver:
             return self._on_data(pkt, src_ip, now)
         if pkt.type == SPM:
             peer = self._peer(pkt, src_ip)
+            peer.heard = now
             peer.nla, peer.spm_nla = pkt.nla, True
             if peer.next is None:
                 peer.next = (pkt.lead + 1) & MASK
             self._trail(peer, pkt.trail)
+            if any(t == OPT_FIN for t, _ in pkt.options):
+                # the source has closed: nothing more can be repaired; hand on what we
+                # hold, count the rest lost, forget it
+                self._trail(peer, (pkt.lead + 1) & MASK)
+                out = self._advance(peer)
+                del self.peers[pkt.tsi]
+                return out
             # data up to the lead we have not seen: its tail was lost
             s = peer.next
             while not seq_lt(pkt.lead, s) and seq_diff(s, pkt.lead) < peer.sqns:
@@ -509,6 +519,7 @@ class Receiver:
 
     def _on_data(self, pkt: Packet, src_ip: str, now: float) -> list:
         peer = self._peer(pkt, src_ip)
+        peer.heard = now
         if peer.next is None:
             peer.next = pkt.sqn  # a new source (or a late join): start here
         self._trail(peer, pkt.trail)
@@ -570,6 +581,9 @@ class Receiver:
         """(NAKs to send as (address, packet) pairs, messages freed by giving up)."""
         naks, freed = [], []
         for peer in list(self.peers.values()):
+            if now - peer.heard > PEER_EXPIRY and peer.heard:
+                del self.peers[peer.tsi]  # silent for 300 s (libzmq's PGM_PEER_EXPIRY)
+                continue
             gave_up = None
             for sqn, st in list(peer.naks.items()):
                 state, deadline, tries = st
