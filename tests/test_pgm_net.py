@@ -376,6 +376,15 @@ try:
 except zmq.Again:
     out["after_disconnect"] = None
 xp.close(0); xs.close(0); sub.close(0)
+# SNDBUF/RCVBUF are the PGM sockets' (the kernel doubles what it is given)
+import socket
+r = c.socket(zmq.SUB); r.rcvbuf = 100000; r.connect(url)
+w = c.socket(zmq.PUB); w.sndbuf = 60000; w.connect(url)
+def pgm_sockets(sock):
+    return [o for io in c._io for o in io.by_socket.get(sock, ())]
+out["rcvbuf"] = pgm_sockets(r)[0].inp.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+out["sndbuf"] = pgm_sockets(w)[0].out.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+r.close(0); w.close(0)
 # two sources on one group: each one's messages whole and in order
 pa = c.socket(zmq.PUB); pa.rate = 10000
 pb = c.socket(zmq.PUB); pb.rate = 10000
@@ -416,7 +425,7 @@ print("result", repr(out), flush=True)
 """
 
 
-def test_epgm_xpub_xsub_filter_disconnect_linger(bed):
+def test_epgm_xpub_xsub_filter_disconnect_linger_buffers(bed):
     import ast
 
     r = bed.run(0, _fill(SAME_HOST, ADDR=bed.addrs[0]), timeout=30)
@@ -427,6 +436,7 @@ def test_epgm_xpub_xsub_filter_disconnect_linger(bed):
     assert out["sub"] == [[b"a1", b"body"], [b"a2", b"body"]] and out["sub_extra"] is None
     assert out["after_disconnect"] is None
     assert out["after_close"] == 40
+    assert (out["rcvbuf"], out["sndbuf"]) == (200000, 120000)
     assert out["two_sources"] == {b"a": list(range(50)), b"b": list(range(50))}
 
 
