@@ -66,6 +66,8 @@ while time.monotonic() - t0 < @SECONDS@:
     for _ in range(100):
         p.send(msg)
     sent += 100
+    if @YIELD@:
+        time.sleep(0.0005)  # leave the GIL to the I/O thread now and then
 print("sent", sent, flush=True)
 time.sleep(2.5)
 p.close(0); c.term()
@@ -88,6 +90,7 @@ def one(bed: NetBed, mod: str, size: int, args: argparse.Namespace) -> dict:
         return p
 
     kw = dict(MOD=mod, GROUP=GROUP, PORT=PORT, RATE=args.rate, SIZE=size, SECONDS=args.seconds)
+    kw["YIELD"] = args.yield_gil
     rx = spawn(1, fill(SUB, ADDR=bed.addrs[1], **kw))
     rx.expect("ready")
     tx = spawn(0, fill(PUB, ADDR=bed.addrs[0], **kw))
@@ -95,7 +98,7 @@ def one(bed: NetBed, mod: str, size: int, args: argparse.Namespace) -> dict:
     n, secs, stats = json.loads(rx.expect("result", 60).split(" ", 1)[1])
     tx.wait(20)
     if os.environ.get("BENCH_PGM_DEBUG"):
-        print(stats, file=sys.stderr)
+        print(stats, rx.popen.stderr.read()[-3000:], file=sys.stderr)
     return {"sent": sent, "got": n, "secs": secs, "stats": stats}
 
 
@@ -105,6 +108,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--rate", type=int, default=1000000, help="RATE, kbit/s")
     ap.add_argument("--impl", default="fastzmq,zmq")
+    ap.add_argument("--yield-gil", action="store_true", help="the sender sleeps 0.5 ms per 100")
     args = ap.parse_args()
     why = unavailable()
     if why:

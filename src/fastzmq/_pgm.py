@@ -25,6 +25,7 @@ sender's window before it could be repaired is dropped, counted and reported.
 
 from __future__ import annotations
 
+import heapq
 import random
 import struct
 from collections import deque
@@ -426,6 +427,7 @@ class Sender:
 # ------------------------------------------------------------------ the receiver
 NAK_BO_IVL, NAK_RPT_IVL, NAK_RDATA_IVL, NAK_RETRIES = 0.05, 0.2, 0.2, 50  # libzmq's values
 PEER_EXPIRY = 300.0
+NAK_BURST = 256  # NAKs sent per timer run at most
 BACKOFF, WAIT_NCF, WAIT_DATA = 0, 1, 2
 
 
@@ -437,6 +439,7 @@ class Peer:
         self.nla = ""  # from its SPMs (or, until one comes, the datagrams' source)
         self.spm_nla = False
         self.next: int | None = None  # the next sequence number to hand on
+        self.lead: int | None = None  # the highest sequence number known to exist
         self.trail = 0
         self.held: dict = {}  # sqn -> TSDU, arrived ahead of next
         self.naks: dict = {}  # sqn -> [state, deadline, tries]
@@ -462,6 +465,7 @@ class Receiver:
         self.sqns = sqns
         self.peers: dict = {}
         self.losses: list = []
+        self.heap: list = []  # (deadline, tsi, sqn) of NAK timers; stale entries skipped
         self.rng = random.Random()
 
     # statistics over every source
@@ -500,22 +504,23 @@ class Receiver:
                 del self.peers[pkt.tsi]
                 return out
             # data up to the lead we have not seen: its tail was lost
-            s = peer.next
-            while not seq_lt(pkt.lead, s) and seq_diff(s, pkt.lead) < peer.sqns:
-                self._want(peer, s, now)
-                s = (s + 1) & MASK
+            self._extend(peer, (pkt.lead + 1) & MASK, now)
             return self._advance(peer)
         if pkt.type == NCF:
             peer = self.peers.get(pkt.tsi)
             if peer is not None:
                 for sqn in requested(pkt):
                     if sqn in peer.naks:
-                        peer.naks[sqn] = [WAIT_DATA, now + NAK_RDATA_IVL, peer.naks[sqn][2]]
+                        self._set_nak(peer, sqn, WAIT_DATA, now + NAK_RDATA_IVL, peer.naks[sqn][2])
         return []
 
     def _want(self, peer: Peer, sqn: int, now: float) -> None:
         if sqn not in peer.held and sqn not in peer.naks:
-            peer.naks[sqn] = [BACKOFF, now + self.rng.uniform(0, NAK_BO_IVL), 0]
+            self._set_nak(peer, sqn, BACKOFF, now + self.rng.uniform(0, NAK_BO_IVL), 0)
+
+    def _set_nak(self, peer: Peer, sqn: int, state: int, deadline: float, tries: int) -> None:
+        peer.naks[sqn] = [state, deadline, tries]
+        heapq.heappush(self.heap, (deadline, peer.tsi, sqn))  # older entries go stale
 
     def _on_data(self, pkt: Packet, src_ip: str, now: float) -> list:
         peer = self._peer(pkt, src_ip)
@@ -533,11 +538,24 @@ class Receiver:
             del peer.naks[pkt.sqn]
             peer.repaired += 1
         peer.held[pkt.sqn] = pkt.data
-        s = peer.next
-        while seq_lt(s, pkt.sqn):
+        self._extend(peer, (pkt.sqn + 1) & MASK, now)
+        return self._advance(peer)
+
+    def _extend(self, peer: Peer, end: int, now: float) -> None:
+        """The source has sent everything before end: NAK what we lack of what is new to
+        us (after the highest sequence number known so far: each gap is walked once)."""
+        start = peer.next
+        if peer.lead is not None and not seq_lt(peer.lead, start):
+            start = (peer.lead + 1) & MASK
+        if seq_diff(start, end) > peer.sqns:
+            start = (end - peer.sqns) & MASK  # more than a window: the rest is gone anyway
+        s = start
+        while seq_lt(s, end):
             self._want(peer, s, now)
             s = (s + 1) & MASK
-        return self._advance(peer)
+        last = (end - 1) & MASK
+        if peer.lead is None or seq_lt(peer.lead, last):
+            peer.lead = last
 
     def _trail(self, peer: Peer, trail: int) -> None:
         if seq_lt(peer.trail, trail):
@@ -577,39 +595,55 @@ class Receiver:
                 break
         return out
 
+    def _top(self) -> tuple | None:
+        """The earliest live heap entry (stale ones, superseded or answered, dropped)."""
+        heap = self.heap
+        while heap:
+            deadline, tsi, sqn = heap[0]
+            peer = self.peers.get(tsi)
+            st = peer.naks.get(sqn) if peer is not None else None
+            if st is not None and st[1] == deadline:
+                return heap[0]
+            heapq.heappop(heap)
+        return None
+
     def due(self, now: float) -> tuple:
-        """(NAKs to send as (address, packet) pairs, messages freed by giving up)."""
+        """(NAKs to send as (address, packet) pairs, messages freed by giving up).
+
+        NAK deadlines sit in a heap: the cost is per NAK due, not per NAK pending (a
+        receiver far behind has thousands pending). At most NAK_BURST go out per call;
+        the rest are put off by 10 ms."""
         naks, freed = [], []
         for peer in list(self.peers.values()):
-            if now - peer.heard > PEER_EXPIRY and peer.heard:
+            if peer.heard and now - peer.heard > PEER_EXPIRY:
                 del self.peers[peer.tsi]  # silent for 300 s (libzmq's PGM_PEER_EXPIRY)
+        gave_up: dict = {}
+        while True:
+            top = self._top()
+            if top is None or top[0] > now:
+                break
+            heapq.heappop(self.heap)
+            _, tsi, sqn = top
+            peer = self.peers[tsi]
+            state, _, tries = peer.naks[sqn]
+            if state != BACKOFF and tries >= NAK_RETRIES:
+                g = gave_up.get(tsi)
+                gave_up[tsi] = sqn if g is None or seq_lt(g, sqn) else g
+                del peer.naks[sqn]
                 continue
-            gave_up = None
-            for sqn, st in list(peer.naks.items()):
-                state, deadline, tries = st
-                if deadline > now:
-                    continue
-                if state != BACKOFF and tries >= NAK_RETRIES:
-                    gave_up = sqn if gave_up is None or seq_lt(gave_up, sqn) else gave_up
-                    continue
-                if not peer.nla:
-                    st[1] = now + NAK_RPT_IVL
-                    continue
-                gsi, sport = peer.tsi
-                naks.append(
-                    (peer.nla, build_nak(self.dport, sport, gsi, sqn, peer.nla, self.group))
-                )
-                peer.nak_sent += 1
-                peer.naks[sqn] = [WAIT_NCF, now + NAK_RPT_IVL, tries + 1]
-            if gave_up is not None:
-                self._lose(peer, (gave_up + 1) & MASK)
-                freed.extend(self._advance(peer))
+            if not peer.nla or len(naks) >= NAK_BURST:
+                self._set_nak(peer, sqn, state, now + 0.01, tries)
+                continue
+            gsi, sport = tsi
+            naks.append((peer.nla, build_nak(self.dport, sport, gsi, sqn, peer.nla, self.group)))
+            peer.nak_sent += 1
+            self._set_nak(peer, sqn, WAIT_NCF, now + NAK_RPT_IVL, tries + 1)
+        for tsi, last in gave_up.items():
+            peer = self.peers[tsi]
+            self._lose(peer, (last + 1) & MASK)
+            freed.extend(self._advance(peer))
         return naks, freed
 
     def next_deadline(self) -> float | None:
-        best = None
-        for peer in self.peers.values():
-            for st in peer.naks.values():
-                if best is None or st[1] < best:
-                    best = st[1]
-        return best
+        top = self._top()
+        return None if top is None else top[0]

@@ -51,6 +51,7 @@ IPPROTO_PGM = 113
 _SOURCES = (_c.PUB, _c.XPUB)
 _RECEIVERS = (_c.SUB, _c.XSUB)
 _READ = 1 << 18
+_BACKLOG = 1 << 20  # receiver: bytes for the socket's side beyond the socketpair's own
 
 
 def _zerr(e: OSError) -> ZMQError:
@@ -189,7 +190,9 @@ class PgmEndpoint:
         self.out_q: deque = deque()  # packets waiting for the rate limit
         self.t_next = 0.0  # pacing: when the next ODATA may go
         self.to_inner = bytearray()  # receiver: ZMTP bytes the bridge has not taken yet
-        self.dropped = 0  # receiver: messages dropped because the socket's side was full
+        self.paused = False  # receiver: not reading the network (the socket's side is full)
+        self.pauses = 0
+        self.timer_runs = 0
         self.reader = _V3Reader()
         self.pysocks: list = []
         try:
@@ -286,7 +289,7 @@ class PgmEndpoint:
         io.register(self.waiter.fileno(), eng.slot, KIND_WAKE, EPOLLIN | EPOLLET)
         self._reg(self.inner, self._inner_event, EPOLLIN | (0 if self.source else 0))
         self._reg(self.inp, self._net_event, EPOLLIN)
-        self.slot_inner = self.slots[0]
+        self.slot_inner, self.slot_net = self.slots[0], self.slots[1]
         if self.source:
             self._send(self.tx.spm_packet(time.monotonic()))
         self._tick()
@@ -310,6 +313,8 @@ class PgmEndpoint:
             pass  # no route now (a cut cable...): the same
 
     def _net_event(self, mask: int) -> None:
+        if self.paused:
+            return
         now = time.monotonic()
         got: list = []
         repairs = False
@@ -352,26 +357,37 @@ class PgmEndpoint:
 
     # ---------------------------------------------------------------- receiver -> socket
     def _deliver(self, msgs: list) -> None:
-        limit = 1 << 22  # bytes waiting for the bridge beyond its own buffers: then drop
         for frames in msgs:
-            if len(self.to_inner) > limit:
-                self.dropped += 1  # the socket's side is full (RCVHWM): PUB/SUB drops
-                continue
             self.to_inner += _v3(frames)
         self._flush_inner()
 
     def _flush_inner(self) -> None:
+        """Hand what is ready to the engine. While the socket's side is full (RCVHWM) and
+        a backlog has built up, stop reading the network (as libzmq's pgm_receiver stops
+        polling): the kernel then drops, and NAKs repair from the source's window."""
         while self.to_inner:
             try:
                 n = self.inner.send(self.to_inner)
             except (BlockingIOError, InterruptedError):
                 self._inner_mask(EPOLLIN | EPOLLOUT)
+                if len(self.to_inner) > _BACKLOG and not self.paused:
+                    self.paused = True
+                    self.pauses += 1
+                    self._net_mask(0)
                 return
             except OSError:
                 self.to_inner.clear()
                 return
             del self.to_inner[:n]
         self._inner_mask(EPOLLIN)
+        if self.paused:
+            self.paused = False
+            self._net_mask(EPOLLIN)
+            self._net_event(EPOLLIN)
+
+    def _net_mask(self, mask: int) -> None:
+        fd, slot, _ = self.slot_net
+        self.io.register(fd, slot, KIND_SLOW, mask)
 
     def _inner_mask(self, mask: int) -> None:
         fd, slot, _ = self.slot_inner
@@ -451,6 +467,7 @@ class PgmEndpoint:
 
     def _on_timer(self) -> None:
         self.timer = None
+        self.timer_runs += 1
         if self.stopped:
             return
         now = time.monotonic()
@@ -555,7 +572,8 @@ class PgmEndpoint:
                 "window": len(t.window),
             }
         d = self.rx.stats()
-        d["dropped"] = self.dropped
+        d["pauses"] = self.pauses
+        d["timer_runs"] = self.timer_runs
         d["sources"] = len(self.rx.peers)
         return d
 
@@ -571,7 +589,8 @@ def open(io: Any, sock: Any, ep: Any, kind: str) -> str:
 def stats(sock: Any) -> dict:
     """PGM counters of a socket's pgm/epgm endpoints, summed (for tests and tuning):
     a source's odata/rdata/naks/ncfs/spms, a receiver's delivered (messages), lost
-    (packets), repaired, duplicates, nak_sent, dropped (socket side full)."""
+    (packets), repaired, duplicates, nak_sent, held, naks_pending, pauses (reading stopped
+    while the socket side was full), timer_runs."""
     total: dict = {}
     for io in sock.context._io:
         objs = [o for o in io.by_socket.get(sock, ()) if isinstance(o, PgmEndpoint)]
