@@ -262,3 +262,18 @@ def test_fin_ends_a_source():
     assert rx.losses == [((GSI, 7000), 1)]
     idx = [msgs.index(m) for m in got]  # whole messages, in order, some missing
     assert idx == sorted(set(idx)) and len(got) < len(msgs)
+
+
+def test_a_gap_is_walked_once():
+    """Packets arriving after a gap do not re-walk it (that was quadratic under load)."""
+    tx = _pgm.Sender(GSI, 7000, 5555, "10.0.0.1", "239.1.1.1", sqns=100000)
+    rx = _pgm.Receiver(5555, "239.1.1.1", sqns=100000)
+    calls = []
+    want = rx._want
+    rx._want = lambda peer, sqn, now: (calls.append(sqn), want(peer, sqn, now))
+    pkts = [tx.odata_packet(b"\0\0" + bytes(10)) for _ in range(3000)]
+    rx.on_packet(_pgm.parse(pkts[0]), "10.0.0.1", 0.0)
+    for p in pkts[1000:]:  # 1..999 lost
+        rx.on_packet(_pgm.parse(p), "10.0.0.1", 0.0)
+    assert len(calls) <= 3000  # each sequence number once (re-walking: ~2 million)
+    assert rx.stats()["naks_pending"] == 999

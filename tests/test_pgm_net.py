@@ -504,3 +504,36 @@ def test_epgm_late_joiner_starts_at_a_message_boundary(bed, src, dst):
     assert first > 0  # joined late
     # whole messages only, from a message start, in order, none missing
     assert got == [[str(i), 3000, 2000, f"end{i}", 4] for i in range(first, first + len(got))]
+
+
+BACKPRESSURE = """
+import time, fastzmq as zmq
+from fastzmq import _pgm_transport
+c = zmq.Context()
+url = "epgm://eth0;239.192.7.30:5564"
+p = c.socket(zmq.PUB); p.rate = 50000; p.sndhwm = 0
+s = c.socket(zmq.SUB); s.subscribe(b""); s.rcvhwm = 10; s.rcvtimeo = 5000
+s.rate = 50000  # the receive window follows RATE * RECOVERY_IVL, as in libzmq
+s.connect(url); p.connect(url)
+for i in range(3000):
+    p.send(b"%d " % i + b"w" * 1000)
+time.sleep(1.5)  # the subscriber does not read: its side fills up
+got = []
+try:
+    while len(got) < 3000:
+        got.append(int(s.recv().split()[0]))
+except zmq.Again:
+    pass
+print("result", got == list(range(3000)), _pgm_transport.stats(s), flush=True)
+p.close(0); s.close(0); c.term()
+"""
+
+
+def test_epgm_full_subscriber_pauses_instead_of_dropping(bed):
+    """A SUB at RCVHWM: the transport stops reading the network (libzmq's receiver stops
+    polling); what the kernel then drops is repaired from the source's window."""
+    r = bed.run(0, BACKPRESSURE, timeout=40)
+    assert r.returncode == 0, r.stderr
+    ok, stats = r.stdout.split("result ", 1)[1].split(" ", 1)
+    assert ok == "True", stats
+    assert "'pauses': 0," not in stats and "'lost': 0," in stats
