@@ -290,6 +290,7 @@ class PgmEndpoint:
         self._reg(self.inner, self._inner_event, EPOLLIN | (0 if self.source else 0))
         self._reg(self.inp, self._net_event, EPOLLIN)
         self.slot_inner, self.slot_net = self.slots[0], self.slots[1]
+        self.inner_mask = EPOLLIN
         if self.source:
             self._send(self.tx.spm_packet(time.monotonic()))
         self._tick()
@@ -369,7 +370,8 @@ class PgmEndpoint:
             try:
                 n = self.inner.send(self.to_inner)
             except (BlockingIOError, InterruptedError):
-                self._inner_mask(EPOLLIN | EPOLLOUT)
+                if self.inner_mask != EPOLLIN | EPOLLOUT:
+                    self._inner_mask(EPOLLIN | EPOLLOUT)
                 if len(self.to_inner) > _BACKLOG and not self.paused:
                     self.paused = True
                     self.pauses += 1
@@ -379,7 +381,8 @@ class PgmEndpoint:
                 self.to_inner.clear()
                 return
             del self.to_inner[:n]
-        self._inner_mask(EPOLLIN)
+        if self.inner_mask != EPOLLIN:
+            self._inner_mask(EPOLLIN)
         if self.paused:
             self.paused = False
             self._net_mask(EPOLLIN)
@@ -391,6 +394,7 @@ class PgmEndpoint:
 
     def _inner_mask(self, mask: int) -> None:
         fd, slot, _ = self.slot_inner
+        self.inner_mask = mask
         self.io.register(fd, slot, KIND_SLOW, mask)  # (EEXIST: modified)
 
     # ---------------------------------------------------------------- socket -> source
@@ -399,25 +403,25 @@ class PgmEndpoint:
             self._flush_inner()
         if not mask & (EPOLLIN | 0x10):
             return
-        if self.source and self.out_q:
-            return  # paced: read more once the queue has gone out
-        try:
-            data = self.inner.recv(_READ)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        if not data:
-            return
-        msgs = self.reader.feed(data)
-        if not self.source:
-            return  # a receiver's socket writes only subscriptions: PGM carries none
-        packer = _pgm.Packer(self.tsdu)
-        for frames in msgs:
-            packer.add(frames)
-        for tsdu in packer.take():
-            self.out_q.append(tsdu)
-        self._pace()
+        for _ in range(16):  # a bounded batch: epoll (level-triggered) says if more waits
+            if self.source and self.out_q:
+                return  # paced: read more once the queue has gone out
+            try:
+                data = self.inner.recv(_READ)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+            if not data:
+                return
+            msgs = self.reader.feed(data)
+            if not self.source:
+                continue  # a receiver's socket writes only subscriptions: PGM carries none
+            packer = _pgm.Packer(self.tsdu)
+            for frames in msgs:
+                packer.add(frames)
+            self.out_q.extend(packer.take())
+            self._pace()
 
     def _pace(self) -> None:
         """Send at RATE: repairs (RDATA) first, then new data (ODATA)."""
@@ -437,13 +441,9 @@ class PgmEndpoint:
             self.t_next = max(self.t_next, now - 0.01) + (len(pkt) + 28) / self.rate
         if sent:
             self.tx.data_sent(now)
-        if self.out_q:
-            self._inner_mask(0)  # stop reading the socket until the queue is out
-        else:
-            self._inner_mask(EPOLLIN)
-            if sent:
-                self._inner_event(EPOLLIN)  # more may be waiting (level: epoll says so too)
-                return
+        want = 0 if self.out_q else EPOLLIN  # stop reading the socket until the queue is out
+        if want != self.inner_mask:
+            self._inner_mask(want)
         self._tick()
 
     # ---------------------------------------------------------------- timers
