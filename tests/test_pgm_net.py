@@ -59,6 +59,8 @@ got = []
 try:
     while len(got) < @N@:
         got.append([f[:12].decode() + ":%d" % len(f) for f in s.recv_multipart()])
+        if len(got) == @MARK@:
+            print("mark", flush=True)
 except zmq.Again:
     pass
 extra = {}
@@ -146,6 +148,7 @@ def run_pair(
     n1 = n if cut is None else cut
     kw = dict(ADDR=bed.addrs[1], GROUP=GROUP, PORT=PORT, N=n, TIMEOUT=timeout, RATE=rate, RIVL=rivl)
     kw["SCHEME"] = scheme
+    kw["MARK"] = -1 if cut is None else cut
     rx = bed.spawn_py(1, _fill(SUB, MOD=dst_mod, **kw), _py(dst_mod))
     rx.expect("ready")
     kw["ADDR"] = bed.addrs[0]
@@ -154,7 +157,8 @@ def run_pair(
     if cut is not None:
         import time
 
-        time.sleep(n1 * (size + 60) * 8 / rate / 1000 + 0.5)  # the first part is across
+        rx.expect("mark", 30)  # the first part is across
+        time.sleep(0.2)
         bed.link(1, False)
         tx.send("go")
         tx.expect("sent", 30)
