@@ -541,3 +541,25 @@ def test_epgm_full_subscriber_pauses_instead_of_dropping(bed):
     ok, stats = r.stdout.split("result ", 1)[1].split(" ", 1)
     assert ok == "True", stats
     assert "'pauses': 0," not in stats and "'lost': 0," in stats
+
+
+@pytest.mark.netbed(hosts=3)
+def test_epgm_two_receivers_with_loss(bed):
+    """One source, receivers on two hosts, each losing 5%: both get everything; the
+    source's NCFs stand for the other receiver's NAKs too."""
+    bed.loss(1, 5)
+    bed.loss(2, 5)
+    n, size = 800, 600
+    kw = dict(GROUP=GROUP, PORT=PORT, N=n, TIMEOUT=8000, RATE=20000, RIVL=10000, SCHEME="epgm")
+    kw["MARK"] = -1
+    rxs = [bed.spawn(i, _fill(SUB, MOD="fastzmq", ADDR=bed.addrs[i], **kw)) for i in (1, 2)]
+    for rx in rxs:
+        rx.expect("ready")
+    tx = bed.spawn(0, _fill(PUB, MOD="fastzmq", SIZE=size, N1=n, ADDR=bed.addrs[0], **kw))
+    results = [json.loads(rx.expect("result", 40).split(" ", 1)[1]) for rx in rxs]
+    tx.send("stop")
+    sstats = json.loads(tx.expect("stats", 10).split(" ", 1)[1])
+    for got, rstats in results:
+        assert got == expected(n, size)
+        assert rstats["lost"] == 0 and rstats["repaired"] > 0
+    assert sstats["rdata"] > 0
