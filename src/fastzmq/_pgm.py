@@ -285,52 +285,69 @@ class Packer:
 
 
 class Decoder:
-    """ZMTP 1.0 frames out of in-order TSDUs of one source, whole messages only."""
+    """ZMTP 1.0 frames out of in-order TSDUs of one source, whole messages only.
+
+    ``feed`` returns messages as lists of frames; ``feed_v3`` (the transport's) returns
+    them already re-encoded as ZMTP 3 frames, for the engine, without Python objects
+    per frame."""
 
     def __init__(self, maxmsgsize: int = -1) -> None:
         self.maxmsgsize = maxmsgsize
         self.joined = False
         self.buf = bytearray()
         self.frames: list = []
+        self.cur = bytearray()  # feed_v3: the partial message, re-encoded
 
     def reset(self) -> int:
         """Data was lost: forget the partial message; returns how many frames were dropped."""
-        dropped = len(self.frames) + (1 if self.buf else 0)
+        dropped = len(self.frames) + (1 if self.buf or self.cur else 0)
         self.joined = False
         self.buf = bytearray()
         self.frames = []
+        self.cur = bytearray()
         return dropped
+
+    def _take(self, tsdu: bytes) -> bool:
+        """Append the TSDU's frame bytes (from a message start, until joined)."""
+        if len(tsdu) < 2:
+            raise PgmError("TSDU shorter than libzmq's offset")
+        off = (tsdu[0] << 8) | tsdu[1]
+        if not self.joined:
+            if off == NO_START or off >= len(tsdu) - 2:
+                return False
+            self.buf += tsdu[2 + off :]
+            self.joined = True
+        else:
+            self.buf += tsdu[2:]
+        return True
+
+    def _frame(self, buf: bytearray, p: int) -> tuple:
+        """(header size, 1 + body size) of the frame at p, or (0, 0) if incomplete."""
+        n = buf[p]
+        h = 1
+        if n == 0xFF:
+            if p + 9 > len(buf):
+                return 0, 0
+            n = int.from_bytes(buf[p + 1 : p + 9], "big")
+            h = 9
+        if n == 0:
+            raise PgmError("zero-length ZMTP 1.0 frame")
+        if self.maxmsgsize >= 0 and n - 1 > self.maxmsgsize:
+            raise PgmError("frame larger than MAXMSGSIZE")
+        if p + h + n > len(buf):
+            return 0, 0
+        return h, n
 
     def feed(self, tsdu: bytes) -> list:
         """The messages completed by this TSDU (each a list of frames)."""
-        if len(tsdu) < 2:
-            raise PgmError("TSDU shorter than libzmq's offset")
-        off = struct.unpack_from("!H", tsdu)[0]
-        body = tsdu[2:]
-        if not self.joined:
-            if off == NO_START or off >= len(body):
-                return []
-            body = body[off:]
-            self.joined = True
-        self.buf += body
+        if not self._take(tsdu):
+            return []
         out = []
         buf = self.buf
         p = 0
-        while True:
-            if p >= len(buf):
-                break
-            n = buf[p]
-            h = 1
-            if n == 0xFF:
-                if p + 9 > len(buf):
-                    break
-                n = struct.unpack_from("!Q", buf, p + 1)[0]
-                h = 9
-            if n == 0:
-                raise PgmError("zero-length ZMTP 1.0 frame")
-            if self.maxmsgsize >= 0 and n - 1 > self.maxmsgsize:
-                raise PgmError("frame larger than MAXMSGSIZE")
-            if p + h + n > len(buf):
+        while p < len(buf):
+            h, n = self._frame(buf, p)
+            if not h:
                 break
             flags = buf[p + h]
             self.frames.append(bytes(buf[p + h + 1 : p + h + n]))
@@ -340,6 +357,44 @@ class Decoder:
                 self.frames = []
         del buf[:p]
         return out
+
+    def feed_v3(self, tsdu: bytes) -> tuple:
+        """(ZMTP 3 bytes of the messages completed by this TSDU, how many)."""
+        if not self._take(tsdu):
+            return b"", 0
+        out = bytearray()
+        cur = self.cur
+        buf = self.buf
+        p, count, end = 0, 0, len(buf)
+        while p < end:
+            n = buf[p]
+            if (
+                n != 0xFF
+                and n
+                and p + 1 + n <= end
+                and (self.maxmsgsize < 0 or n <= self.maxmsgsize)
+            ):
+                h = 1  # the common case, inline: a short frame, complete
+            else:
+                h, n = self._frame(buf, p)
+                if not h:
+                    break
+            more = buf[p + h] & 1
+            size = n - 1
+            if size < 256:
+                cur.append(more)
+                cur.append(size)
+            else:
+                cur.append(more | 2)
+                cur += size.to_bytes(8, "big")
+            cur += buf[p + h + 1 : p + h + n]
+            p += h + n
+            if not more:
+                out += cur
+                del cur[:]
+                count += 1
+        del buf[:p]
+        return bytes(out), count
 
 
 # ------------------------------------------------------------------ the sender
@@ -458,7 +513,10 @@ class Receiver:
     ``losses`` (peer, packets) for the transport to report.
     """
 
-    def __init__(self, dport: int, group: str, maxmsgsize: int = -1, sqns: int = 80) -> None:
+    def __init__(
+        self, dport: int, group: str, maxmsgsize: int = -1, sqns: int = 80, v3: bool = False
+    ) -> None:
+        self.v3 = v3  # hand on ZMTP 3 bytes (one bytes per packet) instead of frame lists
         self.dport = dport
         self.group = group
         self.maxmsgsize = maxmsgsize
@@ -585,6 +643,12 @@ class Receiver:
                 peer.naks.pop(peer.next, None)
                 peer.next = (peer.next + 1) & MASK
                 try:
+                    if self.v3:
+                        data, count = peer.decoder.feed_v3(tsdu)
+                        if count:
+                            out.append(data)
+                            peer.delivered += count
+                        continue
                     msgs = peer.decoder.feed(tsdu)
                 except PgmError:
                     peer.decoder.reset()

@@ -58,20 +58,6 @@ def _zerr(e: OSError) -> ZMQError:
     return ZMQError(e.errno or errno.EINVAL, os.strerror(e.errno or errno.EINVAL))
 
 
-def _v3(frames: list) -> bytes:
-    """One message as ZMTP 3 frames (what the engine's scanner reads)."""
-    out = bytearray()
-    last = len(frames) - 1
-    for i, f in enumerate(frames):
-        more = 0 if i == last else 1
-        if len(f) < 256:
-            out += bytes((more, len(f)))
-        else:
-            out += bytes((more | 2,)) + struct.pack("!Q", len(f))
-        out += f
-    return bytes(out)
-
-
 class _V3Reader:
     """ZMTP 3 frames out of the engine's byte stream: whole messages, commands skipped."""
 
@@ -278,7 +264,7 @@ class PgmEndpoint:
             inp.setsockopt(_pysocket.IPPROTO_IP, _pysocket.IP_ADD_MEMBERSHIP, mreq)
             self.inp = inp
             self.tx = None
-            self.rx = _pgm.Receiver(self.port, self.group, self.socket.maxmsgsize, sqns)
+            self.rx = _pgm.Receiver(self.port, self.group, self.socket.maxmsgsize, sqns, v3=True)
 
     def start(self) -> None:
         """I/O thread: register the fds and start the timers."""
@@ -357,9 +343,10 @@ class PgmEndpoint:
             emit(self.socket, EVENT_PGM_DATA_LOST, n, self.url)
 
     # ---------------------------------------------------------------- receiver -> socket
-    def _deliver(self, msgs: list) -> None:
-        for frames in msgs:
-            self.to_inner += _v3(frames)
+    def _deliver(self, chunks: list) -> None:
+        """ZMTP 3 bytes of whole messages (the receiver's v3 mode) for the engine."""
+        for data in chunks:
+            self.to_inner += data
         self._flush_inner()
 
     def _flush_inner(self) -> None:
