@@ -320,3 +320,18 @@ def test_feed_v3_matches_feed():
         count += n
     assert count == len(got_a) > 200
     assert got_b == b"".join(_zmtp3(m) for m in got_a)
+
+
+def test_packer_from_zmtp3_stream():
+    """The source's path: the engine's ZMTP 3 stream re-encoded without frame objects,
+    the same packets as from the frames; commands skipped; a partial message waits."""
+    msgs = [[b"a" * 10], [b"b", b"c" * 300], [b""], [b"d" * 256, b"e"]]
+    stream = b"".join(_zmtp3(m) for m in msgs)
+    stream = b"\x04\x05\x04PING" + stream  # a command first
+    ref = _pgm.Packer(100)
+    for m in msgs:
+        ref.add(m)
+    p = _pgm.Packer(100)
+    partial = stream + _zmtp3([b"x", b"yy"])[:-1]
+    assert p.add_zmtp3(bytearray(partial)) == len(stream)
+    assert p.take() == ref.take()

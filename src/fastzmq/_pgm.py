@@ -265,6 +265,50 @@ class Packer:
         self.starts.append(len(self.buf))
         self.buf += encode_v1(frames)
 
+    def add_zmtp3(self, data: bytearray) -> int:
+        """Re-encode the whole messages at the front of a ZMTP 3 frame stream (what the
+        engine writes; commands skipped); returns the bytes consumed (a partial last
+        message stays for the next call)."""
+        out = self.buf
+        p, end, done = 0, len(data), 0
+        cur = -1  # where the message being re-encoded starts in out
+        while p + 2 <= end:
+            flags = data[p]
+            if flags & 2:
+                if p + 9 > end:
+                    break
+                n = int.from_bytes(data[p + 1 : p + 9], "big")
+                h = 9
+            else:
+                n = data[p + 1]
+                h = 2
+            if p + h + n > end:
+                break
+            if flags & 4:  # a command (between messages): nothing for PGM
+                p += h + n
+                if cur < 0:
+                    done = p
+                continue
+            if cur < 0:
+                cur = len(out)
+            more = flags & 1
+            size = n + 1
+            if size < 255:
+                out.append(size)
+            else:
+                out.append(0xFF)
+                out += size.to_bytes(8, "big")
+            out.append(more)
+            out += data[p + h : p + h + n]
+            p += h + n
+            if not more:
+                self.starts.append(cur)
+                cur = -1
+                done = p
+        if cur >= 0:
+            del out[cur:]  # the message is not all there yet
+        return done
+
     def __len__(self) -> int:
         return len(self.buf)
 

@@ -58,38 +58,6 @@ def _zerr(e: OSError) -> ZMQError:
     return ZMQError(e.errno or errno.EINVAL, os.strerror(e.errno or errno.EINVAL))
 
 
-class _V3Reader:
-    """ZMTP 3 frames out of the engine's byte stream: whole messages, commands skipped."""
-
-    def __init__(self) -> None:
-        self.buf = bytearray()
-        self.frames: list = []
-
-    def feed(self, data: bytes) -> list:
-        self.buf += data
-        buf, p, out = self.buf, 0, []
-        while p + 2 <= len(buf):
-            flags = buf[p]
-            if flags & 2:
-                if p + 9 > len(buf):
-                    break
-                n, h = struct.unpack_from("!Q", buf, p + 1)[0], 9
-            else:
-                n, h = buf[p + 1], 2
-            if p + h + n > len(buf):
-                break
-            body = bytes(buf[p + h : p + h + n])
-            p += h + n
-            if flags & 4:
-                continue  # a command (SUBSCRIBE/PING...): nothing for PGM
-            self.frames.append(body)
-            if not flags & 1:
-                out.append(self.frames)
-                self.frames = []
-        del buf[:p]
-        return out
-
-
 class _Bridge(Engine):
     """The socket's side: a plain engine over one end of a socketpair."""
 
@@ -179,7 +147,7 @@ class PgmEndpoint:
         self.paused = False  # receiver: not reading the network (the socket's side is full)
         self.pauses = 0
         self.timer_runs = 0
-        self.reader = _V3Reader()
+        self.inbuf = bytearray()  # source: ZMTP 3 bytes of a message not all read yet
         self.pysocks: list = []
         try:
             self._open_sockets(opt, sqns)
@@ -401,12 +369,11 @@ class PgmEndpoint:
                 data = b""
             if not data:
                 return
-            msgs = self.reader.feed(data)
             if not self.source:
                 continue  # a receiver's socket writes only subscriptions: PGM carries none
+            self.inbuf += data
             packer = _pgm.Packer(self.tsdu)
-            for frames in msgs:
-                packer.add(frames)
+            del self.inbuf[: packer.add_zmtp3(self.inbuf)]
             self.out_q.extend(packer.take())
             self._pace()
 
@@ -494,7 +461,7 @@ class PgmEndpoint:
         unread = struct.unpack("i", fcntl.ioctl(self.inner.fileno(), termios.FIONREAD, b"\0" * 4))[
             0
         ]
-        return bool(self.out_q or self.pipe.out_pending() or self.reader.buf or unread)
+        return bool(self.out_q or self.pipe.out_pending() or self.inbuf or unread)
 
     def _check_flushed(self) -> None:
         if self.stopped:
