@@ -155,17 +155,26 @@ class PgmEndpoint:
             self._close_sockets()
             raise _zerr(e) from None
         # the socket's side: a wire pipe, fed by an engine on a socketpair
-        a, b = _pysocket.socketpair(_pysocket.AF_UNIX, _pysocket.SOCK_STREAM)
+        try:
+            a, b = _pysocket.socketpair(_pysocket.AF_UNIX, _pysocket.SOCK_STREAM)
+        except OSError as e:  # EMFILE...
+            self._close_sockets()
+            raise _zerr(e) from None
+        self.pysocks += [a, b]
         a.setblocking(False)
         b.setblocking(False)
         self.inner = b
         self.pair_end = a
+        try:
+            self.waiter = Waiter()
+        except OSError as e:
+            self._close_sockets()
+            raise _zerr(e) from None
         self.pipe, _, _ = make_wire_pipe()
         self.pipe.set_sndhwm(max(0, sock.sndhwm))
         self.pipe.endpoint = self.url
         self.pipe.zmtp_minor = 0  # no heartbeats; subscriptions in 3.0 message form
         self.pipe.connected = True
-        self.waiter = Waiter()
         eng = _Bridge()
         eng.io, eng.socket, eng.owner, eng.pysock = io, sock, self, a
         eng.set_fd(a.fileno())
@@ -174,6 +183,8 @@ class PgmEndpoint:
         first = b"\x00\x01\x01" if self.source else b""
         rc = eng.activate(self.pipe, self.waiter, first, sock.maxmsgsize, max(0, sock.rcvhwm))
         if rc:
+            eng.detach_rings()
+            self._close_sockets()
             raise ZMQError(errno.ENOMEM, "pgm: could not start the pipe")
         self.pipe.owner = self
         sock._attach(self.pipe)
@@ -241,7 +252,7 @@ class PgmEndpoint:
         eng.slot = io.new_slot(eng)
         io.register(self.pair_end.fileno(), eng.slot, KIND_ENGINE, _ENGINE_MASK)
         io.register(self.waiter.fileno(), eng.slot, KIND_WAKE, EPOLLIN | EPOLLET)
-        self._reg(self.inner, self._inner_event, EPOLLIN | (0 if self.source else 0))
+        self._reg(self.inner, self._inner_event, EPOLLIN)
         self._reg(self.inp, self._net_event, EPOLLIN)
         self.slot_inner, self.slot_net = self.slots[0], self.slots[1]
         self.inner_mask = EPOLLIN
@@ -502,9 +513,7 @@ class PgmEndpoint:
             eng.slot = -1
         eng.state = 2
         eng.detach_rings()
-        self.pair_end.close()
-        self.inner.close()
-        self._close_sockets()
+        self._close_sockets()  # the socketpair too
         if not self.socket.closed:
             self.socket._post("detach", self.pipe)
         io.check_idle()
