@@ -360,6 +360,7 @@ xp = c.socket(zmq.XPUB); xp.rate = 10000
 xs = c.socket(zmq.XSUB); xs.rcvtimeo = 2000
 sub = c.socket(zmq.SUB); sub.subscribe(b"a"); sub.rcvtimeo = 2000
 xs.connect(url); sub.connect(url); xp.connect(url)
+out["wait_subscribed"] = sub.wait_subscribed(2000)  # PGM carries none: the SUB filters
 xs.send(b"\\x01")  # subscribe all (locally: PGM does not carry it)
 out["xpub_sees"] = xp.recv()  # the transport's subscribe-all
 for t in (b"a1", b"b1", b"a2"):
@@ -436,6 +437,7 @@ def test_epgm_xpub_xsub_filter_disconnect_linger_buffers(bed):
     assert r.returncode == 0, r.stderr
     out = ast.literal_eval(r.stdout.split("result", 1)[1].strip())
     assert out["xpub_sees"] == b"\x01"
+    assert out["wait_subscribed"] is True
     assert out["xsub"] == [[b"a1", b"body"], [b"b1", b"body"], [b"a2", b"body"]]
     assert out["sub"] == [[b"a1", b"body"], [b"a2", b"body"]] and out["sub_extra"] is None
     assert out["after_disconnect"] is None
