@@ -187,6 +187,11 @@ def test_only_pub_sub_types(ctx):
     with pytest.raises(zmq.ZMQError) as e:
         s.connect("epgm://nosuchif0;239.192.1.1:5555")
     assert e.value.errno == zmq.ENODEV
+    s = ctx.socket(zmq.SUB)
+    s.plain_server = True  # security fails closed: PGM would carry the data in clear
+    with pytest.raises(zmq.ZMQError) as e:
+        s.connect("epgm://127.0.0.1;239.192.1.1:5555")
+    assert e.value.errno == zmq.ENOTSUP
 
 
 PGM_UNPRIVILEGED = """

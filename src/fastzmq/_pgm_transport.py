@@ -125,6 +125,11 @@ class PgmEndpoint:
         stype = sock.socket_type
         if stype not in _SOURCES and stype not in _RECEIVERS:
             raise ZMQError(_c.ENOCOMPATPROTO, "pgm/epgm need PUB, XPUB, SUB or XSUB")
+        if sock._option_value(_c.MECHANISM) != 0:
+            # libzmq multicasts in clear whatever the socket's mechanism; we fail closed
+            raise ZMQError(
+                errno.ENOTSUP, "pgm/epgm have no security mechanism: unset PLAIN/CURVE first"
+            )
         self.io, self.socket, self.ep, self.kind = io, sock, ep, kind
         self.url = ep.url
         self.udp = ep.transport == "epgm"
