@@ -391,8 +391,8 @@ cdef class Engine:
         """Arm the waiter if we want the socket to wake us; True if work appeared."""
         cdef bint want_out = not self.out_blocked
         cdef bint want_in = self.throttled
-        if not want_out and not want_in:
-            return False
+        if (not want_out and not want_in) or self.wn == NULL:
+            return False  # (no waiter yet: activated before the I/O thread registered us)
         if want_in:
             fz_store_release_ptr(<void**>&self.inq.writer, self.wn)
         waiter_arm(self.wn)
@@ -871,11 +871,10 @@ cdef class Engine:
 
     # ---------------------------------------------------------------- slow path
     def activate(self, Pipe pipe, bytes leftover, long long maxmsgsize, uint64_t rcvhwm):
-        """Handshake done: attach to the pipe's rings and start pumping (woken through our
-        member of the I/O thread's WakeGroup: self.io, our slot)."""
-        cdef WakeGroup group = (<IOThread?>self.io).wake
-        self.wn = group.member(self.slot)
-        fz_exchange_acq_rel_int(&self.wn.asleep, 0)
+        """Handshake done: attach to the pipe's rings and start pumping. We are woken through
+        our member of the I/O thread's WakeGroup (self.io, our slot): bound here if we have
+        a slot, else when the I/O thread registers our fd (IOThread.register)."""
+        self.wn = NULL
         self.pipe = pipe
         self.out = pipe.out
         self.inq = pipe.inq
@@ -885,10 +884,8 @@ cdef class Engine:
         self.maxmsgsize = maxmsgsize
         scan_init(&self.in_scan, maxmsgsize)
         scan_init(&self.out_scan, -1)
-        self.out.reader = self.wn
-        self.out._reader_ref = group
+        self.out.reader = NULL
         self.inq.writer = NULL
-        self.inq._writer_ref = group
         self.inq.low_water = low_water_for(rcvhwm)  # visible with the writer (release store)
         self.in_ready = True
         self.out_blocked = False
@@ -898,11 +895,26 @@ cdef class Engine:
         # strict request/reply: each message handed in is soon followed by one going out
         self.expects_reply = stype == SOCK_REQ or stype == SOCK_REP
         self.state = ST_ACTIVE
+        if self.slot >= 0:
+            self._bind_wake()
         self._hb_start()
         if self.curve is not None:
             return self._curve_feed(leftover)
         if leftover:
             return self._feed(leftover)
+        return 0
+
+    cdef int _bind_wake(self) except -1:
+        """Our member of the I/O thread's WakeGroup becomes the rings' waiter (the out
+        ring's reader now: release store, a socket thread may be publishing meanwhile;
+        the arm that follows in pump() makes the Dekker pairing whole)."""
+        cdef WakeGroup group = (<IOThread?>self.io).wake
+        cdef waiter_t* m = group.member(self.slot)
+        fz_exchange_acq_rel_int(&m.asleep, 0)
+        self.out._reader_ref = group
+        self.inq._writer_ref = group
+        self.wn = m
+        fz_store_release_ptr(<void**>&self.out.reader, m)
         return 0
 
     cdef int _feed(self, bytes data) except? -1:
@@ -1140,7 +1152,8 @@ cdef class Engine:
         self.poller = NULL  # our fd leaves the poller (and its number may be reused)
         if self.out is None:
             return
-        waiter_disarm(self.wn)
+        if self.wn != NULL:
+            waiter_disarm(self.wn)
         self._skip_partial_out()
         self.inq.rollback()
         self.inq.writer = NULL
@@ -1524,6 +1537,8 @@ cdef class IOThread:
             obj = self.slots[slot]
             if isinstance(obj, Engine):
                 eng = <Engine>obj
+                if eng.state == ST_ACTIVE and eng.wn == NULL and eng.out is not None:
+                    eng._bind_wake()  # activated before it had a slot (pgm's bridge)
                 if self.level:
                     eng.poller = &self.poller
                     mask = FZ_IN | (FZ_OUT if eng._hs_out else 0)
