@@ -20,8 +20,10 @@ cdef class CurveCodec:
     cdef unsigned char rnonce[24]       # the peer's label + counter
     cdef uint64_t send_n                # the next short nonce we send
     cdef uint64_t recv_n                # the last short nonce accepted from the peer
-    cdef box_fn seal_fn                 # crypto_box_easy_afternm
-    cdef box_fn open_fn                 # crypto_box_open_easy_afternm
+    cdef unsigned char ssub[32]         # HSalsa20(key, our label): XSalsa20's subkey
+    cdef unsigned char rsub[32]         # HSalsa20(key, the peer's label)
+    cdef bint fast                      # libsodium's primitives with the subkeys (else the
+                                        # crypto_box_*_easy_afternm calls)
     # outbound: [ooff, olen) sealed wire bytes not yet sent
     cdef unsigned char* obuf
     cdef size_t ocap, olen, ooff

@@ -19,15 +19,108 @@ server to client) and a big-endian 64-bit counter carried on the wire; our count
 from where the handshake left it, and a received counter must exceed the last one accepted
 (replays and reordering are refused).
 
-Crypto is libsodium's ``crypto_box_easy_afternm`` / ``crypto_box_open_easy_afternm`` with the
-key precomputed at the handshake (``crypto_box_beforenm``), called through C function
-pointers taken from PyNaCl's bundled libsodium (``nacl._sodium``, a cffi module): no second
-copy of the library, no GIL in the pump.
+Crypto is libsodium's, called through C function pointers taken from PyNaCl's bundled
+libsodium (the loaded ``nacl._sodium`` module: no second copy of the library, no GIL in the
+pump). A MESSAGE box is ``crypto_box_afternm`` = XSalsa20-Poly1305 under the key precomputed
+at the handshake (``crypto_box_beforenm``), and XSalsa20's first step, HSalsa20(key,
+nonce[0:16]), depends only on the 16-byte label: it is one subkey per direction for the
+connection's life. So the codec computes the two subkeys once and each frame costs only what
+depends on its counter, composed from libsodium's own primitives exactly as libsodium's
+``crypto_secretbox_detached``/``open_detached`` compose them: keystream block 0 of Salsa20(subkey,
+counter) gives the Poly1305 one-time key (bytes 0..31) and encrypts the first 32 bytes, the
+rest is ``crypto_stream_salsa20_xor_ic`` from block 1, and the tag is Poly1305 over the
+ciphertext (checked in constant time, before anything is decrypted). At 16 bytes that is one
+Salsa20 block and one Poly1305 per frame, where ``crypto_box_easy_afternm`` costs an HSalsa20
+and one block to seal, and an HSalsa20 and two blocks to open. The bytes are those of
+``crypto_box_easy_afternm`` (tests/test_curve_codec.py compares them, and the interop tests
+run against libzmq); if the primitives cannot be found the codec uses
+``crypto_box_easy_afternm`` / ``crypto_box_open_easy_afternm`` instead.
 """
 
 from libc.stdint cimport uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memcpy, memmove
+
+
+ctypedef int (*core_fn)(unsigned char* out, const unsigned char* inp, const unsigned char* k,
+                        const unsigned char* c) noexcept nogil
+ctypedef int (*stream_fn)(unsigned char* c, unsigned long long clen, const unsigned char* n,
+                          const unsigned char* k) noexcept nogil
+ctypedef int (*stream_xor_ic_fn)(unsigned char* c, const unsigned char* m,
+                                 unsigned long long mlen, const unsigned char* n, uint64_t ic,
+                                 const unsigned char* k) noexcept nogil
+ctypedef int (*auth_fn)(unsigned char* out, const unsigned char* inp, unsigned long long n,
+                        const unsigned char* k) noexcept nogil
+ctypedef int (*verify_fn)(const unsigned char* h, const unsigned char* inp, unsigned long long n,
+                          const unsigned char* k) noexcept nogil
+ctypedef void (*memzero_fn)(void* p, size_t n) noexcept nogil
+
+
+cdef struct primitives:
+    box_fn box_easy_afternm
+    box_fn box_open_easy_afternm
+    core_fn hsalsa20                # crypto_core_hsalsa20
+    stream_fn salsa20               # crypto_stream_salsa20 (keystream)
+    stream_xor_ic_fn salsa20_xor_ic  # crypto_stream_salsa20_xor_ic
+    auth_fn poly1305                # crypto_onetimeauth_poly1305
+    verify_fn poly1305_verify         # crypto_onetimeauth_poly1305_verify (constant time)
+    memzero_fn memzero              # sodium_memzero
+
+
+cdef primitives S
+cdef int _loaded = 0    # 0 not yet, 1 the easy API only, 2 the primitives too
+
+
+cdef uintptr_t _addr(lib, str name) except? 0:
+    import ctypes
+
+    try:
+        return <uintptr_t>ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
+    except AttributeError:
+        return 0
+
+
+cdef int _load() except -1:
+    """Take the entry points from the libsodium PyNaCl has loaded (once per process)."""
+    global _loaded
+    if _loaded:
+        return _loaded
+    import ctypes
+    import os
+
+    import nacl._sodium as sodium
+    import nacl.bindings  # noqa: F401 (its import runs sodium_init: best implementations)
+
+    ffi, lib = sodium.ffi, sodium.lib
+    S.box_easy_afternm = <box_fn><uintptr_t>int(
+        ffi.cast("uintptr_t", lib.crypto_box_easy_afternm)
+    )
+    S.box_open_easy_afternm = <box_fn><uintptr_t>int(
+        ffi.cast("uintptr_t", lib.crypto_box_open_easy_afternm)
+    )
+    _loaded = 1
+    # The primitives are exported by the extension (bundled libsodium) or its dependency
+    # (a system libsodium), but not wrapped by cffi: look them up in the very same loaded
+    # object (RTLD_NOLOAD: never a second, uninitialised copy).
+    try:
+        so = ctypes.CDLL(sodium.__file__, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+    except OSError:
+        return _loaded
+    cdef uintptr_t h = _addr(so, "crypto_core_hsalsa20")
+    cdef uintptr_t st = _addr(so, "crypto_stream_salsa20")
+    cdef uintptr_t x = _addr(so, "crypto_stream_salsa20_xor_ic")
+    cdef uintptr_t a = _addr(so, "crypto_onetimeauth_poly1305")
+    cdef uintptr_t v = _addr(so, "crypto_onetimeauth_poly1305_verify")
+    cdef uintptr_t z = _addr(so, "sodium_memzero")
+    if h and st and x and a and v and z:
+        S.hsalsa20 = <core_fn>h
+        S.salsa20 = <stream_fn>st
+        S.salsa20_xor_ic = <stream_xor_ic_fn>x
+        S.poly1305 = <auth_fn>a
+        S.poly1305_verify = <verify_fn>v
+        S.memzero = <memzero_fn>z
+        _loaded = 2
+    return _loaded
 
 
 cdef inline void _put_be64(unsigned char* p, uint64_t v) noexcept nogil:
@@ -37,12 +130,43 @@ cdef inline void _put_be64(unsigned char* p, uint64_t v) noexcept nogil:
         v >>= 8
 
 
+cdef void _seal(unsigned char* mac, unsigned char* c, size_t n, const unsigned char* n8,
+                const unsigned char* sub) noexcept nogil:
+    """XSalsa20-Poly1305 with the HSalsa20 subkey given: c[0:n] encrypted in place, tag to
+    mac (libsodium's crypto_secretbox_detached after its HSalsa20 step)."""
+    cdef unsigned char block[64]
+    cdef size_t i, head = n if n < 32 else 32
+    S.salsa20(block, 64, n8, sub)
+    for i in range(head):
+        c[i] ^= block[32 + i]
+    if n > 32:
+        S.salsa20_xor_ic(c + 32, c + 32, n - 32, n8, 1, sub)
+    S.poly1305(mac, c, n, block)
+    S.memzero(block, 64)
+
+
+cdef int _open(unsigned char* out, const unsigned char* mac, const unsigned char* c, size_t n,
+               const unsigned char* n8, const unsigned char* sub) noexcept nogil:
+    """The inverse: the tag checked first (constant time), then c[0:n] decrypted to out."""
+    cdef unsigned char block[64]
+    cdef size_t i, head = n if n < 32 else 32
+    S.salsa20(block, 64, n8, sub)
+    if S.poly1305_verify(mac, c, n, block) != 0:
+        S.memzero(block, 64)
+        return -1
+    for i in range(head):
+        out[i] = c[i] ^ block[32 + i]
+    if n > 32:
+        S.salsa20_xor_ic(out + 32, c + 32, n - 32, n8, 1, sub)
+    S.memzero(block, 64)
+    return 0
+
+
 cdef class CurveCodec:
     """Keys, nonces and buffers of one CURVE connection's data phase."""
 
-    def __cinit__(self, bytes key, bint as_server, uint64_t send_next, uint64_t recv_last):
-        import nacl._sodium as sodium
-
+    def __cinit__(self, bytes key, bint as_server, uint64_t send_next, uint64_t recv_last,
+                  bint primitives=True):
         if len(key) != 32:
             raise ValueError("CURVE precomputed key must be 32 bytes")
         memcpy(self.key, <const char*>key, 32)
@@ -52,11 +176,10 @@ cdef class CurveCodec:
         memcpy(self.rnonce, <const char*>rlabel, 16)
         self.send_n = send_next
         self.recv_n = recv_last
-        ffi, lib = sodium.ffi, sodium.lib
-        self.seal_fn = <box_fn><uintptr_t>int(ffi.cast("uintptr_t", lib.crypto_box_easy_afternm))
-        self.open_fn = <box_fn><uintptr_t>int(
-            ffi.cast("uintptr_t", lib.crypto_box_open_easy_afternm)
-        )
+        self.fast = _load() == 2 and primitives
+        if self.fast:
+            S.hsalsa20(self.ssub, self.snonce, self.key, NULL)
+            S.hsalsa20(self.rsub, self.rnonce, self.key, NULL)
         self.ocap = 1 << 16
         self.obuf = <unsigned char*>malloc(self.ocap)
         self.icap = 1 << 16
@@ -65,6 +188,10 @@ cdef class CurveCodec:
             raise MemoryError()
 
     def __dealloc__(self):
+        if _loaded == 2:
+            S.memzero(self.key, 32)
+            S.memzero(self.ssub, 32)
+            S.memzero(self.rsub, 32)
         free(self.obuf)
         free(self.ibuf)
         free(self.scratch)
@@ -108,8 +235,13 @@ cdef class CurveCodec:
         return p + 33
 
     cdef void seal_last(self) noexcept nogil:
-        # in place: the ciphertext lands on the plaintext (libsodium allows c + MAC == m)
-        self.seal_fn(self._last_box, self._last_box + 16, self._last_len, self.snonce, self.key)
+        # in place: the ciphertext lands on the plaintext, the tag in front of it
+        if self.fast:
+            _seal(self._last_box, self._last_box + 16, self._last_len, self.snonce + 16,
+                  self.ssub)
+        else:  # libsodium allows c + MAC == m
+            S.box_easy_afternm(self._last_box, self._last_box + 16, self._last_len,
+                               self.snonce, self.key)
 
     cdef int ensure_in(self, size_t need) noexcept nogil:
         """Room for `need` more bytes after ilen (compacting, then growing)."""
@@ -154,7 +286,10 @@ cdef class CurveCodec:
         if n <= self.recv_n:
             return CURVE_ERR_NONCE
         memcpy(self.rnonce + 16, body + 8, 8)
-        if self.open_fn(out, body + 16, size - 16, self.rnonce, self.key) != 0:
+        if self.fast:
+            if _open(out, body + 16, body + 32, size - 32, self.rnonce + 16, self.rsub) != 0:
+                return CURVE_ERR_CRYPTO
+        elif S.box_open_easy_afternm(out, body + 16, size - 16, self.rnonce, self.key) != 0:
             return CURVE_ERR_CRYPTO
         self.recv_n = n
         if out[0] & ~3:
@@ -164,3 +299,38 @@ cdef class CurveCodec:
     @property
     def counters(self):
         return self.send_n, self.recv_n
+
+    @property
+    def uses_primitives(self):
+        """True: the per-direction subkeys and libsodium's primitives; False: the easy API."""
+        return bool(self.fast)
+
+    # The two directions one frame at a time, for tests (the engine calls the cdef methods).
+    def seal_frame(self, int flags, bytes body):
+        """The wire bytes (frame header included) of one sealed frame."""
+        cdef size_t n = len(body)
+        cdef size_t start = self.olen
+        cdef unsigned char* dst = self.begin_frame(n, flags)
+        if dst == NULL:
+            raise MemoryError()
+        memcpy(dst, <const char*>body, n)
+        self.seal_last()
+        out = (<char*>self.obuf)[start:self.olen]
+        self.ooff = self.olen
+        return out
+
+    def open_frame(self, bytes body):
+        """One received frame's body (a MESSAGE command) -> (flags, plaintext); ValueError
+        with the CURVE_ERR_* code if it is refused."""
+        cdef size_t n = len(body)
+        cdef unsigned char* out = <unsigned char*>malloc(n + 1)
+        cdef int rc
+        if out == NULL:
+            raise MemoryError()
+        try:
+            rc = self.open_into(<const unsigned char*><const char*>body, n, out)
+            if rc != 0:
+                raise ValueError(rc)
+            return out[0], (<char*>out)[1 : n - 32]
+        finally:
+            free(out)
