@@ -929,6 +929,13 @@ cdef class Engine:
                 break
             if self.ctl_due and self.out.consumed_bytes() >= self.ctl_at:
                 continue
+            k = self._curve_seal_run(p, avail, &frames)
+            if k == <size_t>-1:
+                return -71  # EPROTO: the socket publishes well-formed frames
+            if k:
+                continue
+            # one frame the run cannot take: its header or body crosses a chunk boundary,
+            # or its body is sent by reference
             hl = 9 if p[0] & 2 else 2
             if self.out.read(hdr, hl) != 0:
                 return -71  # EPROTO: the socket publishes whole frames
@@ -969,6 +976,47 @@ cdef class Engine:
             self.curve.seal_last()
             frames += 1
         return frames
+
+    cdef size_t _curve_seal_run(self, const unsigned char* p, size_t avail,
+                                ssize_t* frames) noexcept nogil:
+        """Seal the whole frames lying in p[0:avail] (read space of the outbound ring), up to
+        the staging limit, a due command's boundary or a body sent by reference; consume
+        them with one scan. The bytes taken (0: not even the first frame), or -1 if the
+        ring holds a malformed frame."""
+        cdef size_t off = 0, lim = avail, hl, size, nref, nmsgs = 0
+        cdef uint64_t zpos = 0
+        cdef unsigned long long usize
+        cdef int flags
+        cdef bint all_seen
+        cdef Py_ssize_t last_end
+        cdef unsigned char* dst
+        cdef const zc_ref* r = self.zc.peek(&nref, &all_seen)
+        if nref > 0:
+            zpos = r[0].pos - self.out.rpos  # a body by reference right after its header there
+        if self.ctl_due and self.ctl_at - self.out.consumed_bytes() < lim:
+            lim = <size_t>(self.ctl_at - self.out.consumed_bytes())  # a message boundary
+        while off < lim and self.curve.olen - self.curve.ooff < CURVE_BATCH_BYTES:
+            hl = 9 if p[off] & 2 else 2  # FRAME_LONG
+            if avail - off < hl or (nref > 0 and off + hl >= zpos):
+                break
+            if decode_header(p + off, hl, &flags, &usize) != <int>hl:
+                return <size_t>-1
+            if usize > avail - off - hl:
+                break
+            size = <size_t>usize
+            dst = self.curve.begin_frame(size, (1 if flags & FRAME_MORE else 0)
+                                | (2 if flags & FRAME_COMMAND else 0))
+            if dst == NULL:
+                break  # out of memory: the caller's path reports it
+            memcpy(dst, p + off + hl, size)
+            self.curve.seal_last()
+            frames[0] += 1
+            off += hl + size
+        if off:
+            if scan_frames(&self.out_scan, p, off, &last_end, &nmsgs) < 0:
+                return <size_t>-1
+            self.out.consume(off, nmsgs)
+        return off
 
     cdef int _curve_fill_in(self) noexcept nogil:
         cdef ssize_t n
