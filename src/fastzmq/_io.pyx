@@ -1046,14 +1046,19 @@ cdef class Engine:
 
     cdef int _curve_open_all(self) noexcept nogil:
         """Open every complete MESSAGE in ibuf into the inbound ring; publish whole messages
-        (those before a bad frame too: they were authentic); 0 or why the peer must go."""
+        (those before a bad frame too: they were authentic); 0 or why the peer must go.
+
+        Frames are opened one after the other into the ring's write space and committed and
+        scanned once per run (_curve_commit_run); a frame that does not fit the chunk's rest
+        is opened into scratch memory and written across the chunk boundary."""
         cdef int flags, hl, rc = 0, rhl
         cdef unsigned long long size
-        cdef size_t n, avail, nmsgs, total = 0
+        cdef size_t n, avail = 0, used = 0, nmsgs
         cdef Py_ssize_t last_end
-        cdef unsigned char* w
+        cdef unsigned char* w = NULL
         cdef unsigned char* dst
         cdef unsigned char pflags
+        cdef size_t total = 0
         cdef uint64_t end = 0
         while self.curve.ilen > self.curve.ioff:
             hl = decode_header(self.curve.ibuf + self.curve.ioff,
@@ -1071,14 +1076,22 @@ cdef class Engine:
                 break  # ibuf grows as the bytes arrive (_curve_fill_in), not on an announcement
             n = <size_t>size - CURVE_OVERHEAD
             rhl = 9 if n > 255 else 2
-            w = self.inq.write_space(&avail)
-            if w == NULL:
-                rc = 12
-                break
-            dst = w if avail >= rhl + n else self.curve.get_scratch(rhl + n)
-            if dst == NULL:
-                rc = 12
-                break
+            if w == NULL or avail - used < rhl + n:
+                rc = self._curve_commit_run(w, used, &total, &end)
+                if rc != 0:
+                    break
+                used = 0
+                w = self.inq.write_space(&avail)
+                if w == NULL:
+                    rc = 12
+                    break
+            if avail - used >= rhl + n:
+                dst = w + used
+            else:
+                dst = self.curve.get_scratch(rhl + n)
+                if dst == NULL:
+                    rc = 12
+                    break
             rc = self.curve.open_into(self.curve.ibuf + self.curve.ioff + hl, <size_t>size,
                                       dst + rhl - 1)
             if rc != 0:
@@ -1089,9 +1102,16 @@ cdef class Engine:
                 continue  # PING/PONG: handled by the engine, never committed
             encode_header(dst, n, (FRAME_MORE if pflags & 1 else 0)
                           | (FRAME_COMMAND if pflags & 2 else 0))
-            if dst == w:
-                self.inq.commit(rhl + n)
-            elif self.inq.write(dst, rhl + n) != 0:
+            if dst == w + used:
+                used += rhl + n
+                continue
+            # across the chunk boundary: what is pending first, then this frame
+            rc = self._curve_commit_run(w, used, &total, &end)
+            if rc != 0:
+                break
+            used = 0
+            w = NULL
+            if self.inq.write(dst, rhl + n) != 0:
                 rc = 12
                 break
             nmsgs = 0
@@ -1101,12 +1121,32 @@ cdef class Engine:
             if nmsgs:
                 total += nmsgs
                 end = self.inq.wpos
+        if rc == 0:
+            rc = self._curve_commit_run(w, used, &total, &end)
+        else:
+            self._curve_commit_run(w, used, &total, &end)  # the authentic frames before
         if self.curve.ioff == self.curve.ilen:
             self.curve.ioff = self.curve.ilen = 0
         if total:
             self.inq.publish_to(end, total)
             self.delivered = self.expects_reply
         return rc
+
+    cdef int _curve_commit_run(self, unsigned char* w, size_t used, size_t* total,
+                               uint64_t* end) noexcept nogil:
+        """Commit the frames opened at w[0:used] (write space) and count their messages."""
+        cdef uint64_t base = self.inq.wpos
+        cdef Py_ssize_t last_end
+        cdef size_t nmsgs = 0
+        cdef int rc
+        if used == 0:
+            return 0
+        self.inq.commit(used)
+        rc = scan_frames(&self.in_scan, w, used, &last_end, &nmsgs)
+        if nmsgs:  # on an error too: the messages it completed before the bad frame
+            total[0] += nmsgs
+            end[0] = base + <uint64_t>last_end
+        return rc if rc < 0 else 0
 
     cdef int _curve_feed(self, bytes data) except? -1:
         cdef CurveCodec c = self.curve
