@@ -307,16 +307,18 @@ cdef class CurveCodec:
 
     # The two directions one frame at a time, for tests (the engine calls the cdef methods).
     def seal_frame(self, int flags, bytes body):
-        """The wire bytes (frame header included) of one sealed frame."""
+        """The wire bytes (frame header included) of one sealed frame (drops what the
+        staging buffer held: not for a codec an engine uses)."""
         cdef size_t n = len(body)
-        cdef size_t start = self.olen
-        cdef unsigned char* dst = self.begin_frame(n, flags)
+        cdef unsigned char* dst
+        self.ooff = self.olen = 0
+        dst = self.begin_frame(n, flags)
         if dst == NULL:
             raise MemoryError()
         memcpy(dst, <const char*>body, n)
         self.seal_last()
-        out = (<char*>self.obuf)[start:self.olen]
-        self.ooff = self.olen
+        out = (<char*>self.obuf)[:self.olen]
+        self.ooff = self.olen = 0
         return out
 
     def open_frame(self, bytes body):
