@@ -13,9 +13,10 @@ import os
 
 import pytest
 
+import fastzmq as fz
+from fastzmq._curve import CurveCodec
+
 nb = pytest.importorskip("nacl.bindings")
-import fastzmq as fz  # noqa: E402
-from fastzmq._curve import CurveCodec  # noqa: E402
 
 C2S, S2C = b"CurveZMQMESSAGEC", b"CurveZMQMESSAGES"
 ERR_FRAME, ERR_NONCE, ERR_CRYPTO, ERR_FLAGS = -20, -21, -22, -23
