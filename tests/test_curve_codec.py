@@ -14,7 +14,9 @@ import os
 import pytest
 
 import fastzmq as fz
-from fastzmq._curve import CurveCodec
+from fastzmq import _curve
+
+CurveCodec = _curve.CurveCodec
 
 nb = pytest.importorskip("nacl.bindings")
 
