@@ -44,8 +44,6 @@ from libc.string cimport memcmp, memcpy, memmove
 
 ctypedef int (*core_fn)(unsigned char* out, const unsigned char* inp, const unsigned char* k,
                         const unsigned char* c) noexcept nogil
-ctypedef int (*stream_fn)(unsigned char* c, unsigned long long clen, const unsigned char* n,
-                          const unsigned char* k) noexcept nogil
 ctypedef int (*stream_xor_ic_fn)(unsigned char* c, const unsigned char* m,
                                  unsigned long long mlen, const unsigned char* n, uint64_t ic,
                                  const unsigned char* k) noexcept nogil
@@ -60,7 +58,6 @@ cdef struct primitives:
     box_fn box_easy_afternm
     box_fn box_open_easy_afternm
     core_fn hsalsa20                # crypto_core_hsalsa20
-    stream_fn salsa20               # crypto_stream_salsa20 (keystream)
     stream_xor_ic_fn salsa20_xor_ic  # crypto_stream_salsa20_xor_ic
     auth_fn poly1305                # crypto_onetimeauth_poly1305
     verify_fn poly1305_verify         # crypto_onetimeauth_poly1305_verify (constant time)
@@ -68,7 +65,8 @@ cdef struct primitives:
 
 
 cdef primitives S
-cdef int _loaded = 0    # 0 not yet, 1 the easy API only, 2 the primitives too
+cdef int _loaded = 0
+cdef unsigned char _zeros[64]   # static: all zero (the keystream block is zeros xor stream)    # 0 not yet, 1 the easy API only, 2 the primitives too
 
 
 cdef uintptr_t _addr(lib, str name) except? 0:
@@ -107,14 +105,12 @@ cdef int _load() except -1:
     except OSError:
         return _loaded
     cdef uintptr_t h = _addr(so, "crypto_core_hsalsa20")
-    cdef uintptr_t st = _addr(so, "crypto_stream_salsa20")
     cdef uintptr_t x = _addr(so, "crypto_stream_salsa20_xor_ic")
     cdef uintptr_t a = _addr(so, "crypto_onetimeauth_poly1305")
     cdef uintptr_t v = _addr(so, "crypto_onetimeauth_poly1305_verify")
     cdef uintptr_t z = _addr(so, "sodium_memzero")
-    if h and st and x and a and v and z:
+    if h and x and a and v and z:
         S.hsalsa20 = <core_fn>h
-        S.salsa20 = <stream_fn>st
         S.salsa20_xor_ic = <stream_xor_ic_fn>x
         S.poly1305 = <auth_fn>a
         S.poly1305_verify = <verify_fn>v
@@ -123,11 +119,29 @@ cdef int _load() except -1:
     return _loaded
 
 
-cdef inline void _put_be64(unsigned char* p, uint64_t v) noexcept nogil:
-    cdef int i
-    for i in range(8):
-        p[7 - i] = <unsigned char>(v & 0xFF)
-        v >>= 8
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    static inline void fz_put_be64(unsigned char* p, uint64_t v) {
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        v = __builtin_bswap64(v);
+    #elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+    #error "unknown byte order"
+    #endif
+        memcpy(p, &v, 8);
+    }
+    static inline uint64_t fz_get_be64(const unsigned char* p) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        v = __builtin_bswap64(v);
+    #endif
+        return v;
+    }
+    """
+    void _put_be64 "fz_put_be64"(unsigned char* p, uint64_t v) noexcept nogil
+    uint64_t _get_be64 "fz_get_be64"(const unsigned char* p) noexcept nogil
 
 
 cdef void _seal(unsigned char* mac, unsigned char* c, size_t n, const unsigned char* n8,
@@ -136,7 +150,7 @@ cdef void _seal(unsigned char* mac, unsigned char* c, size_t n, const unsigned c
     mac (libsodium's crypto_secretbox_detached after its HSalsa20 step)."""
     cdef unsigned char block[64]
     cdef size_t i, head = n if n < 32 else 32
-    S.salsa20(block, 64, n8, sub)
+    S.salsa20_xor_ic(block, _zeros, 64, n8, 0, sub)
     for i in range(head):
         c[i] ^= block[32 + i]
     if n > 32:
@@ -150,7 +164,7 @@ cdef int _open(unsigned char* out, const unsigned char* mac, const unsigned char
     """The inverse: the tag checked first (constant time), then c[0:n] decrypted to out."""
     cdef unsigned char block[64]
     cdef size_t i, head = n if n < 32 else 32
-    S.salsa20(block, 64, n8, sub)
+    S.salsa20_xor_ic(block, _zeros, 64, n8, 0, sub)
     if S.poly1305_verify(mac, c, n, block) != 0:
         S.memzero(block, 64)
         return -1
@@ -277,20 +291,19 @@ cdef class CurveCodec:
 
     cdef int open_into(self, const unsigned char* body, size_t size,
                        unsigned char* out) noexcept nogil:
-        cdef uint64_t n = 0
-        cdef int i
+        cdef uint64_t n
         if size < CURVE_OVERHEAD or memcmp(body, <const char*>"\x07MESSAGE", 8) != 0:
             return CURVE_ERR_FRAME
-        for i in range(8):
-            n = (n << 8) | body[8 + i]
+        n = _get_be64(body + 8)
         if n <= self.recv_n:
             return CURVE_ERR_NONCE
-        memcpy(self.rnonce + 16, body + 8, 8)
-        if self.fast:
-            if _open(out, body + 16, body + 32, size - 32, self.rnonce + 16, self.rsub) != 0:
+        if self.fast:  # the short nonce as it came: Salsa20's nonce under the subkey
+            if _open(out, body + 16, body + 32, size - 32, body + 8, self.rsub) != 0:
                 return CURVE_ERR_CRYPTO
-        elif S.box_open_easy_afternm(out, body + 16, size - 16, self.rnonce, self.key) != 0:
-            return CURVE_ERR_CRYPTO
+        else:
+            memcpy(self.rnonce + 16, body + 8, 8)
+            if S.box_open_easy_afternm(out, body + 16, size - 16, self.rnonce, self.key) != 0:
+                return CURVE_ERR_CRYPTO
         self.recv_n = n
         if out[0] & ~3:
             return CURVE_ERR_FLAGS
