@@ -49,16 +49,17 @@ def test_pynacl_gives_the_primitives():
     assert not CurveCodec(_key(), False, 1, 0, False).uses_primitives
 
 
+@pytest.mark.parametrize("copy", [False, True])  # body read in place / copied, then sealed
 @pytest.mark.parametrize("primitives", [True, False])
 @pytest.mark.parametrize("as_server", [False, True])
-def test_sealed_bytes_are_crypto_box_afternm(primitives, as_server):
+def test_sealed_bytes_are_crypto_box_afternm(primitives, as_server, copy):
     key = _key()
     codec = CurveCodec(key, as_server, 7, 0, primitives)
     label = S2C if as_server else C2S
     for i, size in enumerate(SIZES):
         body = os.urandom(size)
         flags = i % 4
-        frame = codec.seal_frame(flags, body)
+        frame = codec.seal_frame(flags, body, copy)
         assert _body(frame) == _reference(key, label, 7 + i, flags, body), size
         assert len(_body(frame)) == 33 + size
     assert codec.counters == (7 + len(SIZES), 0)

@@ -40,6 +40,9 @@ cdef class CurveCodec:
     # calls seal_last), or NULL on out of memory.
     cdef unsigned char* begin_frame(self, size_t size, int flags) noexcept nogil
     cdef void seal_last(self) noexcept nogil
+    # The same with the body read from `body` (its size as given to begin_frame), not copied
+    # to the returned pointer first.
+    cdef void seal_last_from(self, const unsigned char* body) noexcept nogil
     cdef int ensure_in(self, size_t need) noexcept nogil
     cdef unsigned char* get_scratch(self, size_t need) noexcept nogil
     # Open one MESSAGE body (after its wire header) into out[0 .. 1 + n) (flags byte first).

@@ -159,6 +159,24 @@ cdef void _seal(unsigned char* mac, unsigned char* c, size_t n, const unsigned c
     S.memzero(block, 64)
 
 
+cdef void _seal_from(unsigned char* mac, unsigned char* c, unsigned char flags,
+                     const unsigned char* m, size_t n, const unsigned char* n8,
+                     const unsigned char* sub) noexcept nogil:
+    """_seal of the plaintext flags + m[0:n] into c[0:1 + n], read from where m lies (no
+    copy first): the flags byte takes keystream byte 32, m[0:31] the rest of block 0, and
+    m[31:] starts block 1, so the bulk is one aligned crypto_stream_salsa20_xor_ic."""
+    cdef unsigned char block[64]
+    cdef size_t i, head = n if n < 31 else 31
+    S.salsa20_xor_ic(block, _zeros, 64, n8, 0, sub)
+    c[0] = flags ^ block[32]
+    for i in range(head):
+        c[1 + i] = m[i] ^ block[33 + i]
+    if n > 31:
+        S.salsa20_xor_ic(c + 32, m + 31, n - 31, n8, 1, sub)
+    S.poly1305(mac, c, 1 + n, block)
+    S.memzero(block, 64)
+
+
 cdef int _open(unsigned char* out, const unsigned char* mac, const unsigned char* c, size_t n,
                const unsigned char* n8, const unsigned char* sub) noexcept nogil:
     """The inverse: the tag checked first (constant time), then c[0:n] decrypted to out."""
@@ -257,6 +275,16 @@ cdef class CurveCodec:
             S.box_easy_afternm(self._last_box, self._last_box + 16, self._last_len,
                                self.snonce, self.key)
 
+    cdef void seal_last_from(self, const unsigned char* body) noexcept nogil:
+        # the body read where it lies: encrypted straight into the staging buffer
+        if self.fast:
+            _seal_from(self._last_box, self._last_box + 16, self._last_box[16], body,
+                       self._last_len - 1, self.snonce + 16, self.ssub)
+        else:
+            memcpy(self._last_box + 17, body, self._last_len - 1)
+            S.box_easy_afternm(self._last_box, self._last_box + 16, self._last_len,
+                               self.snonce, self.key)
+
     cdef int ensure_in(self, size_t need) noexcept nogil:
         """Room for `need` more bytes after ilen (compacting, then growing)."""
         cdef size_t cap
@@ -319,17 +347,21 @@ cdef class CurveCodec:
         return bool(self.fast)
 
     # The two directions one frame at a time, for tests (the engine calls the cdef methods).
-    def seal_frame(self, int flags, bytes body):
+    def seal_frame(self, int flags, bytes body, bint copy=False):
         """The wire bytes (frame header included) of one sealed frame (drops what the
-        staging buffer held: not for a codec an engine uses)."""
+        staging buffer held: not for a codec an engine uses); copy: the body copied into
+        place and sealed there (seal_last) instead of read where it is (seal_last_from)."""
         cdef size_t n = len(body)
         cdef unsigned char* dst
         self.ooff = self.olen = 0
         dst = self.begin_frame(n, flags)
         if dst == NULL:
             raise MemoryError()
-        memcpy(dst, <const char*>body, n)
-        self.seal_last()
+        if copy:
+            memcpy(dst, <const char*>body, n)
+            self.seal_last()
+        else:
+            self.seal_last_from(<const unsigned char*><const char*>body)
         out = (<char*>self.obuf)[:self.olen]
         self.ooff = self.olen = 0
         return out

@@ -953,8 +953,8 @@ cdef class Engine:
                 self.out.consume(0, hmsgs)  # an empty frame ended a message
             r = self._body_here() if size else NULL
             if r != NULL:
-                # a body sent by reference: straight from the object
-                memcpy(dst, r[0].data, size)
+                # a body sent by reference: sealed straight from the object
+                self.curve.seal_last_from(<const unsigned char*>r[0].data)
                 nmsgs = 0
                 scan_frames(&self.out_scan, <const unsigned char*>r[0].data, size,
                             &last_end, &nmsgs)
@@ -973,7 +973,7 @@ cdef class Engine:
                     scan_frames(&self.out_scan, p, k, &last_end, &nmsgs)
                     self.out.consume(k, nmsgs)
                     got += k
-            self.curve.seal_last()
+                self.curve.seal_last()
             frames += 1
         return frames
 
@@ -1008,8 +1008,7 @@ cdef class Engine:
                                 | (2 if flags & FRAME_COMMAND else 0))
             if dst == NULL:
                 break  # out of memory: the caller's path reports it
-            memcpy(dst, p + off + hl, size)
-            self.curve.seal_last()
+            self.curve.seal_last_from(p + off + hl)
             frames[0] += 1
             off += hl + size
         if off:
