@@ -99,6 +99,26 @@ def test_opens_crypto_box_afternm_and_refuses_the_rest(primitives):
         codec.open_frame(_reference(key, C2S, last + 2, 4, b"x"))
 
 
+def test_opened_in_parts_as_across_ring_chunks():
+    """open_check + open_range (a frame decrypted into several chunks) give the same
+    plaintext for any split, and refuse what open_frame refuses before writing any."""
+    key = _key()
+    for size in (24, 31, 32, 33, 64, 100, 5000):
+        body = os.urandom(size)
+        for part in (1, 7, 31, 32, 33, 63, 64, 65, 4096):
+            codec = CurveCodec(key, True, 1, 0)
+            assert codec.open_frame_in_parts(_reference(key, C2S, 1, 1, body), part) == (1, body)
+    codec = CurveCodec(key, True, 1, 0)
+    bad = bytearray(_reference(key, C2S, 1, 0, b"y" * 100))
+    bad[50] ^= 1
+    with pytest.raises(ValueError, match=str(ERR_CRYPTO)):
+        codec.open_frame_in_parts(bytes(bad), 10)
+    with pytest.raises(ValueError, match=str(ERR_FLAGS)):
+        codec.open_frame_in_parts(_reference(key, C2S, 2, 8, b"y" * 100), 10)
+    with pytest.raises(ValueError, match=str(ERR_NONCE)):
+        codec.open_frame_in_parts(_reference(key, C2S, 2, 0, b"y" * 100), 10)
+
+
 def test_round_trip_between_codecs():
     key = _key()
     client, server = CurveCodec(key, False, 1, 0), CurveCodec(key, True, 1, 0)

@@ -47,3 +47,9 @@ cdef class CurveCodec:
     cdef unsigned char* get_scratch(self, size_t need) noexcept nogil
     # Open one MESSAGE body (after its wire header) into out[0 .. 1 + n) (flags byte first).
     cdef int open_into(self, const unsigned char* body, size_t size, unsigned char* out) noexcept nogil
+    # The same in two steps, for a plaintext that goes to several places (a frame across ring
+    # chunks), with the primitives only (fast): open_check -> flags byte or CURVE_ERR_*, then
+    # open_range for plaintext bytes [start, start + k) (start >= 1: after the flags byte).
+    cdef int open_check(self, const unsigned char* body, size_t size) noexcept nogil
+    cdef void open_range(self, unsigned char* out, const unsigned char* body, size_t start,
+                         size_t k) noexcept nogil

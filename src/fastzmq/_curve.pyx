@@ -337,6 +337,47 @@ cdef class CurveCodec:
             return CURVE_ERR_FLAGS
         return 0
 
+    cdef int open_check(self, const unsigned char* body, size_t size) noexcept nogil:
+        """Open a frame in two steps (primitives only): this checks it (form, nonce, tag)
+        and returns its flags byte (>= 0) or why it is refused (< 0); then open_range
+        decrypts any part of the plaintext, wherever it is to go."""
+        cdef uint64_t n
+        cdef unsigned char block[64]
+        cdef unsigned char flags
+        if size < CURVE_OVERHEAD or memcmp(body, <const char*>"\x07MESSAGE", 8) != 0:
+            return CURVE_ERR_FRAME
+        n = _get_be64(body + 8)
+        if n <= self.recv_n:
+            return CURVE_ERR_NONCE
+        S.salsa20_xor_ic(block, _zeros, 64, body + 8, 0, self.rsub)
+        if S.poly1305_verify(body + 16, body + 32, size - 32, block) != 0:
+            S.memzero(block, 64)
+            return CURVE_ERR_CRYPTO
+        flags = body[32] ^ block[32]
+        S.memzero(block, 64)
+        self.recv_n = n
+        if flags & ~3:
+            return CURVE_ERR_FLAGS
+        return flags
+
+    cdef void open_range(self, unsigned char* out, const unsigned char* body, size_t start,
+                         size_t k) noexcept nogil:
+        """Plaintext bytes [start, start + k) of a frame open_check accepted, to out."""
+        cdef unsigned char block[64]
+        cdef const unsigned char* c = body + 32 + start
+        cdef uint64_t at = 32 + start            # keystream offset
+        cdef size_t i, head = (64 - at % 64) % 64
+        if head > k:
+            head = k
+        if head:  # into the middle of a keystream block: that block on the side
+            S.salsa20_xor_ic(block, _zeros, 64, body + 8, at // 64, self.rsub)
+            for i in range(head):
+                out[i] = c[i] ^ block[at % 64 + i]
+            S.memzero(block, 64)
+        if k > head:
+            S.salsa20_xor_ic(out + head, c + head, k - head, body + 8, (at + head) // 64,
+                             self.rsub)
+
     @property
     def counters(self):
         return self.send_n, self.recv_n
@@ -365,6 +406,22 @@ cdef class CurveCodec:
         out = (<char*>self.obuf)[:self.olen]
         self.ooff = self.olen = 0
         return out
+
+    def open_frame_in_parts(self, bytes body, size_t part):
+        """open_frame in two steps (open_check, then open_range `part` bytes at a time)."""
+        cdef size_t n = len(body), at = 1, k
+        cdef int rc = self.open_check(<const unsigned char*><const char*>body, n)
+        cdef bytearray out
+        if rc < 0:
+            raise ValueError(rc)
+        out = bytearray(n - 32)
+        out[0] = rc
+        while at < n - 32:
+            k = min(part, n - 32 - at)
+            self.open_range(<unsigned char*>(<char*>out) + at,
+                            <const unsigned char*><const char*>body, at, k)
+            at += k
+        return out[0], bytes(out[1:])
 
     def open_frame(self, bytes body):
         """One received frame's body (a MESSAGE command) -> (flags, plaintext); ValueError

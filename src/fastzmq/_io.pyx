@@ -1086,6 +1086,17 @@ cdef class Engine:
                     break
             if avail - used >= rhl + n:
                 dst = w + used
+            elif n > SMALL_CMD and self.curve.fast:
+                # across the chunk boundary: straight into the chunks (not via scratch)
+                rc = self._curve_commit_run(w, used, &total, &end)
+                if rc != 0:
+                    break
+                used = 0
+                w = NULL
+                rc = self._curve_open_split(hl, <size_t>size, rhl, n, &total, &end)
+                if rc != 0:
+                    break
+                continue
             else:
                 dst = self.curve.get_scratch(rhl + n)
                 if dst == NULL:
@@ -1130,6 +1141,44 @@ cdef class Engine:
             self.inq.publish_to(end, total)
             self.delivered = self.expects_reply
         return rc
+
+    cdef int _curve_open_split(self, int hl, size_t size, int rhl, size_t n, size_t* total,
+                               uint64_t* end) noexcept nogil:
+        """Open the frame at ioff (wire header hl, body size; plaintext n + its header rhl)
+        straight into the inbound ring across its chunks: checked first, then decrypted
+        piece by piece into each chunk's write space."""
+        cdef const unsigned char* body = self.curve.ibuf + self.curve.ioff + hl
+        cdef unsigned char hdr[9]
+        cdef unsigned char* p
+        cdef size_t at = 1, k, avail, nmsgs = 0, got
+        cdef Py_ssize_t last_end
+        cdef int rc = self.curve.open_check(body, size)
+        if rc < 0:
+            return rc
+        encode_header(hdr, n, (FRAME_MORE if rc & 1 else 0) | (FRAME_COMMAND if rc & 2 else 0))
+        if self.inq.write(hdr, rhl) != 0:
+            return 12
+        rc = scan_frames(&self.in_scan, hdr, rhl, &last_end, &nmsgs)
+        if rc < 0:
+            return rc
+        while at <= n:
+            p = self.inq.write_space(&avail)
+            if p == NULL:
+                return 12
+            k = n + 1 - at if n + 1 - at < avail else avail
+            self.curve.open_range(p, body, at, k)
+            self.inq.commit(k)
+            got = 0
+            rc = scan_frames(&self.in_scan, p, k, &last_end, &got)
+            if rc < 0:
+                return rc
+            nmsgs += got
+            at += k
+        self.curve.ioff += hl + size
+        if nmsgs:  # the frame ended a message
+            total[0] += nmsgs
+            end[0] = self.inq.wpos
+        return 0
 
     cdef int _curve_commit_run(self, unsigned char* w, size_t used, size_t* total,
                                uint64_t* end) noexcept nogil:
