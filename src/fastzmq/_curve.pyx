@@ -7,12 +7,17 @@ After a CURVE handshake the engine keeps its rings in plain ZMTP frames, exactly
 NULL and PLAIN, and transforms at the wire:
 
 * out: each frame of the outbound ring (flags, body) becomes one wire frame, flags 0, body
-  ``\\x07MESSAGE | short nonce (8) | Box[flags + body]`` (libzmq 4.3's form), sealed in a
-  staging buffer (``obuf``) and sent from there; many frames per ``send``.
-* in: wire bytes are received into ``ibuf``; each complete MESSAGE is opened straight into
-  the inbound ring's free space (the boxed flags byte lands where the frame header's last
-  byte goes, then the header is written over it), so the ring, the frame scanner, MAXMSGSIZE
-  (which thus applies to the plaintext) and the PING scanner work as for plain traffic.
+  ``\\x07MESSAGE | short nonce (8) | Box[flags + body]`` (libzmq 4.3's form), encrypted
+  from where the body lies (ring run, or the object of a body sent by reference) into a
+  staging buffer (``obuf``) and sent from there; many frames per ``send``, and the frames
+  of a ring run are scanned and consumed at once.
+* in: wire bytes are received into ``ibuf``; the complete MESSAGEs are opened back to back
+  straight into the inbound ring's free space (the boxed flags byte lands where the frame
+  header's last byte goes, then the header is written over it) and committed and scanned
+  once per run; a frame longer than the chunk's rest is checked first (``open_check``) and
+  then decrypted piece by piece into the chunks it spans (``open_range``). So the ring, the
+  frame scanner, MAXMSGSIZE (which thus applies to the plaintext) and the PING scanner work
+  as for plain traffic.
 
 Nonces: 24 bytes, a 16-byte label ("CurveZMQMESSAGEC" client to server, "CurveZMQMESSAGES"
 server to client) and a big-endian 64-bit counter carried on the wire; our counter goes on
