@@ -991,8 +991,8 @@ cdef class Engine:
         cdef Py_ssize_t last_end
         cdef unsigned char* dst
         cdef const zc_ref* r = self.zc.peek(&nref, &all_seen)
-        if nref > 0:
-            zpos = r[0].pos - self.out.rpos  # a body by reference right after its header there
+        if nref > 0:  # a body by reference right after its header there (never behind us)
+            zpos = r[0].pos - self.out.rpos if r[0].pos >= self.out.rpos else 0
         if self.ctl_due and self.ctl_at - self.out.consumed_bytes() < lim:
             lim = <size_t>(self.ctl_at - self.out.consumed_bytes())  # a message boundary
         while off < lim and self.curve.olen - self.curve.ooff < CURVE_BATCH_BYTES:
