@@ -92,6 +92,12 @@ class Socket(SocketCore, Generic[T]):
         object.__setattr__(self, key, value)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls is Socket:  # a draft type (CLIENT, RADIO...): its own class (_draft_socket.py)
+            t = args[1] if len(args) > 1 else kwargs.get("socket_type", -1)
+            if isinstance(t, int) and _c.SERVER <= t <= _c.CHANNEL:
+                from fastzmq._draft_socket import DraftSocket
+
+                cls = DraftSocket
         try:
             return super().__new__(cls, *args, **kwargs)
         except OSError as e:  # EMFILE/ENFILE creating the socket's eventfd: libzmq's errno

@@ -1,0 +1,782 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The draft socket types: CLIENT, SERVER, RADIO, DISH, SCATTER, GATHER, PEER, CHANNEL, DGRAM.
+
+Theory of operation
+-------------------
+``DraftCore`` extends the socket core with what the draft types share: single-part
+messages (RFC 41/48/49/51: SNDMORE raises EINVAL, a multipart message from a peer is
+dropped), a routing id per peer (SERVER, PEER: a uint32, libzmq's rule), groups
+(RADIO/DISH: JOIN/LEAVE as ZMTP 3.1 commands over tcp/ipc/inproc, a group frame before
+each body), and DGRAM's [address, body] pairs over ``udp://`` (``_udp.py``). It reuses
+the core's pipes, mailbox and waiters; the pattern code is here, per type:
+
+    type      send                               recv
+    CLIENT    load-balanced (blocks at SNDHWM)   fair-queued
+    SERVER    to routing_id (EHOSTUNREACH)       fair-queued, routing_id set
+    PEER      as SERVER; connect_peer -> id      as SERVER
+    CHANNEL   to its one peer                    from its one peer
+    SCATTER   load-balanced                      ENOTSUP
+    GATHER    ENOTSUP                            fair-queued
+    RADIO     to the pipes that joined the       ENOTSUP
+              group, and every udp destination
+              (lossy unless XPUB_NODROP)
+    DISH      ENOTSUP (join/leave instead)       fair-queued, only joined groups
+    DGRAM     [address, body] as datagrams       [address, body]
+
+Thread safety (libzmq makes every draft type but DGRAM thread-safe): each operation's
+non-blocking part runs under a per-socket lock (a PyThread lock, taken with the GIL
+held, never held across a wait). A blocked call sleeps on the socket's FD, like a
+classic socket, but several threads may sleep at once: the counts ``rsleep``/``wsleep``
+say how many wait to read/write, and whoever wakes (or takes a message, or polls
+EVENTS) while others still sleep re-arms their flags and signals the FD if what they
+wait for is there (the *baton*), so no wake-up is lost when one thread drains the FD
+that another was about to sleep on. Spinning before sleeping is kept for a lone sleeper.
+"""
+
+import time
+
+from cpython.bytes cimport PyBytes_GET_SIZE
+from cpython.pythread cimport (
+    NOWAIT_LOCK,
+    WAIT_LOCK,
+    PyThread_acquire_lock,
+    PyThread_allocate_lock,
+    PyThread_free_lock,
+    PyThread_release_lock,
+    PyThread_type_lock,
+)
+from libc.stdint cimport uint32_t
+
+from fastzmq._frame cimport FRAME_COMMAND, FRAME_MORE
+from fastzmq._pipe cimport PIPE_INPROC, Pipe
+from fastzmq._socket cimport SocketCore
+from fastzmq._waiter cimport (
+    waiter_arm,
+    waiter_disarm,
+    waiter_drain,
+    waiter_signal,
+    waiter_spin,
+    waiter_spin_budget,
+)
+
+import os
+
+from fastzmq import constants as _c
+from fastzmq.error import Again, ContextTerminated, ZMQError
+from fastzmq.message import Frame
+
+from fastzmq._pipe import _InprocCommand
+
+cdef enum:
+    SERVER = 12
+    CLIENT = 13
+    RADIO = 14
+    DISH = 15
+    GATHER = 16
+    SCATTER = 17
+    DGRAM = 18
+    PEER = 19
+    CHANNEL = 20
+    DONTWAIT = 1
+    SNDMORE = 2
+    GROUP_MAX = 255
+
+cdef int EAGAIN = _c.EAGAIN
+cdef int EINVAL = _c.EINVAL
+cdef int ENOTSUP = _c.ENOTSUP
+cdef int EHOSTUNREACH = _c.EHOSTUNREACH
+
+DRAFT_TYPE_NAMES = {
+    SERVER: "SERVER", CLIENT: "CLIENT", RADIO: "RADIO", DISH: "DISH", GATHER: "GATHER",
+    SCATTER: "SCATTER", DGRAM: "DGRAM", PEER: "PEER", CHANNEL: "CHANNEL",
+}
+# the handshake's Socket-Type and the error messages name them through the core's table
+from fastzmq._socket import SOCKET_TYPE_NAMES as _NAMES
+
+_NAMES.update(DRAFT_TYPE_NAMES)
+
+# the types libzmq makes thread-safe (ZMQ_THREAD_SAFE reads 1)
+THREAD_SAFE_TYPES = frozenset({SERVER, CLIENT, RADIO, DISH, GATHER, SCATTER, PEER, CHANNEL})
+# the types that may use udp:// (libzmq: ENOCOMPATPROTO for the others)
+UDP_TYPES = frozenset({RADIO, DISH, DGRAM})
+
+cdef inline bint _sends(int t) noexcept:
+    return t != GATHER and t != DISH
+
+
+cdef inline bint _recvs(int t) noexcept:
+    return t != SCATTER and t != RADIO
+
+
+cdef inline bint _by_id(int t) noexcept:
+    return t == SERVER or t == PEER
+
+
+cdef bytes _as_bytes(object data):
+    if type(data) is bytes:
+        return <bytes>data
+    if isinstance(data, str):
+        raise TypeError("unicode not allowed, use send_string")
+    if isinstance(data, Frame):
+        return data.bytes
+    return memoryview(data).tobytes()
+
+
+cdef bytes _group_bytes(object group):
+    cdef bytes g
+    if isinstance(group, str):
+        g = (<str>group).encode("utf-8", "surrogateescape")
+    elif isinstance(group, bytes):
+        g = <bytes>group
+    else:
+        raise TypeError(f"group must be str or bytes, not {type(group).__name__}")
+    if PyBytes_GET_SIZE(g) > GROUP_MAX:
+        raise ZMQError(EINVAL, "a group is at most 255 bytes")
+    return g
+
+
+cdef class DraftCore(SocketCore):
+    cdef PyThread_type_lock lk
+    cdef int rsleep, wsleep         # threads sleeping to read / to write (under lk)
+    cdef uint32_t next_rid          # SERVER/PEER: the last routing id given
+    cdef dict rid_pipe              # routing id -> Pipe
+    cdef dict pipe_rid              # pipe_id -> routing id
+    cdef dict groups                # RADIO: group -> list of pipes that joined it
+    cdef set joined                 # DISH: our groups
+    cdef public list udp_out        # RADIO/DGRAM: udp senders (``_udp.Sender``)
+    cdef tuple held                 # a message read ahead (EVENTS, DISH filter): (frames, rid)
+    cdef bint more_out              # DGRAM: the address frame is sent, the body is due
+    cdef bytes dgram_addr
+    cdef object dgram_body          # DGRAM: the body of the pair whose address was returned
+    cdef public object last_attached  # the pipe attached last (connect_peer)
+    cdef public bint nodrop         # RADIO: XPUB_NODROP (block/EAGAIN instead of dropping)
+
+    def __cinit__(self, *args, **kwargs):
+        self.lk = PyThread_allocate_lock()
+        if self.lk == NULL:
+            raise MemoryError()
+        self.next_rid = <uint32_t>(int.from_bytes(os.urandom(4), "little") | 1)
+        self.rid_pipe = {}
+        self.pipe_rid = {}
+        self.groups = {}
+        self.joined = set()
+        self.udp_out = []
+
+    def __dealloc__(self):
+        if self.lk != NULL:
+            PyThread_free_lock(self.lk)
+
+    def _init_core(self, int socket_type):
+        if socket_type not in DRAFT_TYPE_NAMES:
+            raise ZMQError(EINVAL, f"Invalid socket type: {socket_type}")
+        # the core knows the classic types only: start it as a PAIR-less neutral type
+        # (PUSH: no subscriptions, no routing ids), then take our own type
+        SocketCore._init_core(self, 8)
+        self.socket_type = socket_type
+        if socket_type == DISH or socket_type == DGRAM:
+            self.linger = 0
+
+    # ------------------------------------------------------------------ lock
+    cdef inline int _lock(self) except -1:
+        if not PyThread_acquire_lock(self.lk, NOWAIT_LOCK):
+            with nogil:
+                PyThread_acquire_lock(self.lk, WAIT_LOCK)
+        return 0
+
+    cdef inline void _unlock(self) noexcept:
+        PyThread_release_lock(self.lk)
+
+    # ------------------------------------------------------------------ pipes
+    def _attach(self, Pipe pipe):
+        cdef int t = self.socket_type
+        pipe.out.writer = &self.ww
+        pipe.out._writer_ref = self
+        pipe.inq.reader = &self.sig.w
+        pipe.inq._reader_ref = self
+        pipe.pipe_id = self.next_pipe_id
+        self.next_pipe_id += 1
+        if t == CHANNEL or t == DGRAM:
+            if self._live_count() >= 1:
+                pipe.detached = True  # one peer only (libzmq refuses the others)
+                return
+        self.pipes.append(pipe)
+        if _by_id(t):
+            self.next_rid += 1
+            if self.next_rid == 0:
+                self.next_rid = 1
+            self.rid_pipe[self.next_rid] = pipe
+            self.pipe_rid[pipe.pipe_id] = self.next_rid
+        if t == DISH:
+            self._send_joins(pipe)
+        self.last_attached = pipe
+        waiter_signal(&self.sig.w)
+
+    cdef Py_ssize_t _live_count(self):
+        cdef Pipe p
+        cdef Py_ssize_t n = 0
+        for p in self.pipes:
+            if not p.detached:
+                n += 1
+        return n
+
+    def _send_joins(self, Pipe pipe):
+        if pipe.endpoint is not None and str(pipe.endpoint).startswith("udp://"):
+            return  # a udp pipe only brings datagrams in
+        for g in self.joined:
+            pipe.write_command(b"JOIN", g)
+
+    def _detach(self, Pipe pipe):
+        pipe.detached = True
+        rid = self.pipe_rid.pop(pipe.pipe_id, None)
+        if rid is not None and self.rid_pipe.get(rid) is pipe:
+            del self.rid_pipe[rid]
+        if self.socket_type == RADIO:
+            self._forget_pipe(pipe)
+        if not pipe.has_msg():
+            self._drop_pipe(pipe)
+
+    def _forget_pipe(self, Pipe pipe):
+        for g in list(self.groups):
+            members = self.groups[g]
+            if pipe in members:
+                members.remove(pipe)
+                if not members:
+                    del self.groups[g]
+
+    def _on_reconnected(self, Pipe pipe):
+        if self.socket_type == DISH:
+            self._send_joins(pipe)  # a new connection: the RADIO knows nothing yet
+
+    def _on_activated(self, Pipe pipe):
+        pass  # JOINs were queued at attach and go out with the first connection
+
+    def _on_disconnected(self, Pipe pipe):
+        if self.socket_type == RADIO:
+            self._forget_pipe(pipe)  # the next connection will JOIN again
+
+    # ------------------------------------------------------------------ commands
+    cdef int _command(self, Pipe p, object frame) except -1:
+        """A command frame from a peer: JOIN/LEAVE for a RADIO, anything else ignored."""
+        cdef bytes name, data
+        if type(frame) is _InprocCommand:
+            name = frame.name
+            data = frame.data
+        else:
+            n = (<bytes>frame)[0] if PyBytes_GET_SIZE(frame) else 0
+            name = (<bytes>frame)[1:1 + n]
+            data = (<bytes>frame)[1 + n:]
+        if self.socket_type != RADIO:
+            return 0
+        if name == b"JOIN":
+            members = self.groups.setdefault(data, [])
+            if p not in members:
+                members.append(p)
+        elif name == b"LEAVE":
+            members = self.groups.get(data)
+            if members is not None and p in members:
+                members.remove(p)
+                if not members:
+                    del self.groups[data]
+        return 0
+
+    cdef int _radio_update(self) except -1:
+        """Read every pending JOIN/LEAVE (a RADIO's pipes carry nothing else)."""
+        cdef Pipe p
+        cdef int fl = 0
+        cdef list gone = None
+        for p in self.pipes:
+            while p.has_msg():
+                msg = p.read_msg(&fl)
+                if msg is None:
+                    break
+                if fl & FRAME_COMMAND:
+                    self._command(p, msg[0])
+            if p.detached:
+                if gone is None:
+                    gone = []
+                gone.append(p)
+        if gone is not None:
+            for p in gone:
+                self._drop_pipe(p)
+        return 0
+
+    # ------------------------------------------------------------------ receiving
+    cdef tuple _take(self):
+        """The next message for the user as (frames, routing id), or None (lock held)."""
+        cdef tuple m = self.held
+        cdef list pipes = self.pipes
+        cdef Py_ssize_t n, i, k
+        cdef Pipe p
+        cdef int fl = 0
+        cdef int t = self.socket_type
+        cdef list msg
+        cdef list gone = None
+        if m is not None:
+            self.held = None
+            return m
+        if self.mailbox:
+            self._process_mailbox()
+        n = len(pipes)
+        for i in range(n):
+            k = (self.fq_idx + i) % n
+            p = pipes[k]
+            while p.has_msg():
+                msg = p.read_msg(&fl)
+                if msg is None:
+                    break
+                if fl & FRAME_COMMAND:
+                    self._command(p, msg[0])
+                    continue
+                if t == DISH or t == DGRAM:
+                    if len(msg) != 2:
+                        continue  # not a [group, body] / [address, body] pair
+                    if t == DISH and msg[0] not in self.joined:
+                        continue  # a group we did not join (udp brings every group)
+                elif len(msg) != 1:
+                    continue  # single-part sockets drop multipart messages (libzmq)
+                self.fq_idx = k + 1
+                if gone is not None:
+                    for p2 in gone:
+                        self._drop_pipe(p2)
+                return (msg, self.pipe_rid.get(p.pipe_id, 0))
+            if p.detached:
+                if gone is None:
+                    gone = []
+                gone.append(p)
+        if gone is not None:
+            for p in gone:
+                self._drop_pipe(p)
+        return None
+
+    cdef bint _readable(self):
+        """Lock held: is a message there? (reads it ahead into held)."""
+        if self.held is not None or (self.socket_type == DGRAM and self.dgram_body is not None):
+            return True
+        if not _recvs(self.socket_type):
+            if self.socket_type == RADIO:
+                self._radio_update()
+            return False
+        self.held = self._take()
+        return self.held is not None
+
+    cdef Pipe _lb(self):
+        """A pipe with room for the next message, load-balanced (None: none)."""
+        cdef list pipes = self.pipes
+        cdef Py_ssize_t n = len(pipes), i, k
+        cdef Pipe p
+        for i in range(n):
+            k = (self.lb_idx + i) % n
+            p = pipes[k]
+            if p.can_write():
+                self.lb_idx = k + 1
+                return p
+        return None
+
+    cdef bint _writable(self):
+        cdef int t = self.socket_type
+        cdef Pipe p
+        if not _sends(t):
+            return t == DISH  # libzmq: a DISH always reports POLLOUT (join/leave)
+        if t == RADIO or t == SERVER or t == PEER:
+            return True  # libzmq: xhas_out is always true for these
+        if t == DGRAM:
+            return len(self.udp_out) > 0
+        for p in self.pipes:
+            if p.can_write():
+                return True
+        return False
+
+    # ------------------------------------------------------------------ waiting
+    cdef int _pass_baton(self) except -1:
+        """Lock held: others sleep; keep them armed, and wake them if their turn came."""
+        cdef bint wake = False
+        if self.rsleep > 0:
+            waiter_arm(&self.sig.w)
+            if self._readable():
+                wake = True
+        if self.wsleep > 0:
+            waiter_arm(&self.ww)
+            if self._writable():
+                wake = True
+        if wake:
+            waiter_signal(&self.sig.w)
+        return 0
+
+    cdef int _sleep(self, bint for_write, int timeout_ms, double deadline) except -1:
+        """Lock held on entry and on return: sleep on the FD (armed by the caller)
+        until signalled or the deadline; returns 1 if the deadline has passed."""
+        cdef int remaining = timeout_ms
+        cdef bint woke = False
+        cdef bint alone
+        cdef long long spin_ns = waiter_spin_budget()
+        if timeout_ms > 0:
+            remaining = <int>((deadline - time.monotonic()) * 1000.0 + 0.999)
+            if remaining <= 0:
+                return 1
+        if for_write:
+            self.wsleep += 1
+        else:
+            self.rsleep += 1
+        alone = self.rsleep + self.wsleep == 1
+        self._unlock()
+        try:
+            if remaining > 0 and spin_ns > <long long>remaining * 1000000:
+                spin_ns = <long long>remaining * 1000000
+            if alone and remaining != 0 and spin_ns > 0:
+                with nogil:
+                    woke = waiter_spin(&self.sig.w, &self.ww, NULL, spin_ns, 0, -1)
+            if not woke:
+                self.sig.wait_c(remaining)
+        finally:
+            self._lock()
+            if for_write:
+                self.wsleep -= 1
+            else:
+                self.rsleep -= 1
+        if self.rsleep == 0:
+            waiter_disarm(&self.sig.w)
+        if self.wsleep == 0:
+            waiter_disarm(&self.ww)
+        if not woke:
+            waiter_drain(&self.sig.w)
+        if self.rsleep or self.wsleep:
+            self._pass_baton()
+        if self.ctx_term:
+            raise ContextTerminated()
+        if self.closed:
+            raise self._closed_error()
+        if self.mailbox:
+            self._process_mailbox()
+        if timeout_ms > 0 and time.monotonic() >= deadline:
+            return 1
+        return 0
+
+    cdef int _enter_locked(self) except -1:
+        if self.closed:
+            raise self._closed_error()
+        if self.ctx_term:
+            raise ContextTerminated()
+        if self.mailbox:
+            self._process_mailbox()
+        return 0
+
+    # ------------------------------------------------------------------ recv
+    cdef tuple _recv_one(self, int flags):
+        """(body, routing id, group) of the next message, blocking per RCVTIMEO."""
+        cdef tuple m
+        cdef int t = self.socket_type
+        cdef double deadline = 0
+        cdef int timeo
+        self._lock()
+        try:
+            self._enter_locked()
+            if not _recvs(t):
+                raise ZMQError(ENOTSUP, f"{DRAFT_TYPE_NAMES[t]} sockets cannot receive")
+            if t == DGRAM and self.dgram_body is not None:
+                body = self.dgram_body
+                self.dgram_body = None
+                self.rcvmore = False
+                return (body, 0, None)
+            m = self._take()
+            if m is None:
+                timeo = self.rcvtimeo
+                if flags & DONTWAIT or timeo == 0:
+                    raise Again()
+                if timeo > 0:
+                    deadline = time.monotonic() + timeo / 1000.0
+                while m is None:
+                    waiter_arm(&self.sig.w)
+                    m = self._take()
+                    if m is not None:
+                        if self.rsleep == 0:
+                            waiter_disarm(&self.sig.w)
+                        break
+                    if self._sleep(False, timeo, deadline):
+                        m = self._take()
+                        if m is None:
+                            raise Again()
+            if self.rsleep or self.wsleep:
+                self._pass_baton()
+        finally:
+            self._unlock()
+        msg = m[0]
+        if t == DISH:
+            self.rcvmore = False
+            return (msg[1], 0, msg[0])
+        if t == DGRAM:
+            self.dgram_body = msg[1]
+            self.rcvmore = True
+            return (msg[0], 0, None)
+        self.rcvmore = False
+        return (msg[0], m[1], None)
+
+    def recv(self, int flags=0, bint copy=True, bint track=False):
+        """One message (bytes; a Frame with .routing_id / .group with copy=False)."""
+        cdef tuple r = self._recv_one(flags)
+        if copy:
+            return r[0]
+        return self._frame(r)
+
+    cdef object _frame(self, tuple r):
+        f = Frame._from_bytes(r[0], self.rcvmore, None)
+        if r[1]:
+            f._routing_id = r[1]
+        if r[2] is not None:
+            f._group = (<bytes>r[2]).decode("utf-8", "surrogateescape")
+        return f
+
+    def recv_multipart(self, int flags=0, copy=True, track=False):
+        cdef tuple r = self._recv_one(flags)
+        cdef list parts = [r[0] if copy else self._frame(r)]
+        while self.rcvmore:  # DGRAM: the body after the address
+            r = self._recv_one(flags)
+            parts.append(r[0] if copy else self._frame(r))
+        return parts
+
+    # ------------------------------------------------------------------ send
+    def send(self, data, int flags=0, bint copy=True, bint track=False, routing_id=None,
+             group=None):
+        """Send one message: ``routing_id`` (SERVER, PEER) and ``group`` (RADIO) as
+        pyzmq's draft API, or carried by a Frame (``frame.routing_id``/``frame.group``)."""
+        cdef int t = self.socket_type
+        cdef bytes body
+        tracker = None
+        if isinstance(data, Frame):
+            if routing_id is None and data._routing_id:
+                routing_id = data._routing_id
+            if group is None and data._group:
+                group = data._group
+            tracker = data.tracker
+            if track and tracker is None:
+                raise ValueError("Not a tracked message")
+        body = _as_bytes(data)
+        if t == DGRAM:
+            self._send_dgram(body, flags)
+        else:
+            if flags & SNDMORE:
+                raise ZMQError(EINVAL, f"{DRAFT_TYPE_NAMES[t]} sockets send single-part messages")
+            self._send_one(body, flags, routing_id, group)
+        if tracker is not None and (track or not copy):
+            return tracker  # the frame's own (we copied: nothing else to wait for)
+        if track:
+            from fastzmq.message import _FINISHED_TRACKER
+            return _FINISHED_TRACKER
+        return None
+
+    def send_multipart(self, msg_parts, int flags=0, copy=True, track=False, **kwargs):
+        parts = list(msg_parts)
+        if not parts:
+            raise ValueError("cannot send an empty multipart message")
+        if self.socket_type == DGRAM:
+            for i, part in enumerate(parts):
+                last = i == len(parts) - 1
+                self.send(part, flags if last else flags | SNDMORE, copy, track)
+            return None
+        if len(parts) > 1 or flags & SNDMORE:
+            raise ZMQError(EINVAL, f"{DRAFT_TYPE_NAMES[self.socket_type]} sockets send single-part messages")
+        return self.send(parts[0], flags, copy, track, **kwargs)
+
+    cdef int _send_one(self, bytes body, int flags, object routing_id, object group) except -1:
+        cdef int t = self.socket_type
+        cdef Pipe p = None
+        cdef double deadline = 0
+        cdef int timeo
+        cdef bytes g = None
+        cdef uint32_t rid = 0
+        if not _sends(t):
+            raise ZMQError(ENOTSUP, f"{DRAFT_TYPE_NAMES[t]} sockets cannot send")
+        if _by_id(t):
+            if routing_id is None or not isinstance(routing_id, int) or not 0 < routing_id < 2**32:
+                raise ZMQError(EHOSTUNREACH, "a SERVER/PEER message needs the routing_id of a peer")
+            rid = routing_id
+        if t == RADIO:
+            g = _group_bytes(group if group is not None else b"")
+        self._lock()
+        try:
+            self._enter_locked()
+            if t == RADIO:
+                self._radio_send(g, body, flags)
+                return 0
+            p = self._out_pipe(rid)
+            if p is None:
+                timeo = self.sndtimeo
+                if flags & DONTWAIT or timeo == 0:
+                    raise Again()
+                if timeo > 0:
+                    deadline = time.monotonic() + timeo / 1000.0
+                while p is None:
+                    waiter_arm(&self.ww)
+                    p = self._out_pipe(rid)
+                    if p is not None:
+                        if self.wsleep == 0:
+                            waiter_disarm(&self.ww)
+                        break
+                    if self._sleep(True, timeo, deadline):
+                        p = self._out_pipe(rid)
+                        if p is None:
+                            raise Again()
+            p.write_one(body)
+            if self.rsleep or self.wsleep:
+                self._pass_baton()
+        finally:
+            self._unlock()
+        return 0
+
+    cdef Pipe _out_pipe(self, uint32_t rid):
+        """Lock held: where the next message goes, None if it must wait (EHOSTUNREACH:
+        no such peer)."""
+        cdef int t = self.socket_type
+        cdef Pipe p
+        if rid:
+            if self.mailbox:
+                self._process_mailbox()
+            p = self.rid_pipe.get(rid)
+            if p is None or p.detached:
+                raise ZMQError(EHOSTUNREACH, f"no peer with routing id {rid}")
+            return p if p.can_write() else None
+        if t == CHANNEL:
+            for p in self.pipes:
+                if not p.detached:
+                    return p if p.can_write() else None
+            return None
+        return self._lb()
+
+    cdef int _radio_send(self, bytes g, bytes body, int flags) except -1:
+        """Lock held: to every pipe that joined g, and to every udp destination."""
+        cdef list members
+        cdef Pipe p
+        cdef double deadline = 0
+        self._radio_update()
+        members = self.groups.get(g)
+        if members:
+            if self.nodrop:
+                while True:
+                    for p in members:
+                        if not p.can_write():
+                            break
+                    else:
+                        break
+                    if flags & DONTWAIT or self.sndtimeo == 0:
+                        raise Again()
+                    if self.sndtimeo > 0 and deadline == 0:
+                        deadline = time.monotonic() + self.sndtimeo / 1000.0
+                    waiter_arm(&self.ww)
+                    if self._sleep(True, self.sndtimeo, deadline):
+                        raise Again()
+                    self._radio_update()
+                    members = self.groups.get(g) or []
+            frames = [g, body]
+            for p in members:
+                if p.can_write():
+                    p.write_msg(frames)  # (a full pipe: dropped, RADIO is lossy)
+        for s in self.udp_out:
+            s.send(g, body)
+        return 0
+
+    cdef int _send_dgram(self, bytes data, int flags) except -1:
+        self._lock()
+        try:
+            self._enter_locked()
+            if not self.more_out:
+                if not flags & SNDMORE:
+                    raise ZMQError(EINVAL, "DGRAM: send the address frame with SNDMORE first")
+                self.dgram_addr = data
+                self.more_out = True
+                return 0
+            if flags & SNDMORE:
+                raise ZMQError(EINVAL, "DGRAM messages are [address, body] pairs")
+            self.more_out = False
+            if self.udp_out:
+                (<object>self.udp_out[0]).send_to(self.dgram_addr, data)
+            # (no udp endpoint: dropped, as libzmq)
+        finally:
+            self._unlock()
+        return 0
+
+    # ------------------------------------------------------------------ groups, peers
+    def join(self, group):
+        """DISH: receive the messages of ``group`` (str or bytes, at most 255 bytes)."""
+        cdef bytes g = _group_bytes(group)
+        cdef Pipe p
+        if self.socket_type != DISH:
+            raise ZMQError(ENOTSUP, "join() is for DISH sockets")
+        self._lock()
+        try:
+            self._enter_locked()
+            if g in self.joined:
+                raise ZMQError(EINVAL, f"already joined {group!r}")
+            self.joined.add(g)
+            for p in self.pipes:
+                if not p.detached and not str(p.endpoint or "").startswith("udp://"):
+                    p.write_command(b"JOIN", g)
+        finally:
+            self._unlock()
+
+    def leave(self, group):
+        """DISH: stop receiving ``group``."""
+        cdef bytes g = _group_bytes(group)
+        cdef Pipe p
+        if self.socket_type != DISH:
+            raise ZMQError(ENOTSUP, "leave() is for DISH sockets")
+        self._lock()
+        try:
+            self._enter_locked()
+            if g not in self.joined:
+                raise ZMQError(EINVAL, f"not joined to {group!r}")
+            self.joined.discard(g)
+            for p in self.pipes:
+                if not p.detached and not str(p.endpoint or "").startswith("udp://"):
+                    p.write_command(b"LEAVE", g)
+            if self.held is not None and self.held[0][0] == g:
+                self.held = None  # read ahead before the leave: no longer ours
+        finally:
+            self._unlock()
+
+    def _rid_of(self, pipe):
+        return self.pipe_rid.get((<Pipe>pipe).pipe_id, 0)
+
+    def _locked_call(self, fn, *args):
+        """Run fn under the socket's lock (bind/connect from several threads)."""
+        self._lock()
+        try:
+            return fn(*args)
+        finally:
+            self._unlock()
+
+    # ------------------------------------------------------------------ polling
+    def _events(self):
+        cdef int ev = 0
+        cdef int t = self.socket_type
+        self._lock()
+        try:
+            if self.mailbox:
+                self._process_mailbox()
+            waiter_drain(&self.sig.w)
+            if _recvs(t) and self._readable():
+                ev |= 1
+            if self._writable():
+                ev |= 2
+            if not ev & 1:
+                waiter_arm(&self.sig.w)
+                if _recvs(t) and self._readable():
+                    ev |= 1
+                elif t == RADIO:
+                    self._radio_update()
+            if not ev & 2 and _sends(t):
+                waiter_arm(&self.ww)
+                if self._writable():
+                    ev |= 2
+            if self.rsleep or self.wsleep:
+                self._pass_baton()
+        finally:
+            self._unlock()
+        return ev
+
+
+def udp_deliver(Pipe pipe, bytes first, bytes body):
+    """The I/O thread's side of a udp pipe: queue one datagram as [first, body]; False if
+    the pipe is at its HWM (the datagram is dropped, as the kernel would)."""
+    if pipe.detached or not pipe.can_write():
+        return False
+    pipe.write_msg([first, body])
+    return True
