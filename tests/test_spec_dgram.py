@@ -28,11 +28,11 @@ def test_two_dgrams_exchange_address_body_pairs(ctx):
     a.send(b"hello")
     addr = b.recv()
     assert b.rcvmore
-    assert addr == b"127.0.0.1:%d" % pa  # who sent it: reply there
+    assert addr == b"127.0.0.1:%d\0" % pa  # who sent it (NUL-terminated, as libzmq)
     assert b.recv() == b"hello"
     assert not b.rcvmore
     b.send_multipart([addr, b"world"])
-    assert a.recv_multipart() == [b"127.0.0.1:%d" % pb, b"world"]
+    assert a.recv_multipart() == [b"127.0.0.1:%d\0" % pb, b"world"]
 
 
 def test_dgram_with_a_plain_udp_socket(ctx):
@@ -46,7 +46,10 @@ def test_dgram_with_a_plain_udp_socket(ctx):
     try:
         plain.sendto(b"raw bytes", ("127.0.0.1", port))
         frames = d.recv_multipart(copy=False)
-        assert [f.bytes for f in frames] == [b"127.0.0.1:%d" % plain.getsockname()[1], b"raw bytes"]
+        assert [f.bytes for f in frames] == [
+            b"127.0.0.1:%d\0" % plain.getsockname()[1],
+            b"raw bytes",
+        ]
         assert frames[0].more and not frames[1].more
         d.send_multipart([frames[0].bytes, b"answer"])
         assert plain.recvfrom(100) == (b"answer", ("127.0.0.1", port))

@@ -15,8 +15,9 @@ other type: ENOCOMPATPROTO. Datagrams (at most 8192 bytes, libzmq's MAX_UDP_MSG)
 
 - RADIO -> DISH: one byte group length, the group, the body. A RADIO sends to every udp
   destination whatever the group; the DISH drops groups it has not joined.
-- DGRAM: the datagram is the body; the socket sees [b"ip:port", body] pairs, and sends
-  to the address of the first frame.
+- DGRAM: the datagram is the body; the socket sees [b"ip:port\\0", body] pairs (the
+  address NUL-terminated, exactly as libzmq delivers it), and sends to the address of
+  the first frame (with or without that NUL).
 
 Sending happens in the caller's thread (one non-blocking ``sendto``: a datagram the
 kernel will not take, or longer than 8192 bytes, is dropped, as libzmq's engine drops
@@ -197,8 +198,9 @@ class Sender:
             self.dropped += 1  # EAGAIN (kernel buffer full), unreachable: lossy as libzmq
 
     def send_to(self, address: bytes, body: bytes) -> None:
-        """DGRAM: body to the b"ip:port" of the first frame (invalid: dropped, as libzmq)."""
-        host, _, port_s = address.rpartition(b":")
+        """DGRAM: body to the b"ip:port" of the first frame (invalid: dropped, as libzmq;
+        a trailing NUL, as libzmq's received addresses carry, is allowed)."""
+        host, _, port_s = address.rstrip(b"\0").rpartition(b":")
         try:
             port = int(port_s)
             dest = (_pysocket.inet_ntoa(_pysocket.inet_aton(host.decode("ascii"))), port)
@@ -261,7 +263,7 @@ class Receiver:
             except OSError:
                 return  # ECONNREFUSED from an ICMP error and the like: nothing to read
             if self.raw:
-                first, body = f"{peer[0]}:{peer[1]}".encode(), data
+                first, body = b"%s:%d\0" % (peer[0].encode(), peer[1]), data
             else:
                 if not data or len(data) - 1 < data[0]:
                     continue  # malformed: shorter than its group (libzmq drops it)

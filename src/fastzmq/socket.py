@@ -640,7 +640,8 @@ class Socket(SocketCore, Generic[T]):
             addr = f"inproc://monitor.s-{self.FD}"
         self.monitor(addr, _c.EVENT_ALL if events is None else events)
         try:  # the same flavour as this socket (an asyncio socket gets an asyncio PAIR)
-            pair = self.context.socket(_c.PAIR, socket_class=type(self))
+            flavour = getattr(type(self), "_classic_class", type(self))  # a draft type's: Socket
+            pair = self.context.socket(_c.PAIR, socket_class=flavour)
         except TypeError:
             pair = self.context.socket(_c.PAIR)
         pair.connect(addr)
