@@ -281,3 +281,35 @@ def test_recv_string_json_and_recv_into(ctx):
     buf = bytearray(4)
     assert server.recv_into(buf) == 10
     assert bytes(buf) == b"0123"
+
+
+def test_term_and_close_wake_every_blocked_thread():
+    ctx = zmq.Context()
+    server = ctx.socket(zmq.SERVER)
+    server.bind("inproc://cs-term")
+    client = ctx.socket(zmq.CLIENT)
+    client.sndhwm = 1
+    errors: list[int] = []
+
+    def wait_recv(sock) -> None:
+        try:
+            sock.recv()
+        except zmq.ZMQError as e:
+            errors.append(e.errno)
+
+    threads = [threading.Thread(target=wait_recv, args=(server,)) for _ in range(3)]
+    threads.append(threading.Thread(target=wait_recv, args=(client,)))
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    client.close(linger=0)  # the client's sleeper: ENOTSOCK
+    threads[-1].join(5)
+    assert errors == [zmq.ENOTSOCK]
+    term = threading.Thread(target=ctx.term)
+    term.start()  # the server's three sleepers: ETERM, then close() lets term() return
+    for t in threads[:3]:
+        t.join(5)
+    assert sorted(errors) == sorted([zmq.ENOTSOCK] + [zmq.ETERM] * 3)
+    server.close(linger=0)
+    term.join(5)
+    assert not any(t.is_alive() for t in threads + [term])

@@ -296,3 +296,19 @@ def test_dish_recv_from_several_threads(ctx):
         t.join(10)
     assert not any(t.is_alive() for t in readers)
     assert sorted(got) == sorted(b"%d" % i for i in range(600))
+
+
+def test_udp_dish_connect_listens_on_the_port(ctx):
+    """libzmq: a DISH connecting to udp://host:port receives on *:port."""
+    port = _udp_port()
+    dish = ctx.socket(zmq.DISH)
+    dish.rcvtimeo = 2000
+    dish.connect(f"udp://127.0.0.1:{port}")
+    dish.join("g")
+    plain = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        plain.sendto(b"\x01gvia connect", ("127.0.0.1", port))
+        f = dish.recv(copy=False)
+        assert (f.group, f.bytes) == ("g", b"via connect")
+    finally:
+        plain.close()
