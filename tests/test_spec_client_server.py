@@ -313,3 +313,15 @@ def test_term_and_close_wake_every_blocked_thread():
     server.close(linger=0)
     term.join(5)
     assert not any(t.is_alive() for t in threads + [term])
+
+
+def test_asyncio_draft_sockets_are_refused_not_half_made():
+    import fastzmq.asyncio as zaio
+
+    actx = zaio.Context()
+    try:
+        with pytest.raises(zmq.ZMQError) as e:
+            actx.socket(zmq.CLIENT)
+        assert e.value.errno == zmq.ENOTSUP
+    finally:
+        actx.term()

@@ -37,6 +37,7 @@ class DraftSocket(Socket, DraftCore):
     """A CLIENT, SERVER, RADIO, DISH, SCATTER, GATHER, PEER, CHANNEL or DGRAM socket."""
 
     _classic_class = Socket  # what get_monitor_socket() makes its PAIR with
+    _draft = True
 
     # the draft core's methods, ahead of Socket's (the classic core's fast entries)
     send = DraftCore.send

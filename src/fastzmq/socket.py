@@ -98,6 +98,12 @@ class Socket(SocketCore, Generic[T]):
                 from fastzmq._draft_socket import DraftSocket
 
                 cls = DraftSocket
+        elif not getattr(cls, "_draft", False):  # asyncio/green subclasses: classic types only
+            t = args[1] if len(args) > 1 else kwargs.get("socket_type", -1)
+            if isinstance(t, int) and _c.SERVER <= t <= _c.CHANNEL:
+                raise ZMQError(
+                    _c.ENOTSUP, f"{cls.__module__}.{cls.__name__} has no draft socket types yet"
+                )
         try:
             return super().__new__(cls, *args, **kwargs)
         except OSError as e:  # EMFILE/ENFILE creating the socket's eventfd: libzmq's errno
