@@ -63,6 +63,7 @@ import os
 
 from fastzmq import constants as _c
 from fastzmq.error import Again, ContextTerminated, ZMQError
+from fastzmq._framebuf import received as _received
 from fastzmq.message import Frame
 
 from fastzmq._pipe import _InprocCommand
@@ -144,7 +145,12 @@ cdef class DraftCore(SocketCore):
     cdef dict groups                # RADIO: group -> list of pipes that joined it
     cdef set joined                 # DISH: our groups
     cdef public list udp_out        # RADIO/DGRAM: udp senders (``_udp.Sender``)
-    cdef tuple held                 # a message read ahead (EVENTS, DISH filter): (frames, rid)
+    # the message _take returned: its body, routing id (SERVER/PEER) and first frame (DISH:
+    # the group, DGRAM: the address); a message read ahead (EVENTS, DISH filter) is "held"
+    cdef object in_body
+    cdef uint32_t in_rid
+    cdef object in_first
+    cdef bint held
     cdef bint more_out              # DGRAM: the address frame is sent, the body is due
     cdef bytes dgram_addr
     cdef object dgram_body          # DGRAM: the body of the pair whose address was returned
@@ -301,19 +307,18 @@ cdef class DraftCore(SocketCore):
         return 0
 
     # ------------------------------------------------------------------ receiving
-    cdef tuple _take(self):
-        """The next message for the user as (frames, routing id), or None (lock held)."""
-        cdef tuple m = self.held
+    cdef object _take(self):
+        """The next message's body (in_rid, in_first set), or None (lock held)."""
         cdef list pipes = self.pipes
         cdef Py_ssize_t n, i, k
         cdef Pipe p
         cdef int fl = 0
         cdef int t = self.socket_type
-        cdef list msg
+        cdef object f, body
         cdef list gone = None
-        if m is not None:
-            self.held = None
-            return m
+        if self.held:
+            self.held = False
+            return self.in_body
         if self.mailbox:
             self._process_mailbox()
         n = len(pipes)
@@ -321,24 +326,34 @@ cdef class DraftCore(SocketCore):
             k = (self.fq_idx + i) % n
             p = pipes[k]
             while p.has_msg():
-                msg = p.read_msg(&fl)
-                if msg is None:
+                f = p.read_frame(&fl)
+                if f is None:
                     break
                 if fl & FRAME_COMMAND:
-                    self._command(p, msg[0])
+                    self._command(p, f)
                     continue
                 if t == DISH or t == DGRAM:
-                    if len(msg) != 2:
-                        continue  # not a [group, body] / [address, body] pair
-                    if t == DISH and msg[0] not in self.joined:
+                    if not fl & FRAME_MORE:
+                        continue  # not a [group, body] / [address, body] pair: dropped
+                    body = p.read_frame(&fl)
+                    if fl & FRAME_MORE:
+                        self._skip_rest(p)
+                        continue
+                    if t == DISH and f not in self.joined:
                         continue  # a group we did not join (udp brings every group)
-                elif len(msg) != 1:
-                    continue  # single-part sockets drop multipart messages (libzmq)
+                    self.in_first = f
+                elif fl & FRAME_MORE:
+                    self._skip_rest(p)  # single-part sockets drop multipart messages (libzmq)
+                    continue
+                else:
+                    body = f
                 self.fq_idx = k + 1
+                if _by_id(t):
+                    self.in_rid = self.pipe_rid.get(p.pipe_id, 0)
                 if gone is not None:
-                    for p2 in gone:
-                        self._drop_pipe(p2)
-                return (msg, self.pipe_rid.get(p.pipe_id, 0))
+                    for p in gone:
+                        self._drop_pipe(p)
+                return body
             if p.detached:
                 if gone is None:
                     gone = []
@@ -348,16 +363,28 @@ cdef class DraftCore(SocketCore):
                 self._drop_pipe(p)
         return None
 
+    cdef int _skip_rest(self, Pipe p) except -1:
+        """Drop the remaining frames of p's current message."""
+        cdef int fl = FRAME_MORE
+        while fl & FRAME_MORE:
+            if p.read_frame(&fl) is None:
+                break
+        return 0
+
     cdef bint _readable(self):
-        """Lock held: is a message there? (reads it ahead into held)."""
-        if self.held is not None or (self.socket_type == DGRAM and self.dgram_body is not None):
+        """Lock held: is a message there? (reads it ahead: held)."""
+        if self.held or (self.socket_type == DGRAM and self.dgram_body is not None):
             return True
         if not _recvs(self.socket_type):
             if self.socket_type == RADIO:
                 self._radio_update()
             return False
-        self.held = self._take()
-        return self.held is not None
+        body = self._take()
+        if body is None:
+            return False
+        self.in_body = body
+        self.held = True
+        return True
 
     cdef Pipe _lb(self):
         """A pipe with room for the next message, load-balanced (None: none)."""
@@ -439,12 +466,14 @@ cdef class DraftCore(SocketCore):
             waiter_disarm(&self.ww)
         if not woke:
             waiter_drain(&self.sig.w)
+        if self.ctx_term or self.closed:
+            if self.rsleep or self.wsleep:
+                waiter_signal(&self.sig.w)  # pass it on: every sleeper must see it
+            if self.ctx_term:
+                raise ContextTerminated()
+            raise self._closed_error()
         if self.rsleep or self.wsleep:
             self._pass_baton()
-        if self.ctx_term:
-            raise ContextTerminated()
-        if self.closed:
-            raise self._closed_error()
         if self.mailbox:
             self._process_mailbox()
         if timeout_ms > 0 and time.monotonic() >= deadline:
@@ -461,9 +490,10 @@ cdef class DraftCore(SocketCore):
         return 0
 
     # ------------------------------------------------------------------ recv
-    cdef tuple _recv_one(self, int flags):
-        """(body, routing id, group) of the next message, blocking per RCVTIMEO."""
-        cdef tuple m
+    cdef object _recv_one(self, int flags, bint as_frame):
+        """The next message's body (a Frame with its routing id / group if as_frame),
+        blocking per RCVTIMEO."""
+        cdef object m
         cdef int t = self.socket_type
         cdef double deadline = 0
         cdef int timeo
@@ -473,10 +503,11 @@ cdef class DraftCore(SocketCore):
             if not _recvs(t):
                 raise ZMQError(ENOTSUP, f"{DRAFT_TYPE_NAMES[t]} sockets cannot receive")
             if t == DGRAM and self.dgram_body is not None:
-                body = self.dgram_body
+                m = self.dgram_body
                 self.dgram_body = None
+                self.in_first = None
                 self.rcvmore = False
-                return (body, 0, None)
+                return self._frame(m) if as_frame else m
             m = self._take()
             if m is None:
                 timeo = self.rcvtimeo
@@ -497,40 +528,34 @@ cdef class DraftCore(SocketCore):
                             raise Again()
             if self.rsleep or self.wsleep:
                 self._pass_baton()
+            if t == DGRAM:  # the address first, the body on the next call
+                self.dgram_body = m
+                self.rcvmore = True
+                m = self.in_first
+                self.in_first = None
+            if as_frame:  # under the lock: in_rid / in_first are this message's
+                m = self._frame(m)
         finally:
             self._unlock()
-        msg = m[0]
-        if t == DISH:
-            self.rcvmore = False
-            return (msg[1], 0, msg[0])
-        if t == DGRAM:
-            self.dgram_body = msg[1]
-            self.rcvmore = True
-            return (msg[0], 0, None)
-        self.rcvmore = False
-        return (msg[0], m[1], None)
+        return m
 
     def recv(self, int flags=0, bint copy=True, bint track=False):
         """One message (bytes; a Frame with .routing_id / .group with copy=False)."""
-        cdef tuple r = self._recv_one(flags)
-        if copy:
-            return r[0]
-        return self._frame(r)
+        return self._recv_one(flags, not copy)
 
-    cdef object _frame(self, tuple r):
-        f = Frame._from_bytes(r[0], self.rcvmore, None)
-        if r[1]:
-            f._routing_id = r[1]
-        if r[2] is not None:
-            f._group = (<bytes>r[2]).decode("utf-8", "surrogateescape")
+    cdef object _frame(self, object body):
+        """A received Frame with the routing id / group of the message just taken."""
+        f = _received(Frame, body, self.rcvmore, None)
+        if self.socket_type == SERVER or self.socket_type == PEER:
+            f._routing_id = self.in_rid
+        elif self.socket_type == DISH:
+            f._group = (<bytes>self.in_first).decode("utf-8", "surrogateescape")
         return f
 
     def recv_multipart(self, int flags=0, copy=True, track=False):
-        cdef tuple r = self._recv_one(flags)
-        cdef list parts = [r[0] if copy else self._frame(r)]
+        cdef list parts = [self._recv_one(flags, not copy)]
         while self.rcvmore:  # DGRAM: the body after the address
-            r = self._recv_one(flags)
-            parts.append(r[0] if copy else self._frame(r))
+            parts.append(self._recv_one(flags, not copy))
         return parts
 
     # ------------------------------------------------------------------ send
@@ -540,6 +565,9 @@ cdef class DraftCore(SocketCore):
         pyzmq's draft API, or carried by a Frame (``frame.routing_id``/``frame.group``)."""
         cdef int t = self.socket_type
         cdef bytes body
+        if type(data) is bytes and not track and not flags & SNDMORE and t != DGRAM:
+            self._send_one(<bytes>data, flags, routing_id, group)  # the common case
+            return None
         tracker = None
         if isinstance(data, Frame):
             if routing_id is None and data._routing_id:
@@ -634,6 +662,9 @@ cdef class DraftCore(SocketCore):
             if p is None or p.detached:
                 raise ZMQError(EHOSTUNREACH, f"no peer with routing id {rid}")
             return p if p.can_write() else None
+        if len(self.pipes) == 1:  # one peer (the common case): no round robin
+            p = self.pipes[0]
+            return p if p.can_write() else None
         if t == CHANNEL:
             for p in self.pipes:
                 if not p.detached:
@@ -727,8 +758,8 @@ cdef class DraftCore(SocketCore):
             for p in self.pipes:
                 if not p.detached and not str(p.endpoint or "").startswith("udp://"):
                     p.write_command(b"LEAVE", g)
-            if self.held is not None and self.held[0][0] == g:
-                self.held = None  # read ahead before the leave: no longer ours
+            if self.held and self.in_first == g:
+                self.held = False  # read ahead before the leave: no longer ours
         finally:
             self._unlock()
 
