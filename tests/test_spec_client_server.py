@@ -315,13 +315,47 @@ def test_term_and_close_wake_every_blocked_thread():
     assert not any(t.is_alive() for t in threads + [term])
 
 
-def test_asyncio_draft_sockets_are_refused_not_half_made():
+def test_asyncio_client_server():
+    import asyncio
+
     import fastzmq.asyncio as zaio
 
-    actx = zaio.Context()
+    async def main() -> None:
+        actx = zaio.Context()
+        server = actx.socket(zmq.SERVER)
+        client = actx.socket(zmq.CLIENT)
+        try:
+            port = server.bind_to_random_port("tcp://127.0.0.1")
+            client.connect(f"tcp://127.0.0.1:{port}")
+            server.rcvtimeo = 100
+            with pytest.raises(zmq.Again):
+                await server.recv()
+            server.rcvtimeo = client.rcvtimeo = 3000
+            pending = asyncio.ensure_future(server.recv(copy=False))
+            await asyncio.sleep(0.01)
+            assert not pending.done()
+            await client.send(b"request")
+            frame = await asyncio.wait_for(pending, 5)
+            await server.send(b"reply", routing_id=frame.routing_id)
+            assert await asyncio.wait_for(client.recv(), 5) == b"reply"
+            await server.send_string("text", routing_id=frame.routing_id)
+            assert await asyncio.wait_for(client.recv_string(), 5) == "text"
+        finally:
+            server.close(linger=0)
+            client.close(linger=0)
+            actx.term()
+
+    asyncio.run(main())
+
+
+def test_green_draft_sockets_are_refused_not_half_made():
+    pytest.importorskip("gevent")
+    import fastzmq.green as zgreen
+
+    gctx = zgreen.Context()
     try:
         with pytest.raises(zmq.ZMQError) as e:
-            actx.socket(zmq.CLIENT)
+            gctx.socket(zmq.CLIENT)
         assert e.value.errno == zmq.ENOTSUP
     finally:
-        actx.term()
+        gctx.term()

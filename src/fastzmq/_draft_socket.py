@@ -14,7 +14,7 @@ from fastzmq import _udp
 from fastzmq import constants as _c
 from fastzmq._draft import THREAD_SAFE_TYPES, DraftCore
 from fastzmq.error import ZMQError
-from fastzmq.socket import Socket, _Bound, _Connected
+from fastzmq.socket import Socket, _Bound, _Connected, _into_view
 
 
 class _UdpEndpoint:
@@ -92,14 +92,8 @@ class DraftSocket(Socket, DraftCore):
         return self._rid_of(pipe)
 
     def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
-        view = memoryview(buffer).cast("B")
-        if view.readonly:
-            raise BufferError("recv_into needs a writable buffer")
-        n = nbytes or view.nbytes
-        data = DraftCore.recv(self, flags)
-        k = min(n, len(data))
-        view[:k] = data[:k]
-        return len(data)
+        view, nbytes = _into_view(buffer, nbytes)
+        return _draft_recv_into(self, view, nbytes, flags)
 
     def setsockopt(self, option: int, value: Any) -> None:
         if option == _c.XPUB_NODROP and self.socket_type == _c.RADIO:
@@ -114,4 +108,74 @@ class DraftSocket(Socket, DraftCore):
         return super().getsockopt(option)
 
 
-__all__ = ["DraftSocket"]
+def _draft_recv_into(sock: Any, view: memoryview, nbytes: int, flags: int) -> int:
+    data = DraftCore.recv(sock, flags)
+    n = min(nbytes, len(data))
+    view[:n] = data[:n]
+    return len(data)
+
+
+def _async_class() -> Any:
+    """fastzmq.asyncio's Socket for the draft types (made on first use: asyncio is heavy)."""
+    global _AsyncDraftSocket
+    if _AsyncDraftSocket is not None:
+        return _AsyncDraftSocket
+    from fastzmq import asyncio as _aio
+
+    class AsyncDraftSocket(_aio.Socket, DraftSocket):
+        """An asyncio socket of a draft type: the asyncio ops over the draft core."""
+
+        _repr_cls = "fastzmq.asyncio.Socket"
+
+        def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
+            args = (flags | _c.DONTWAIT, copy, track)
+            return self._op(self._recvq, DraftCore.recv, args, {}, flags)
+
+        def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
+            args = (flags | _c.DONTWAIT, copy, track)
+            return self._op(self._recvq, DraftCore.recv_multipart, args, {}, flags)
+
+        def send(
+            self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kw: Any
+        ) -> Any:
+            args = (data, flags | _c.DONTWAIT, copy, track)
+            return self._op(self._sendq, DraftCore.send, args, kw, flags)
+
+        def send_multipart(
+            self, msg_parts: Any, flags: int = 0, copy: bool = True, track: bool = False, **kw: Any
+        ) -> Any:
+            args = (list(msg_parts), flags | _c.DONTWAIT, copy, track)
+            return self._op(self._sendq, DraftCore.send_multipart, args, kw, flags)
+
+        def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> Any:
+            view, nbytes = _into_view(buffer, nbytes)
+            args = (view, nbytes, flags | _c.DONTWAIT)
+            return self._op(self._recvq, _draft_recv_into, args, {}, flags)
+
+        def _recv_then(self, load: Any, flags: int) -> Any:
+            args = (DraftCore.recv, load, flags | _c.DONTWAIT, True, False)
+            return self._op(self._recvq, _aio._recv_and_load, args, {}, flags)
+
+        def recv_serialized(self, deserialize: Any, flags: int = 0, copy: bool = True) -> Any:
+            args = (DraftCore.recv_multipart, deserialize, flags | _c.DONTWAIT, copy, False)
+            return self._op(self._recvq, _aio._recv_and_load, args, {}, flags)
+
+    _AsyncDraftSocket = AsyncDraftSocket
+    return AsyncDraftSocket
+
+
+_AsyncDraftSocket: Any = None
+
+
+def draft_class_for(cls: Any) -> Any:
+    """The class a draft-type socket asked of ``cls`` is made with; ENOTSUP if none."""
+    if cls is Socket:
+        return DraftSocket
+    from fastzmq import asyncio as _aio
+
+    if cls is _aio.Socket:
+        return _async_class()
+    raise ZMQError(_c.ENOTSUP, f"{cls.__module__}.{cls.__name__} has no draft socket types yet")
+
+
+__all__ = ["DraftSocket", "draft_class_for"]

@@ -92,18 +92,12 @@ class Socket(SocketCore, Generic[T]):
         object.__setattr__(self, key, value)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        if cls is Socket:  # a draft type (CLIENT, RADIO...): its own class (_draft_socket.py)
+        if not getattr(cls, "_draft", False):  # a draft type (CLIENT...): its own class
             t = args[1] if len(args) > 1 else kwargs.get("socket_type", -1)
             if isinstance(t, int) and _c.SERVER <= t <= _c.CHANNEL:
-                from fastzmq._draft_socket import DraftSocket
+                from fastzmq._draft_socket import draft_class_for
 
-                cls = DraftSocket
-        elif not getattr(cls, "_draft", False):  # asyncio/green subclasses: classic types only
-            t = args[1] if len(args) > 1 else kwargs.get("socket_type", -1)
-            if isinstance(t, int) and _c.SERVER <= t <= _c.CHANNEL:
-                raise ZMQError(
-                    _c.ENOTSUP, f"{cls.__module__}.{cls.__name__} has no draft socket types yet"
-                )
+                cls = draft_class_for(cls)  # (_draft_socket.py; ENOTSUP for green sockets)
         try:
             return super().__new__(cls, *args, **kwargs)
         except OSError as e:  # EMFILE/ENFILE creating the socket's eventfd: libzmq's errno
