@@ -312,3 +312,26 @@ def test_udp_dish_connect_listens_on_the_port(ctx):
         assert (f.group, f.bytes) == ("g", b"via connect")
     finally:
         plain.close()
+
+
+def test_udp_radio_disconnect_stops_sending(ctx):
+    plain = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    plain.bind(("127.0.0.1", 0))
+    plain.settimeout(2)
+    try:
+        ep = f"udp://127.0.0.1:{plain.getsockname()[1]}"
+        radio = ctx.socket(zmq.RADIO)
+        radio.connect(ep)
+        radio.send(b"1", group="g")
+        assert plain.recvfrom(100)[0] == b"\x01g1"
+        radio.disconnect(ep)
+        deadline = time.monotonic() + 2
+        while radio.udp_out:  # the I/O thread drops the sender
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        radio.send(b"2", group="g")
+        plain.settimeout(0.1)
+        with pytest.raises(socket.timeout):
+            plain.recvfrom(100)
+    finally:
+        plain.close()
