@@ -49,7 +49,7 @@ from libc.stdint cimport uint32_t
 
 from fastzmq._frame cimport FRAME_COMMAND, FRAME_MORE
 from fastzmq._pipe cimport PIPE_INPROC, Pipe
-from fastzmq._socket cimport SocketCore
+from fastzmq._socket cimport SocketCore, TypeBase
 from fastzmq._waiter cimport (
     waiter_arm,
     waiter_disarm,
@@ -67,6 +67,7 @@ from fastzmq._framebuf import received as _received
 from fastzmq.message import Frame
 
 from fastzmq._pipe import _InprocCommand
+from fastzmq._socket import register
 
 cdef enum:
     SERVER = 12
@@ -91,15 +92,84 @@ DRAFT_TYPE_NAMES = {
     SERVER: "SERVER", CLIENT: "CLIENT", RADIO: "RADIO", DISH: "DISH", GATHER: "GATHER",
     SCATTER: "SCATTER", DGRAM: "DGRAM", PEER: "PEER", CHANNEL: "CHANNEL",
 }
-# the handshake's Socket-Type and the error messages name them through the core's table
-from fastzmq._socket import SOCKET_TYPE_NAMES as _NAMES
-
-_NAMES.update(DRAFT_TYPE_NAMES)
-
 # the types libzmq makes thread-safe (ZMQ_THREAD_SAFE reads 1)
 THREAD_SAFE_TYPES = frozenset({SERVER, CLIENT, RADIO, DISH, GATHER, SCATTER, PEER, CHANNEL})
 # the types that may use udp:// (libzmq: ENOCOMPATPROTO for the others)
 UDP_TYPES = frozenset({RADIO, DISH, DGRAM})
+
+cdef class _DraftType(TypeBase):
+    """A draft type's part in the core's registry: its name (READY's Socket-Type) and the
+    flags the core and the transports read. The pattern itself is DraftCore's: libzmq's
+    draft types are thread-safe, so each whole operation runs under the socket's lock
+    and blocks with several sleepers, which the core's per-type hooks (called inside the
+    core's own single-threaded send/recv) cannot give."""
+
+    def __cinit__(self):
+        self.lb_fast = False
+        self.fq_fast = False
+        self.always_out = True
+        self.attach_late = False
+        self.wake_on_detach = False
+        self.wake_on_activate = False
+
+
+cdef class ServerType(_DraftType):
+    pass
+
+
+cdef class ClientType(_DraftType):
+    pass
+
+
+cdef class RadioType(_DraftType):
+    def __cinit__(self):
+        self.can_recv = False
+
+    cdef int xconnected(self, SocketCore s, Pipe p, int how) except -1:
+        if how == 0:  # the connection is down: the next one JOINs afresh
+            s._forget_pipe(p)
+        return 0
+
+
+cdef class DishType(_DraftType):
+    def __cinit__(self):
+        self.can_send = False
+
+    cdef int xconnected(self, SocketCore s, Pipe p, int how) except -1:
+        if how == 1:  # a new connection of a connect()'s pipe: the RADIO knows nothing yet
+            s._send_joins(p)
+        return 0
+
+
+cdef class GatherType(_DraftType):
+    def __cinit__(self):
+        self.can_send = False
+
+
+cdef class ScatterType(_DraftType):
+    def __cinit__(self):
+        self.can_recv = False
+
+
+cdef class DgramType(_DraftType):
+    pass
+
+
+cdef class PeerType(_DraftType):
+    pass
+
+
+cdef class ChannelType(_DraftType):
+    pass
+
+
+for _t, _cls in (
+    (SERVER, ServerType), (CLIENT, ClientType), (RADIO, RadioType), (DISH, DishType),
+    (GATHER, GatherType), (SCATTER, ScatterType), (DGRAM, DgramType), (PEER, PeerType),
+    (CHANNEL, ChannelType),
+):
+    register(_t, DRAFT_TYPE_NAMES[_t], _cls)
+
 
 cdef inline bint _sends(int t) noexcept:
     return t != GATHER and t != DISH
@@ -175,10 +245,7 @@ cdef class DraftCore(SocketCore):
     def _init_core(self, int socket_type):
         if socket_type not in DRAFT_TYPE_NAMES:
             raise ZMQError(EINVAL, f"Invalid socket type: {socket_type}")
-        # the core knows the classic types only: start it as a PAIR-less neutral type
-        # (PUSH: no subscriptions, no routing ids), then take our own type
-        SocketCore._init_core(self, 8)
-        self.socket_type = socket_type
+        SocketCore._init_core(self, socket_type)  # its impl: the registered _DraftType
         if socket_type == DISH or socket_type == DGRAM:
             self.linger = 0
 
@@ -248,17 +315,6 @@ cdef class DraftCore(SocketCore):
                 members.remove(pipe)
                 if not members:
                     del self.groups[g]
-
-    def _on_reconnected(self, Pipe pipe):
-        if self.socket_type == DISH:
-            self._send_joins(pipe)  # a new connection: the RADIO knows nothing yet
-
-    def _on_activated(self, Pipe pipe):
-        pass  # JOINs were queued at attach and go out with the first connection
-
-    def _on_disconnected(self, Pipe pipe):
-        if self.socket_type == RADIO:
-            self._forget_pipe(pipe)  # the next connection will JOIN again
 
     # ------------------------------------------------------------------ commands
     cdef int _command(self, Pipe p, object frame) except -1:
