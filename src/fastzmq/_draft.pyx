@@ -8,7 +8,10 @@ messages (RFC 41/48/49/51: SNDMORE raises EINVAL, a multipart message from a pee
 dropped), a routing id per peer (SERVER, PEER: a uint32, libzmq's rule), groups
 (RADIO/DISH: JOIN/LEAVE as ZMTP 3.1 commands over tcp/ipc/inproc, a group frame before
 each body), and DGRAM's [address, body] pairs over ``udp://`` (``_udp.py``). It reuses
-the core's pipes, mailbox and waiters; the pattern code is here, per type:
+the core's pipes, mailbox and waiters. Each type is a registered ``TypeBase`` subclass
+(``ClientType``, ``ServerType``...; families ``_LbType``, ``_RoutedType``, ``_OnePeerType``)
+holding its own state and ``d_*`` hooks: which pipes it takes, where a message goes,
+what a message from a pipe carries (routing id, group), which commands it heeds:
 
     type      send                               recv
     CLIENT    load-balanced (blocks at SNDHWM)   fair-queued
@@ -98,11 +101,13 @@ THREAD_SAFE_TYPES = frozenset({SERVER, CLIENT, RADIO, DISH, GATHER, SCATTER, PEE
 UDP_TYPES = frozenset({RADIO, DISH, DGRAM})
 
 cdef class _DraftType(TypeBase):
-    """A draft type's part in the core's registry: its name (READY's Socket-Type) and the
-    flags the core and the transports read. The pattern itself is DraftCore's: libzmq's
-    draft types are thread-safe, so each whole operation runs under the socket's lock
-    and blocks with several sleepers, which the core's per-type hooks (called inside the
-    core's own single-threaded send/recv) cannot give."""
+    """A draft type's own part: its name (READY's Socket-Type), the flags the core and the
+    transports read, its per-pipe state and the d_* hooks DraftCore calls under the
+    socket's lock. (libzmq's draft types are thread-safe: each whole operation runs under
+    that lock and blocks with several sleepers, so DraftCore drives send/recv itself and
+    the core's single-threaded x* send/recv hooks are not used.)"""
+
+    cdef bint pairs     # messages are [first, body] pairs (DISH: group; DGRAM: address)
 
     def __cinit__(self):
         self.lb_fast = False
@@ -112,33 +117,58 @@ cdef class _DraftType(TypeBase):
         self.wake_on_detach = False
         self.wake_on_activate = False
 
+    cdef bint d_attach(self, list pipes, Pipe p) except -1:
+        """A new pipe: False refuses it (it is marked detached and never used)."""
+        return True
 
-cdef class ServerType(_DraftType):
+    cdef int d_detach(self, Pipe p) except -1:
+        """The peer of p is gone: forget what refers to it."""
+        return 0
+
+    cdef int d_command(self, Pipe p, bytes name, bytes data) except -1:
+        """A ZMTP command from p's peer (JOIN/LEAVE for a RADIO)."""
+        return 0
+
+    cdef bint d_accept(self, object first) except -1:
+        """pairs: does the message whose first frame is this reach the user?"""
+        return True
+
+    cdef uint32_t d_rid(self, Pipe p) noexcept:
+        """The routing id a message from p carries (0: none)."""
+        return 0
+
+    cdef Pipe d_out(self, list pipes, uint32_t rid):
+        """The pipe for the next message, None if it must wait (no room, no peer)."""
+        return None
+
+
+cdef class _LbType(_DraftType):
+    """CLIENT, SCATTER: load-balanced over the pipes with room (round robin)."""
+
+    cdef Py_ssize_t lb_idx
+
+    cdef Pipe d_out(self, list pipes, uint32_t rid):
+        cdef Py_ssize_t n = len(pipes), i, k
+        cdef Pipe p
+        if n == 1:  # one peer (the common case): no round robin
+            p = pipes[0]
+            return p if p.can_write() else None
+        for i in range(n):
+            k = (self.lb_idx + i) % n
+            p = pipes[k]
+            if p.can_write():
+                self.lb_idx = k + 1
+                return p
+        return None
+
+
+cdef class ClientType(_LbType):
     pass
 
 
-cdef class ClientType(_DraftType):
-    pass
-
-
-cdef class RadioType(_DraftType):
+cdef class ScatterType(_LbType):
     def __cinit__(self):
         self.can_recv = False
-
-    cdef int xconnected(self, SocketCore s, Pipe p, int how) except -1:
-        if how == 0:  # the connection is down: the next one JOINs afresh
-            s._forget_pipe(p)
-        return 0
-
-
-cdef class DishType(_DraftType):
-    def __cinit__(self):
-        self.can_send = False
-
-    cdef int xconnected(self, SocketCore s, Pipe p, int how) except -1:
-        if how == 1:  # a new connection of a connect()'s pipe: the RADIO knows nothing yet
-            s._send_joins(p)
-        return 0
 
 
 cdef class GatherType(_DraftType):
@@ -146,21 +176,147 @@ cdef class GatherType(_DraftType):
         self.can_send = False
 
 
-cdef class ScatterType(_DraftType):
+cdef class _RoutedType(_DraftType):
+    """SERVER, PEER: each peer gets a uint32 routing id (libzmq: from a random start)."""
+
+    cdef uint32_t next_rid
+    cdef dict rid_pipe      # routing id -> Pipe
+    cdef dict pipe_rid      # pipe_id -> routing id
+
+    def __cinit__(self):
+        self.next_rid = <uint32_t>(int.from_bytes(os.urandom(4), "little") | 1)
+        self.rid_pipe = {}
+        self.pipe_rid = {}
+
+    cdef bint d_attach(self, list pipes, Pipe p) except -1:
+        self.next_rid += 1
+        if self.next_rid == 0:
+            self.next_rid = 1
+        self.rid_pipe[self.next_rid] = p
+        self.pipe_rid[p.pipe_id] = self.next_rid
+        return True
+
+    cdef int d_detach(self, Pipe p) except -1:
+        rid = self.pipe_rid.pop(p.pipe_id, None)
+        if rid is not None and self.rid_pipe.get(rid) is p:
+            del self.rid_pipe[rid]
+        return 0
+
+    cdef uint32_t d_rid(self, Pipe p) noexcept:
+        cdef object rid = self.pipe_rid.get(p.pipe_id)
+        return 0 if rid is None else <uint32_t>rid
+
+    cdef Pipe d_out(self, list pipes, uint32_t rid):
+        cdef Pipe p = self.rid_pipe.get(rid)
+        if p is None or p.detached:
+            raise ZMQError(EHOSTUNREACH, f"no peer with routing id {rid}")
+        return p if p.can_write() else None
+
+    def rid_of(self, Pipe p):
+        return self.pipe_rid.get(p.pipe_id, 0)
+
+
+cdef class ServerType(_RoutedType):
+    pass
+
+
+cdef class PeerType(_RoutedType):
+    pass
+
+
+cdef class _OnePeerType(_DraftType):
+    """CHANNEL, DGRAM: one peer (libzmq refuses the others)."""
+
+    cdef bint d_attach(self, list pipes, Pipe p) except -1:
+        cdef Pipe q
+        for q in pipes:
+            if not q.detached:
+                return False
+        return True
+
+    cdef Pipe d_out(self, list pipes, uint32_t rid):
+        cdef Pipe p
+        for p in pipes:
+            if not p.detached:
+                return p if p.can_write() else None
+        return None
+
+
+cdef class ChannelType(_OnePeerType):
+    pass
+
+
+cdef class DgramType(_OnePeerType):
+    def __cinit__(self):
+        self.pairs = True
+
+
+cdef class RadioType(_DraftType):
+    """Groups joined by each peer (JOIN/LEAVE commands): group -> pipes."""
+
+    cdef dict groups
+
     def __cinit__(self):
         self.can_recv = False
+        self.groups = {}
+
+    cdef int d_command(self, Pipe p, bytes name, bytes data) except -1:
+        cdef list members
+        if name == b"JOIN":
+            members = self.groups.setdefault(data, [])
+            if p not in members:
+                members.append(p)  # (a repeated JOIN, after a reconnection: once)
+        elif name == b"LEAVE":
+            members = self.groups.get(data)
+            if members is not None and p in members:
+                members.remove(p)
+                if not members:
+                    del self.groups[data]
+        return 0
+
+    cdef int d_detach(self, Pipe p) except -1:
+        for g in list(self.groups):
+            members = self.groups[g]
+            if p in members:
+                members.remove(p)
+                if not members:
+                    del self.groups[g]
+        return 0
+
+    cdef int xconnected(self, SocketCore s, Pipe p, int how) except -1:
+        if how == 0:  # the connection is down: the next one JOINs afresh
+            self.d_detach(p)
+        return 0
 
 
-cdef class DgramType(_DraftType):
-    pass
+cdef class DishType(_DraftType):
+    """Our groups; JOINs go to every new peer, and again on every reconnection."""
 
+    cdef set joined
 
-cdef class PeerType(_DraftType):
-    pass
+    def __cinit__(self):
+        self.can_send = False
+        self.pairs = True
+        self.joined = set()
 
+    cdef bint d_attach(self, list pipes, Pipe p) except -1:
+        self.send_joins(p)
+        return True
 
-cdef class ChannelType(_DraftType):
-    pass
+    cdef int send_joins(self, Pipe p) except -1:
+        if p.endpoint is not None and str(p.endpoint).startswith("udp://"):
+            return 0  # a udp pipe only brings datagrams in
+        for g in self.joined:
+            p.write_command(b"JOIN", g)
+        return 0
+
+    cdef bint d_accept(self, object first) except -1:
+        return first in self.joined  # (udp brings every group: filtered here)
+
+    cdef int xconnected(self, SocketCore s, Pipe p, int how) except -1:
+        if how == 1:  # a new connection of a connect()'s pipe: the RADIO knows nothing yet
+            self.send_joins(p)
+        return 0
 
 
 for _t, _cls in (
@@ -209,11 +365,7 @@ cdef bytes _group_bytes(object group):
 cdef class DraftCore(SocketCore):
     cdef PyThread_type_lock lk
     cdef int rsleep, wsleep         # threads sleeping to read / to write (under lk)
-    cdef uint32_t next_rid          # SERVER/PEER: the last routing id given
-    cdef dict rid_pipe              # routing id -> Pipe
-    cdef dict pipe_rid              # pipe_id -> routing id
-    cdef dict groups                # RADIO: group -> list of pipes that joined it
-    cdef set joined                 # DISH: our groups
+    cdef _DraftType t_              # self.impl, typed: the type's own part (d_* hooks)
     cdef public list udp_out        # RADIO/DGRAM: udp senders (``_udp.Sender``)
     # the message _take returned: its body, routing id (SERVER/PEER) and first frame (DISH:
     # the group, DGRAM: the address); a message read ahead (EVENTS, DISH filter) is "held"
@@ -231,11 +383,6 @@ cdef class DraftCore(SocketCore):
         self.lk = PyThread_allocate_lock()
         if self.lk == NULL:
             raise MemoryError()
-        self.next_rid = <uint32_t>(int.from_bytes(os.urandom(4), "little") | 1)
-        self.rid_pipe = {}
-        self.pipe_rid = {}
-        self.groups = {}
-        self.joined = set()
         self.udp_out = []
 
     def __dealloc__(self):
@@ -246,6 +393,7 @@ cdef class DraftCore(SocketCore):
         if socket_type not in DRAFT_TYPE_NAMES:
             raise ZMQError(EINVAL, f"Invalid socket type: {socket_type}")
         SocketCore._init_core(self, socket_type)  # its impl: the registered _DraftType
+        self.t_ = <_DraftType>self.impl
         if socket_type == DISH or socket_type == DGRAM:
             self.linger = 0
 
@@ -261,64 +409,28 @@ cdef class DraftCore(SocketCore):
 
     # ------------------------------------------------------------------ pipes
     def _attach(self, Pipe pipe):
-        cdef int t = self.socket_type
         pipe.out.writer = &self.ww
         pipe.out._writer_ref = self
         pipe.inq.reader = &self.sig.w
         pipe.inq._reader_ref = self
         pipe.pipe_id = self.next_pipe_id
         self.next_pipe_id += 1
-        if t == CHANNEL or t == DGRAM:
-            if self._live_count() >= 1:
-                pipe.detached = True  # one peer only (libzmq refuses the others)
-                return
+        if not self.t_.d_attach(self.pipes, pipe):
+            pipe.detached = True  # refused (CHANNEL, DGRAM: one peer, as libzmq)
+            return
         self.pipes.append(pipe)
-        if _by_id(t):
-            self.next_rid += 1
-            if self.next_rid == 0:
-                self.next_rid = 1
-            self.rid_pipe[self.next_rid] = pipe
-            self.pipe_rid[pipe.pipe_id] = self.next_rid
-        if t == DISH:
-            self._send_joins(pipe)
         self.last_attached = pipe
         waiter_signal(&self.sig.w)
 
-    cdef Py_ssize_t _live_count(self):
-        cdef Pipe p
-        cdef Py_ssize_t n = 0
-        for p in self.pipes:
-            if not p.detached:
-                n += 1
-        return n
-
-    def _send_joins(self, Pipe pipe):
-        if pipe.endpoint is not None and str(pipe.endpoint).startswith("udp://"):
-            return  # a udp pipe only brings datagrams in
-        for g in self.joined:
-            pipe.write_command(b"JOIN", g)
-
     def _detach(self, Pipe pipe):
         pipe.detached = True
-        rid = self.pipe_rid.pop(pipe.pipe_id, None)
-        if rid is not None and self.rid_pipe.get(rid) is pipe:
-            del self.rid_pipe[rid]
-        if self.socket_type == RADIO:
-            self._forget_pipe(pipe)
+        self.t_.d_detach(pipe)
         if not pipe.has_msg():
             self._drop_pipe(pipe)
 
-    def _forget_pipe(self, Pipe pipe):
-        for g in list(self.groups):
-            members = self.groups[g]
-            if pipe in members:
-                members.remove(pipe)
-                if not members:
-                    del self.groups[g]
-
     # ------------------------------------------------------------------ commands
     cdef int _command(self, Pipe p, object frame) except -1:
-        """A command frame from a peer: JOIN/LEAVE for a RADIO, anything else ignored."""
+        """A command frame from a peer, for the type (JOIN/LEAVE for a RADIO)."""
         cdef bytes name, data
         if type(frame) is _InprocCommand:
             name = frame.name
@@ -327,19 +439,7 @@ cdef class DraftCore(SocketCore):
             n = (<bytes>frame)[0] if PyBytes_GET_SIZE(frame) else 0
             name = (<bytes>frame)[1:1 + n]
             data = (<bytes>frame)[1 + n:]
-        if self.socket_type != RADIO:
-            return 0
-        if name == b"JOIN":
-            members = self.groups.setdefault(data, [])
-            if p not in members:
-                members.append(p)
-        elif name == b"LEAVE":
-            members = self.groups.get(data)
-            if members is not None and p in members:
-                members.remove(p)
-                if not members:
-                    del self.groups[data]
-        return 0
+        return self.t_.d_command(p, name, data)
 
     cdef int _radio_update(self) except -1:
         """Read every pending JOIN/LEAVE (a RADIO's pipes carry nothing else)."""
@@ -388,15 +488,15 @@ cdef class DraftCore(SocketCore):
                 if fl & FRAME_COMMAND:
                     self._command(p, f)
                     continue
-                if t == DISH or t == DGRAM:
+                if self.t_.pairs:
                     if not fl & FRAME_MORE:
                         continue  # not a [group, body] / [address, body] pair: dropped
                     body = p.read_frame(&fl)
                     if fl & FRAME_MORE:
                         self._skip_rest(p)
                         continue
-                    if t == DISH and f not in self.joined:
-                        continue  # a group we did not join (udp brings every group)
+                    if not self.t_.d_accept(f):
+                        continue  # DISH: a group we did not join
                     self.in_first = f
                 elif fl & FRAME_MORE:
                     self._skip_rest(p)  # single-part sockets drop multipart messages (libzmq)
@@ -404,8 +504,7 @@ cdef class DraftCore(SocketCore):
                 else:
                     body = f
                 self.fq_idx = k + 1
-                if _by_id(t):
-                    self.in_rid = self.pipe_rid.get(p.pipe_id, 0)
+                self.in_rid = self.t_.d_rid(p)
                 if gone is not None:
                     for p in gone:
                         self._drop_pipe(p)
@@ -441,19 +540,6 @@ cdef class DraftCore(SocketCore):
         self.in_body = body
         self.held = True
         return True
-
-    cdef Pipe _lb(self):
-        """A pipe with room for the next message, load-balanced (None: none)."""
-        cdef list pipes = self.pipes
-        cdef Py_ssize_t n = len(pipes), i, k
-        cdef Pipe p
-        for i in range(n):
-            k = (self.lb_idx + i) % n
-            p = pipes[k]
-            if p.can_write():
-                self.lb_idx = k + 1
-                return p
-        return None
 
     cdef bint _writable(self):
         cdef int t = self.socket_type
@@ -707,34 +793,20 @@ cdef class DraftCore(SocketCore):
         return 0
 
     cdef Pipe _out_pipe(self, uint32_t rid):
-        """Lock held: where the next message goes, None if it must wait (EHOSTUNREACH:
-        no such peer)."""
-        cdef int t = self.socket_type
-        cdef Pipe p
-        if rid:
-            if self.mailbox:
-                self._process_mailbox()
-            p = self.rid_pipe.get(rid)
-            if p is None or p.detached:
-                raise ZMQError(EHOSTUNREACH, f"no peer with routing id {rid}")
-            return p if p.can_write() else None
-        if len(self.pipes) == 1:  # one peer (the common case): no round robin
-            p = self.pipes[0]
-            return p if p.can_write() else None
-        if t == CHANNEL:
-            for p in self.pipes:
-                if not p.detached:
-                    return p if p.can_write() else None
-            return None
-        return self._lb()
+        """Lock held: where the next message goes (the type decides), None if it must
+        wait; EHOSTUNREACH: no peer with that routing id."""
+        if rid and self.mailbox:
+            self._process_mailbox()
+        return self.t_.d_out(self.pipes, rid)
 
     cdef int _radio_send(self, bytes g, bytes body, int flags) except -1:
         """Lock held: to every pipe that joined g, and to every udp destination."""
+        cdef dict groups = (<RadioType>self.t_).groups
         cdef list members
         cdef Pipe p
         cdef double deadline = 0
         self._radio_update()
-        members = self.groups.get(g)
+        members = groups.get(g)
         if members:
             if self.nodrop:
                 while True:
@@ -751,7 +823,7 @@ cdef class DraftCore(SocketCore):
                     if self._sleep(True, self.sndtimeo, deadline):
                         raise Again()
                     self._radio_update()
-                    members = self.groups.get(g) or []
+                    members = groups.get(g) or []
             frames = [g, body]
             for p in members:
                 if p.can_write():
@@ -787,12 +859,13 @@ cdef class DraftCore(SocketCore):
         cdef Pipe p
         if self.socket_type != DISH:
             raise ZMQError(ENOTSUP, "join() is for DISH sockets")
+        joined = (<DishType>self.t_).joined
         self._lock()
         try:
             self._enter_locked()
-            if g in self.joined:
+            if g in joined:
                 raise ZMQError(EINVAL, f"already joined {group!r}")
-            self.joined.add(g)
+            joined.add(g)
             for p in self.pipes:
                 if not p.detached and not str(p.endpoint or "").startswith("udp://"):
                     p.write_command(b"JOIN", g)
@@ -805,12 +878,13 @@ cdef class DraftCore(SocketCore):
         cdef Pipe p
         if self.socket_type != DISH:
             raise ZMQError(ENOTSUP, "leave() is for DISH sockets")
+        joined = (<DishType>self.t_).joined
         self._lock()
         try:
             self._enter_locked()
-            if g not in self.joined:
+            if g not in joined:
                 raise ZMQError(EINVAL, f"not joined to {group!r}")
-            self.joined.discard(g)
+            joined.discard(g)
             for p in self.pipes:
                 if not p.detached and not str(p.endpoint or "").startswith("udp://"):
                     p.write_command(b"LEAVE", g)
@@ -820,7 +894,7 @@ cdef class DraftCore(SocketCore):
             self._unlock()
 
     def _rid_of(self, pipe):
-        return self.pipe_rid.get((<Pipe>pipe).pipe_id, 0)
+        return self.t_.d_rid(<Pipe>pipe)
 
     def _locked_call(self, fn, *args):
         """Run fn under the socket's lock (bind/connect from several threads)."""
