@@ -113,6 +113,8 @@ def resolve_host(host: str, port: int, ipv6: bool, bind: bool) -> tuple:
             return ("::", port, 0, 0), _socket.AF_INET6
         return ("0.0.0.0", port), _socket.AF_INET
     literal = _literal_family(host)
+    if literal == _socket.AF_INET and "%" not in host:
+        return (host, port), literal  # what getaddrinfo returns for it, without the call
     if literal == _socket.AF_INET6 and not ipv6:
         raise ZMQError(_c.ENODEV, f"IPv6 address {host!r} without the IPV6 option")
     if literal is None and host in _interfaces():
