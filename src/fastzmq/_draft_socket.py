@@ -126,6 +126,7 @@ def _async_class() -> Any:
         """An asyncio socket of a draft type: the asyncio ops over the draft core."""
 
         _repr_cls = "fastzmq.asyncio.Socket"
+        _classic_class = _aio.Socket  # its monitor PAIR is an asyncio socket too
 
         def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
             args = (flags | _c.DONTWAIT, copy, track)
