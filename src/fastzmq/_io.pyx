@@ -892,8 +892,9 @@ cdef class Engine:
         self.rx_at = _now()  # the handshake just heard the peer
         stype = getattr(self.socket, "socket_type", -1)
         self.keep_sub_pongs = stype == SOCK_SUB or stype == SOCK_XSUB
-        # strict request/reply: each message handed in is soon followed by one going out
-        self.expects_reply = stype == SOCK_REQ or stype == SOCK_REP
+        # request/reply: each message handed in is soon followed by one going out (REQ/REP
+        # strictly; CLIENT/SERVER (13/12) by their usual use: the spin ends at other events)
+        self.expects_reply = stype == SOCK_REQ or stype == SOCK_REP or stype == 12 or stype == 13
         self.state = ST_ACTIVE
         if self.slot >= 0:
             self._bind_wake()

@@ -4,9 +4,24 @@
 from typing import Any
 
 SOCKET_TYPE_NAMES: dict[int, str]
+TYPE_MODULES: list[str]
+
+class TypeBase:
+    socket_type: int
+    name: str
+    can_send: bool
+    can_recv: bool
+    lb_fast: bool
+    fq_fast: bool
+    fq_filter: bool
+    always_out: bool
+
+def register(socket_type: int, name: str, cls: type[TypeBase]) -> None: ...
+def type_class(socket_type: int) -> type[TypeBase] | None: ...
 
 class SocketCore:
     socket_type: int
+    impl: TypeBase
     rcvmore: bool
     closed: bool
     context: Any

@@ -440,8 +440,6 @@ class Connection(Engine):
 _EOF = -100  # die(): the peer closed the connection
 _HS_READ = 65536  # a handshake read
 _HS_END = EPOLLRDHUP | EPOLLHUP | EPOLLERR  # an event that may hide an EOF after the data
-_SUB_TYPES = (_c.SUB, _c.XSUB)  # sockets that send subscriptions on a new connection
-_DETACH_WAKES = (_c.ROUTER, _c.XPUB)  # sockets with something to do at a disconnection
 _STREAM_NB = _pysocket.SOCK_STREAM | _pysocket.SOCK_NONBLOCK  # created non-blocking
 _RETRY_ACCEPT_S = 0.1  # a listener out of fds tries again after this (or at a close)
 
@@ -642,7 +640,7 @@ class Listener:
             # peers; XPUB: unsubscriptions); else its next call drops the pipe (a REP
             # blocked in recv would wake for nothing at every disconnection).
             sock = self.socket
-            wake = sock.socket_type in _DETACH_WAKES or sock.router_notify & 2
+            wake = sock.impl.wake_on_detach or sock.router_notify & 2
             sock._post("detach", conn.pipe, wake)
         if self.paused is not None:
             self._resume()  # an fd was freed: accept what waits
@@ -699,8 +697,8 @@ class Connecter:
         if self.fixed_rid:
             self.pipe.routing_id = self.fixed_rid
         # Messages may queue before the peer exists, unless IMMEDIATE (or a ROUTER,
-        # which must learn the peer's identity first).
-        self.attached = not (sock.immediate or sock.socket_type == _c.ROUTER)
+        # which must learn the peer's identity first: its type's attach_late).
+        self.attached = not (sock.immediate or sock.impl.attach_late)
         self.was_active = False  # a connection has completed its handshake before
         self.attempts = 0  # connect() calls made
         self.socks = None  # (socket, Socks5) while the SOCKS_PROXY exchange runs
@@ -903,7 +901,7 @@ class Connecter:
             # The socket acts on this only for subscriptions or ROUTER_NOTIFY (and
             # wait_peers): else no wake-up (a REQ blocked in recv would wake for nothing).
             sock = self.socket
-            sock._post("activated", pipe, sock.socket_type in _SUB_TYPES or sock.router_notify & 1)
+            sock._post("activated", pipe, sock.impl.wake_on_activate or sock.router_notify & 1)
         else:
             self.socket._post("reconnected", pipe)
         self.was_active = True

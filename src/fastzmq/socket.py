@@ -92,6 +92,12 @@ class Socket(SocketCore, Generic[T]):
         object.__setattr__(self, key, value)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if not getattr(cls, "_draft", False):  # a draft type (CLIENT...): its own class
+            t = args[1] if len(args) > 1 else kwargs.get("socket_type", -1)
+            if isinstance(t, int) and _c.SERVER <= t <= _c.CHANNEL:
+                from fastzmq._draft_socket import draft_class_for
+
+                cls = draft_class_for(cls)  # (_draft_socket.py; ENOTSUP for green sockets)
         try:
             return super().__new__(cls, *args, **kwargs)
         except OSError as e:  # EMFILE/ENFILE creating the socket's eventfd: libzmq's errno
@@ -648,7 +654,8 @@ class Socket(SocketCore, Generic[T]):
             addr = f"inproc://monitor.s-{self.FD}"
         self.monitor(addr, _c.EVENT_ALL if events is None else events)
         try:  # the same flavour as this socket (an asyncio socket gets an asyncio PAIR)
-            pair = self.context.socket(_c.PAIR, socket_class=type(self))
+            flavour = getattr(type(self), "_classic_class", type(self))  # a draft type's: Socket
+            pair = self.context.socket(_c.PAIR, socket_class=flavour)
         except TypeError:
             pair = self.context.socket(_c.PAIR)
         pair.connect(addr)
