@@ -16,8 +16,16 @@ from fastzmq._waiter import WakeGroup, poller_backend
 import fastzmq as zmq
 
 
-def _nfds() -> int:
-    return len(os.listdir("/proc/self/fd"))
+def _fd_targets() -> list:
+    """What each open fd is: "socket:[inode]", "pipe:[inode]", "anon_inode:[eventfd]"...
+    (inodes identify sockets and pipes; fd numbers are reused as other tests' garbage goes)."""
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            out.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            pass  # closed meanwhile (the listing's own fd, or another thread's)
+    return out
 
 
 def _readable(fd: int) -> bool:
@@ -77,14 +85,18 @@ def test_one_fd_per_connection_end(ctx, n):
     dealers = [ctx.socket(zmq.DEALER) for _ in range(n)]
     for d in dealers:
         d.linger = 0
-    before = _nfds()
+    before = _fd_targets()
     for d in dealers:
         d.connect(ep)
     assert router.wait_peers(n, timeout=5000)
     for d in dealers:
         assert d.wait_peers(1, timeout=5000)
+    after = _fd_targets()
     # both ends live in this process: each connection is its two OS sockets, nothing else
-    assert _nfds() - before == 2 * n
+    new = set(after) - set(before)
+    assert sum(t.startswith("socket:") for t in new) == 2 * n
+    assert not any(t.startswith("pipe:") for t in new)  # poll backend's wake-up fds
+    assert after.count("anon_inode:[eventfd]") <= before.count("anon_inode:[eventfd]")
     for i, d in enumerate(dealers):
         d.send(b"%d" % i)
     router.rcvtimeo = 5000
