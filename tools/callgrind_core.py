@@ -111,6 +111,7 @@ def run(case: str, n: int) -> int:
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=dict(os.environ, PYTHONHASHSEED="0"),  # the same dict layouts in every run
         )
         return _ir(prefix)
 

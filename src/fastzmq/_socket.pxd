@@ -43,6 +43,7 @@ cdef class TypeBase:
 cdef class SocketCore:
     cdef readonly int socket_type
     cdef readonly TypeBase impl     # the socket type's own part (a TypeBase subclass)
+    cdef readonly SocketCore target # a shadow's socket (every call goes there), else None
     cdef bint can_send, can_recv, lb_fast, fq_fast, fq_filter  # copies of impl's
     cdef Waiter sig                 # the pollable FD; rw waiter = &sig.w
     cdef waiter_t ww                # write-side waiter sharing sig's fd

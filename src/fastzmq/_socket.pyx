@@ -230,6 +230,16 @@ cdef class SocketCore:
         self.fq_filter = impl.fq_filter
         impl.xinit(self)
 
+    def _shadow_of(self, SocketCore target):
+        """Make this object a shadow of target (socket.py's Socket.shadow): the public
+        entry points below forward to it; nothing of this core is used."""
+        while target.target is not None:  # a shadow of a shadow: the socket itself
+            target = target.target
+        self.target = target
+        self.socket_type = target.socket_type
+        self.impl = target.impl
+        self.closed = target.closed
+
     # ------------------------------------------------------------------ pipes
     def _post(self, command, arg, bint wake=True):
         """Called from any thread: queue a command for this socket and wake it; with
@@ -460,6 +470,8 @@ cdef class SocketCore:
     # ------------------------------------------------------------------ send
     def send(self, data, int flags=0, bint copy=True, bint track=False, routing_id=None, group=None):
         """Send one frame; with SNDMORE, more frames of the same message follow."""
+        if self.target is not None:
+            return SocketCore.send(self.target, data, flags, copy, track, routing_id, group)
         if track or (not copy and type(data) is not bytes):
             # trackers (and a Frame's own): socket.py's _send_tracked
             return self._send_tracked(data, flags, copy, track, False)
@@ -507,6 +519,8 @@ cdef class SocketCore:
         cdef list frames = []
         cdef Py_ssize_t i, n
         cdef object part
+        if self.target is not None:
+            return SocketCore.send_multipart(self.target, msg_parts, flags, copy, track, **kwargs)
         if track or not copy:  # trackers (and Frames' own): socket.py's _send_tracked
             return self._send_tracked(msg_parts, flags, copy, track, True)
         self._enter()
@@ -567,6 +581,8 @@ cdef class SocketCore:
     def recv(self, int flags=0, bint copy=True, bint track=False):
         """Receive one frame (bytes, or a Frame with copy=False)."""
         cdef object f
+        if self.target is not None:
+            return SocketCore.recv(self.target, flags, copy, track)
         self._enter()
         f = self._recv_frame(flags)
         if copy:
@@ -576,6 +592,8 @@ cdef class SocketCore:
     def recv_multipart(self, int flags=0, copy=True, track=False):
         """Receive every frame of one message, as a list."""
         cdef list parts
+        if self.target is not None:
+            return SocketCore.recv_multipart(self.target, flags, copy, track)
         self._enter()
         parts = [self._recv_frame(flags)]
         while self.rcvmore:
@@ -787,6 +805,8 @@ cdef class SocketCore:
     def _events(self):
         """POLLIN/POLLOUT now; arms the waiters for what is not ready (edge FD)."""
         cdef int ev = 0
+        if self.target is not None:
+            return self.target._events()
         if self.mailbox:
             self._process_mailbox()
         waiter_drain(&self.sig.w)
@@ -840,6 +860,8 @@ cdef class SocketCore:
         return False
 
     def _fileno(self):
+        if self.target is not None:
+            return self.target._fileno()
         return self.sig.w.fd
 
     def _wake(self):
@@ -868,6 +890,8 @@ cdef class SocketCore:
 
     def get_stats(self):
         """Counters: messages dropped at a full pipe (PUB/XPUB) and unroutable (ROUTER)."""
+        if self.target is not None:
+            return self.target.get_stats()
         return {
             "dropped_hwm": self.dropped_hwm,
             "dropped_unroutable": self.dropped_unroutable,
