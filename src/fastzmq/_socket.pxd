@@ -19,6 +19,7 @@ cdef class TypeBase:
     cdef readonly bint attach_late  # a connect()'s pipe is attached once the peer is known (ROUTER)
     cdef readonly bint wake_on_detach    # a lost peer concerns a blocked call (ROUTER, XPUB)
     cdef readonly bint wake_on_activate  # a connect()'s first connection does (SUB, XSUB)
+    cdef readonly bint raw          # connections carry raw bytes, no ZMTP (STREAM: _stream.py)
 
     cdef int xinit(self, SocketCore s) except -1
     cdef bint xattach(self, SocketCore s, Pipe p) except -1

@@ -76,13 +76,18 @@ cdef long long _gate_ns = 5000
 # socket type number -> name (ZMTP's Socket-Type property); register() adds to it
 SOCKET_TYPE_NAMES = {
     0: "PAIR", 1: "PUB", 2: "SUB", 3: "REQ", 4: "REP", 5: "DEALER",
-    6: "ROUTER", 7: "PULL", 8: "PUSH", 9: "XPUB", 10: "XSUB",
+    6: "ROUTER", 7: "PULL", 8: "PUSH", 9: "XPUB", 10: "XSUB", 11: "STREAM",
 }
 
 # socket type number -> TypeBase subclass; filled by the modules below at their import
 _TYPES = {}
 # the modules that register socket types, imported at the first socket's creation
-TYPE_MODULES = ["fastzmq._types_dealer", "fastzmq._types_router", "fastzmq._types_pubsub"]
+TYPE_MODULES = [
+    "fastzmq._types_dealer",
+    "fastzmq._types_router",
+    "fastzmq._types_pubsub",
+    "fastzmq._types_stream",
+]
 
 
 def register(int socket_type, str name, cls):
