@@ -27,6 +27,26 @@ import pytest
 import fastzmq as zmq
 
 TERM_TIMEOUT = 5.0
+
+from netbed import leftovers as _netbed_leftovers  # noqa: E402
+from netbed import netbed  # noqa: E402,F401  (the multi-host test bed fixture)
+
+
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line("markers", "netbed(hosts=2): number of hosts of the netbed fixture")
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    left = _netbed_leftovers()
+    if left:  # a bed's teardown failed: say so loudly, and clean up
+        import subprocess
+
+        print(f"\nnetbed: namespaces left behind, now removed: {left}")
+        for ns in left:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+        session.exitstatus = 1
+
+
 _counter = itertools.count()
 
 

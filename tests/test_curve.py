@@ -83,8 +83,9 @@ def step(src, dst):
 
 def up_to_initiate(client, server):
     """Greetings, HELLO, WELCOME: returns (hello, welcome, initiate) wire bytes."""
-    step(client, server)
-    step(server, client)
+    for _ in range(2):  # signature, major version, the rest: the greeting goes in stages
+        step(client, server)
+        step(server, client)
     hello = step(client, server)
     welcome = step(server, client)
     return hello, welcome, client.data_to_send()

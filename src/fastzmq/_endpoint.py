@@ -1,4 +1,5 @@
-"""Endpoint strings: ``tcp://host:port``, ``ipc://path``, ``inproc://name``.
+"""Endpoint strings: ``tcp://host:port``, ``ipc://path``, ``inproc://name``,
+``epgm://iface;group:port`` and ``pgm://iface;group:port``.
 
 ``parse`` validates an endpoint and splits it; errors carry pyzmq's errno values:
 EINVAL for a malformed address, EPROTONOSUPPORT for an unknown transport,
@@ -15,7 +16,8 @@ from fastzmq import constants as _c
 from fastzmq.error import ZMQError
 
 TRANSPORTS = ("tcp", "ipc", "inproc", "pgm", "epgm", "tipc", "vmci", "udp", "ws", "wss", "norm")
-SUPPORTED = ("tcp", "ipc", "inproc")
+SUPPORTED = ("tcp", "ipc", "inproc", "pgm", "epgm")
+MULTICAST = ("pgm", "epgm")
 IPC_PATH_MAX_LEN = _c.IPC_PATH_MAX_LEN  # sizeof(sockaddr_un.sun_path) - 1
 
 
@@ -58,7 +60,33 @@ def parse(addr: str | bytes, connect: bool = False) -> Endpoint:
                 "(sizeof(sockaddr_un.sun_path) - 1); fastzmq.IPC_PATH_MAX_LEN is that limit",
             )
         return Endpoint(addr, transport, rest, family=_socket.AF_UNIX)
+    if transport in MULTICAST:
+        return _parse_pgm(addr, transport, rest)
     return _parse_tcp(addr, rest, connect)
+
+
+def _parse_pgm(addr: str, transport: str, rest: str) -> Endpoint:
+    """``INTERFACE;GROUP:PORT`` (libzmq's form): host is the IPv4 multicast group, source
+    the interface (an IPv4 address or an interface name, resolved to its address when
+    opened; empty: the default route's)."""
+    iface, sep, rest2 = rest.partition(";")
+    if not sep:
+        raise ZMQError(
+            _c.EINVAL, f"Invalid endpoint {addr!r}: expected {transport}://IFACE;GROUP:PORT"
+        )
+    group, sep, port_s = rest2.rpartition(":")
+    try:
+        port = int(port_s)
+        octets = _socket.inet_aton(group) if group.count(".") == 3 else b""
+    except (ValueError, OSError):
+        raise ZMQError(_c.EINVAL, f"Invalid endpoint {addr!r}") from None
+    if not sep or not 0 < port < 65536 or len(octets) != 4 or not 224 <= octets[0] <= 239:
+        raise ZMQError(
+            _c.EINVAL, f"Invalid endpoint {addr!r}: GROUP must be an IPv4 multicast address"
+        )
+    return Endpoint(
+        addr, transport, rest, host=group, port=port, family=_socket.AF_INET, source=iface
+    )
 
 
 def _parse_tcp(addr: str, rest: str, connect: bool) -> Endpoint:
@@ -113,6 +141,8 @@ def resolve_host(host: str, port: int, ipv6: bool, bind: bool) -> tuple:
             return ("::", port, 0, 0), _socket.AF_INET6
         return ("0.0.0.0", port), _socket.AF_INET
     literal = _literal_family(host)
+    if literal == _socket.AF_INET and "%" not in host:
+        return (host, port), literal  # what getaddrinfo returns for it, without the call
     if literal == _socket.AF_INET6 and not ipv6:
         raise ZMQError(_c.ENODEV, f"IPv6 address {host!r} without the IPV6 option")
     if literal is None and host in _interfaces():

@@ -12,8 +12,8 @@ Where an option takes effect is ``Row.where`` (the test that walks this table ch
 every row has a proof): ``core`` the socket core (``_socket.pyx``/``socket.py``),
 ``os`` the OS socket (``_transport.tune_socket``), ``tcp`` listeners/connecters
 (``_transport.py``/``_endpoint.py``), ``security``/``heartbeat`` those layers,
-``absent`` not in libzmq 4.3.5 (EINVAL both ways), ``multicast`` transports that
-raise EPROTONOSUPPORT here (libzmq keeps the value and uses it only there), ``noop``
+``absent`` not in libzmq 4.3.5 (EINVAL both ways), ``multicast`` the
+pgm/epgm transports (``_pgm_transport.py``; libzmq uses them only there), ``noop``
 an option libzmq itself ignores on Linux (LOOPBACK_FASTPATH: Windows only).
 Options fastzmq cannot honour (ROUTER_RAW) accept only their default
 and raise ENOTSUP for anything else (``UNSUPPORTED``).

@@ -40,7 +40,7 @@ from fastzmq._stream import RawConnection
 from fastzmq._waiter import Waiter
 from fastzmq.error import ZMQError
 from fastzmq.zmtp import BadGreeting, IncompatibleSocketType, MechanismMismatch
-from fastzmq.zmtp.handshake import Handshake, HandshakeComplete, HandshakeFailed
+from fastzmq.zmtp.handshake import NEED_DATA, Handshake, HandshakeComplete, HandshakeFailed
 
 KIND_ENGINE, KIND_WAKE, KIND_SLOW = 0, 1, 2
 EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP = 0x001, 0x004, 0x008, 0x010
@@ -198,6 +198,9 @@ class Connection(Engine):
         self.slot = -1
         self.set_fd(pysock.fileno())
         self.zap_asked = False
+        self.legacy = False  # the peer speaks ZMTP 2.0 or 1.0
+        self.wire_fd = 0  # (1.0: the peer's fd, while the engine's is a socketpair's)
+        self.relay = None  # (1.0: the _legacy.V1Relay translating the framing)
         self.peer_address = _peer_address(pysock, peer)
         mechanism, as_server = _security.mechanism_for(sock, self.peer_address)
         self.hs = Handshake(
@@ -239,15 +242,26 @@ class Connection(Engine):
 
     def _handshake_io(self, mask: int) -> None:
         try:
-            self._hs_send()
             fd = self.fileno()
             while True:
-                data = _fdio.recv(fd, 65536)  # (keeps the GIL: see _fdio)
+                try:
+                    data = _fdio.recv(fd, _HS_READ)  # (keeps the GIL: see _fdio)
+                except (BlockingIOError, InterruptedError):
+                    # Read first, then one write of all the handshake queued: the greeting
+                    # goes in stages, and what the peer already sent lets stages merge
+                    # (e.g. an accepted peer's signature: ours and our major in one send).
+                    self._hs_send()
+                    return
                 if not data:
                     self.die(_EOF)
                     return
                 self.hs.receive_data(data)
                 if self._hs_step(self.hs.next_event()):
+                    return
+                if len(data) < _HS_READ and not mask & _HS_END:
+                    # A short read drained the socket (edge-triggered: a later arrival is
+                    # a new event), and no EOF/error is pending: no recv to meet EAGAIN.
+                    self._hs_send()
                     return
         except (BlockingIOError, InterruptedError):
             return
@@ -258,9 +272,11 @@ class Connection(Engine):
             raise
 
     def _hs_step(self, ev: Any) -> bool:
-        """Send what the handshake queued, then act on ``ev``; True once it is over."""
+        """Queue what the handshake produced and act on ``ev``; True once it is over (then
+        the output is flushed first: an ERROR, or the last bytes before the engine's)."""
         self.hs_out += self.hs.data_to_send()
-        self._hs_send()
+        if ev is not NEED_DATA:
+            self._hs_send()
         if isinstance(ev, HandshakeComplete):
             self._activate(ev)  # reports HANDSHAKE_SUCCEEDED
             return True
@@ -310,8 +326,8 @@ class Connection(Engine):
         self.timer = None
         self.since = time.time()
         pipe = self.owner.pipe_for(self, ev)
-        pipe.zmtp_minor = ev.version[1]
-        pipe.peer_type = ev.peer_socket_type
+        pipe.zmtp_minor = ev.version[1]  # 0 also for 2.0/1.0: subscriptions as messages
+        pipe.peer_type = ev.peer_socket_type or None
         waiter = self.owner.waiter_for(self)
         self.waiter_obj = waiter
         pipe.properties = _security.properties(ev, self.hs.mechanism, self.peer_address)
@@ -319,10 +335,14 @@ class Connection(Engine):
         if codec is not None:
             self.set_curve(codec)  # CURVE: the engine seals and opens MESSAGE commands
         self.hs = None
+        leftover = ev.leftover
+        if ev.version[0] < 3:
+            leftover = self._legacy_peer(ev)
         self.io.register(waiter.fileno(), self.slot, KIND_WAKE, EPOLLIN | EPOLLET)
         rcvhwm = max(0, sock.rcvhwm)
-        rc = self.activate(pipe, waiter, ev.leftover, sock.maxmsgsize, rcvhwm)
-        emit(sock, _c.EVENT_HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+        rc = self.activate(pipe, waiter, leftover, sock.maxmsgsize, rcvhwm)
+        if not self.legacy:  # (libzmq reports no handshake with a 2.0/1.0 peer)
+            emit(sock, _c.EVENT_HANDSHAKE_SUCCEEDED, 0, self.endpoint)
         self.owner.on_active(self, pipe)
         if self.state != 1:
             return  # on_active flushed and closed it (a socket closed while connecting)
@@ -331,6 +351,22 @@ class Connection(Engine):
         if rc:
             self.error = rc
             self.die(rc)
+
+    def _legacy_peer(self, ev: HandshakeComplete) -> bytes:
+        """A ZMTP 2.0 or 1.0 peer: its message frames are ZMTP 3.0's (2.0), or a relay
+        translates them (1.0, ``_legacy``). Returns the leftover the engine starts with."""
+        self.legacy = True
+        self.wire_fd = self.fileno()
+        if ev.framing != 1:
+            return ev.leftover
+        from fastzmq import _legacy
+
+        # a 1.0 subscriber sends no subscriptions: a PUB/XPUB takes it as subscribed to all
+        pub = self.socket.socket_type in (_c.PUB, _c.XPUB) and not ev.peer_socket_type
+        self.relay = _legacy.start(self, ev.leftover, _legacy.SUBSCRIBE_ALL if pub else b"")
+        self.io.register(self.fileno(), self.slot, KIND_ENGINE, _ENGINE_MASK)
+        self.relay.pump()
+        return b""
 
     # ---------------------------------------------------------------- death
     def die(self, why: int) -> None:
@@ -346,10 +382,12 @@ class Connection(Engine):
         self.timer = None
         fd = self.fileno()
         if why != 0 and self.socket._monitor is not None:
-            if was_handshaking and not self.reported:
+            # (libzmq: a 2.0/1.0 peer's connection never "succeeded" its handshake, so
+            # its end is reported as a failed one, with the errno)
+            if (was_handshaking or self.legacy) and not self.reported:
                 detail = 0 if why == _EOF else (why if why > 0 else errno.EPROTO)
                 emit(self.socket, _c.EVENT_HANDSHAKE_FAILED_NO_DETAIL, detail, self.endpoint)
-            emit(self.socket, _c.EVENT_DISCONNECTED, fd, self.endpoint)
+            emit(self.socket, _c.EVENT_DISCONNECTED, self.wire_fd or fd, self.endpoint)
         if self.slot >= 0:
             try:
                 io.unregister(fd)
@@ -365,6 +403,8 @@ class Connection(Engine):
         if self.slot >= 0:
             io.free_slot(self.slot)
             self.slot = -1
+        if self.relay is not None:
+            self.relay.pump()  # it reads our end's EOF now: flushes what it can, closes
         self.hs = None
         io.lingering.discard(self)
         self.owner.on_dead(self)
@@ -402,6 +442,8 @@ class Connection(Engine):
 
 
 _EOF = -100  # die(): the peer closed the connection
+_HS_READ = 65536  # a handshake read
+_HS_END = EPOLLRDHUP | EPOLLHUP | EPOLLERR  # an event that may hide an EOF after the data
 _STREAM_NB = _pysocket.SOCK_STREAM | _pysocket.SOCK_NONBLOCK  # created non-blocking
 _RETRY_ACCEPT_S = 0.1  # a listener out of fds tries again after this (or at a close)
 

@@ -447,7 +447,12 @@ class Socket(SocketCore, Generic[T]):
             resolved = ep.url
         else:
             try:
-                resolved = self._io_thread().bind(self, ep)
+                if ep.transport in _endpoint.MULTICAST:  # bind is connect (libzmq)
+                    from fastzmq import _pgm_transport
+
+                    resolved = _pgm_transport.open(self._io_thread(), self, ep, "bind")
+                else:
+                    resolved = self._io_thread().bind(self, ep)
             except ZMQError as e:
                 if self._monitor is not None:
                     _monitor.emit(self, _c.EVENT_BIND_FAILED, e.errno, ep.raw)
@@ -467,6 +472,13 @@ class Socket(SocketCore, Generic[T]):
             from fastzmq import _inproc
 
             _inproc.connect(self, ep)
+        elif ep.transport in _endpoint.MULTICAST:
+            from fastzmq import _pgm_transport
+
+            try:
+                _pgm_transport.open(self._io_thread(), self, ep, "connect")
+            except ZMQError as e:
+                raise _with_addr(e, addr) from None
         else:
             self._io_thread().connect(self, ep)
         self._last_endpoint = ep.url.encode()

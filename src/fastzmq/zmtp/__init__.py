@@ -1,4 +1,4 @@
-"""ZMTP 3.x protocol pieces that never touch a socket: errors, handshake, commands.
+"""ZMTP protocol pieces that never touch a socket: errors, handshake, commands.
 
 The exception classes live here (and nowhere else) so that every layer, including the
 compiled codec ``fastzmq._frame``, raises the same ones. The handshake names are
@@ -29,6 +29,10 @@ class MechanismMismatch(ProtocolError):
     """The peer's security mechanism differs from ours, or is not one we know."""
 
 
+class LegacyPeerRefused(MechanismMismatch):
+    """A ZMTP 2.0/1.0 peer (no security) met a socket with PLAIN, CURVE or ZAP: refused."""
+
+
 class IncompatibleSocketType(ProtocolError):
     """The peer's Socket-Type may not talk to ours (RFC 37 compatibility table)."""
 
@@ -56,6 +60,7 @@ __all__ = [
     "BadFrame",
     "BadGreeting",
     "IncompatibleSocketType",
+    "LegacyPeerRefused",
     "MechanismMismatch",
     "MessageTooLarge",
     "PeerError",

@@ -1,18 +1,31 @@
-"""The ZMTP 3.x handshake as a sans-I/O object (after h11's Connection).
+"""The ZMTP handshake as a sans-I/O object (after h11's Connection), with the fallback
+to ZMTP 2.0 and 1.0 peers.
 
 Theory of operation
 -------------------
 ``Handshake`` never touches a socket or a clock. The engine calls ``receive_data(bytes)``
 with whatever arrived, sends ``data_to_send()``, and calls ``next_event()`` until it gets
-``NEED_DATA``, ``HandshakeComplete`` or ``HandshakeFailed``. The states:
+``NEED_DATA``, ``HandshakeComplete`` or ``HandshakeFailed``. The greeting goes out in
+stages, as libzmq sends it, so that a peer of any ZMTP revision can read it (RFC 15
+"Backwards Interoperability", RFC 23 "Version Negotiation"):
 
-``GREETING``  (RFC 23/37 "Version Negotiation")
-    Our full 64-byte greeting is queued at construction: signature ``FF 00*8 7F``, version
-    3.1 (or 3.0 on request), mechanism name null-padded to 20 bytes, as-server, 31 zero
-    bytes. The peer's greeting is checked as its bytes arrive: byte 0 must be 0xFF and
-    byte 9 0x7F (signature), byte 10 the major version >= 3 (older ZMTP is refused; higher
-    versions are accepted, as the RFC requires). At 64 bytes the mechanism names must match.
-    The version spoken is the lower of the two (a 3.0 peer gets 3.0 forms of SUBSCRIBE).
+``SIGNATURE`` only our 10-byte signature is queued at construction: ``FF``, the length of
+    our identity + 1 as 8 bytes big-endian, ``7F``. To a ZMTP 1.0 peer that is the header of
+    an identity frame; to any later peer, a signature. We wait for the peer's first bytes:
+    a first byte other than ``FF``, or a 10th byte with bit 0 clear, is a 1.0 peer
+    (``V1_IDENTITY``); else we queue our major version (3) and go to ``REVISION``.
+``REVISION`` the peer's 11th byte. 2 or more: we queue the rest of our ZMTP 3 greeting
+    (minor, mechanism, as-server, filler) and go to ``GREETING``. 1 (ZMTP 2.0) or 0 (the
+    versioned ZMTP 1.0 of libzmq 3.0): we queue our socket-type byte (RFC 15 numbers) and
+    our identity frame (2.0 framing, or 1.0 framing for revision 0) and go to
+    ``OLD_GREETING``.
+``OLD_GREETING`` / ``V1_IDENTITY`` (RFC 15 / RFC 13) the peer's socket type (2.0: checked
+    against ``COMPATIBLE_PEERS``, XPUB/XSUB being PUB/SUB on the wire; 1.0 has none) and
+    identity frame; then ``HandshakeComplete`` with ``version`` (2, 0) or (1, 0). These
+    revisions have no security: only a NULL mechanism without ZAP speaks them; any other
+    socket refuses the peer (``LegacyPeerRefused``, a mechanism mismatch), fail closed.
+``GREETING``  (ZMTP 3) at 64 bytes the mechanism names must match. The version spoken is
+    the lower of the two (a 3.0 peer gets 3.0 forms of SUBSCRIBE).
 ``MECHANISM`` (RFC 23/37 "Authentication", "The NULL Security Mechanism")
     The bytes after the greeting are command frames, decoded by ``fastzmq._frame.Decoder``
     (bounded by ``max_command_size``). A peer ERROR fails with ``PeerError``; every other
@@ -23,16 +36,19 @@ with whatever arrived, sends ``data_to_send()``, and calls ``next_event()`` unti
     ``zap_reply(reply)``, after which the handshake goes on.
 ``DONE``      once the mechanism is complete: the peer's Socket-Type must be compatible with
     ours (RFC 37 table). Bytes received beyond the handshake are handed over as
-    ``HandshakeComplete.leftover``: they belong to the traffic stream.
+    ``HandshakeComplete.leftover``: they belong to the traffic stream (for a 1.0 peer, in
+    1.0 framing: see ``fastzmq.zmtp.zmtp1``).
 ``FAILED``    any ProtocolError. After the greeting we also queue an ERROR command naming the
     reason (except when the peer itself sent ERROR), so the engine should flush
     ``data_to_send()`` before closing. A mechanism's exception may set ``error_reason``
     (ZAP refusals send the status code, as libzmq does) or ``send_error = False`` (ZAP 300,
-    PLAIN without a ZAP handler: libzmq closes without ERROR).
+    PLAIN without a ZAP handler: libzmq closes without ERROR). A 2.0/1.0 peer is never
+    sent an ERROR (it has no commands).
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from typing import Mapping, Tuple, Union
 
@@ -41,6 +57,7 @@ from fastzmq.zmtp import (
     BadFrame,
     BadGreeting,
     IncompatibleSocketType,
+    LegacyPeerRefused,
     MechanismMismatch,
     PeerError,
     ProtocolError,
@@ -50,16 +67,21 @@ from fastzmq.zmtp.mechanisms import Mechanism
 from fastzmq.zmtp.mechanisms.null import NullMechanism
 
 GREETING_SIZE = 64
+SIGNATURE_SIZE = 10
+V2_GREETING_SIZE = 12  # signature, revision, socket type (then the identity frame)
 SIGNATURE_HEAD = 0xFF
 SIGNATURE_TAIL = 0x7F
 KNOWN_MECHANISMS = (b"NULL", b"PLAIN", b"CURVE", b"GSSAPI")
 DEFAULT_MAX_COMMAND_SIZE = 1 << 20
+MAX_OLD_IDENTITY = 255  # RFC 13/15: an identity is at most 255 bytes
 # libzmq 4.3.5's PLAIN server sends its ZAP refusal as a 9-byte command "^RROR" + reason
 # (observed on the wire; its own clients report it as the ERROR it means): read it so.
 _LIBZMQ_PLAIN_ERROR = b"^RROR"
 
-# RFC 37 "The Socket-Type Property": who may talk to whom.
-_PEERS = {
+# RFC 37 "The Socket-Type Property" (and RFC 15 "Socket Compatibility" for 2.0 peers, with
+# XPUB/XSUB as PUB/SUB): who may talk to whom. The one table of peer types: a new socket
+# type adds its row here.
+COMPATIBLE_PEERS = {
     "REQ": {"REP", "ROUTER"},
     "REP": {"REQ", "DEALER"},
     "DEALER": {"REP", "DEALER", "ROUTER"},
@@ -80,11 +102,42 @@ _PEERS = {
     "PEER": {"PEER"},
     "CHANNEL": {"CHANNEL"},
 }
+_PEERS = COMPATIBLE_PEERS  # (the former name)
 _SENDS_IDENTITY = {"REQ", "DEALER", "ROUTER"}
+
+# RFC 15's socket-type byte. XPUB and XSUB are PUB and SUB on the wire (RFC 15
+# "Publish-Subscribe"); libzmq 3.x sends its own numbers for them (9, 10): read those too.
+# A type without a number here (the draft types) cannot talk to a 2.0 peer.
+ZMTP2_TYPE_CODES = {
+    "PAIR": 0,
+    "PUB": 1,
+    "SUB": 2,
+    "REQ": 3,
+    "REP": 4,
+    "DEALER": 5,
+    "ROUTER": 6,
+    "PULL": 7,
+    "PUSH": 8,
+    "XPUB": 1,
+    "XSUB": 2,
+}
+ZMTP2_TYPE_NAMES = {
+    0: "PAIR",
+    1: "PUB",
+    2: "SUB",
+    3: "REQ",
+    4: "REP",
+    5: "DEALER",
+    6: "ROUTER",
+    7: "PULL",
+    8: "PUSH",
+    9: "XPUB",
+    10: "XSUB",
+}
 
 
 def socket_types_compatible(ours: str, theirs: str) -> bool:
-    return theirs.upper() in _PEERS.get(ours.upper(), ())
+    return theirs.upper() in COMPATIBLE_PEERS.get(ours.upper(), ())
 
 
 class _NeedData:
@@ -98,12 +151,18 @@ NEED_DATA = _NeedData()
 @dataclass(frozen=True)
 class HandshakeComplete:
     peer_version: Tuple[int, int]
-    peer_socket_type: str
+    peer_socket_type: str  # "" for a ZMTP 1.0 peer (it announces none)
     peer_identity: bytes
     peer_metadata: dict = field(default_factory=dict)
     leftover: bytes = b""
     version: Tuple[int, int] = (3, 1)  # what both sides speak: min(ours, peer's)
     peer_as_server: bool = False
+
+    @property
+    def framing(self) -> int:
+        """The framing of the traffic that follows: 1 (RFC 13, a translation is needed),
+        else 2 (ZMTP 2.0 and 3.x message frames are alike)."""
+        return 1 if self.version[0] < 2 else 2
 
 
 @dataclass(frozen=True)
@@ -113,24 +172,79 @@ class HandshakeFailed:
 
 Event = Union[_NeedData, HandshakeComplete, HandshakeFailed]
 
-GREETING, MECHANISM, DONE, FAILED = "GREETING", "MECHANISM", "DONE", "FAILED"
+SIGNATURE, REVISION, GREETING = "SIGNATURE", "REVISION", "GREETING"
+OLD_GREETING, V1_IDENTITY = "OLD_GREETING", "V1_IDENTITY"
+MECHANISM, DONE, FAILED = "MECHANISM", "DONE", "FAILED"
+_GREETING_STATES = (SIGNATURE, REVISION, GREETING, OLD_GREETING, V1_IDENTITY)
+
+
+def encode_signature(identity: bytes = b"") -> bytes:
+    """Our first 10 bytes: a signature to ZMTP 2.0+ peers, an identity frame's header (the
+    identity size + 1, flags 0x7F) to ZMTP 1.0 peers (RFC 15)."""
+    return b"\xff" + struct.pack(">Q", len(identity) + 1) + b"\x7f"
+
+
+def encode_greeting_tail(mechanism: bytes, as_server: bool, minor: int) -> bytes:
+    """The ZMTP 3 greeting after the signature and the major version (53 bytes)."""
+    if len(mechanism) > 20:
+        raise ValueError("mechanism name is at most 20 bytes")
+    return (
+        bytes((minor,)) + mechanism.ljust(20, b"\x00") + bytes((1 if as_server else 0,)) + bytes(31)
+    )
 
 
 def encode_greeting(mechanism: bytes, as_server: bool, version=(3, 1)) -> bytes:
-    if len(mechanism) > 20:
-        raise ValueError("mechanism name is at most 20 bytes")
-    head = bytes((SIGNATURE_HEAD,)) + bytes(8) + bytes((SIGNATURE_TAIL, version[0], version[1]))
-    return head + mechanism.ljust(20, b"\x00") + bytes((1 if as_server else 0,)) + bytes(31)
+    """A whole 64-byte ZMTP 3 greeting, as a ZMTP 3 peer may send it at once."""
+    head = bytes((SIGNATURE_HEAD,)) + bytes(8) + bytes((SIGNATURE_TAIL, version[0]))
+    return head + encode_greeting_tail(mechanism, as_server, version[1])
 
 
-def check_greeting_prefix(data: bytes) -> None:
-    """Reject a greeting as early as its first bytes allow (BadGreeting)."""
-    if len(data) >= 1 and data[0] != SIGNATURE_HEAD:
-        raise BadGreeting(f"bad signature: first byte 0x{data[0]:02x}, expected 0xff")
-    if len(data) >= 10 and data[9] != SIGNATURE_TAIL:
-        raise BadGreeting(f"bad signature: byte 9 is 0x{data[9]:02x}, expected 0x7f")
-    if len(data) >= 11 and data[10] < 3:
-        raise BadGreeting(f"peer speaks ZMTP major version {data[10]}; 3.x is required")
+def encode_v1_frame(body: bytes, more: bool = False) -> bytes:
+    """One RFC 13 frame: length (1 byte, or FF + 8 bytes from 255 on) including the flags."""
+    n = len(body) + 1
+    head = bytes((n,)) if n < 255 else b"\xff" + struct.pack(">Q", n)
+    return head + bytes((1 if more else 0,)) + bytes(body)
+
+
+def parse_v1_frame(buf, pos: int = 0, limit: int = MAX_OLD_IDENTITY + 1):
+    """An RFC 13 frame at ``buf[pos:]``: (flags, body, end) or None if incomplete;
+    BadGreeting if its length is 0 or above ``limit`` (length includes the flags byte)."""
+    if len(buf) <= pos:
+        return None
+    n, head = buf[pos], 1
+    if n == 0xFF:
+        if len(buf) < pos + 9:
+            return None
+        (n,) = struct.unpack_from(">Q", buf, pos + 1)
+        head = 9
+    if n == 0 or n > limit:
+        raise BadGreeting(f"ZMTP 1.0 identity frame of length {n}")
+    end = pos + head + n
+    if len(buf) < end:
+        return None
+    return buf[pos + head], bytes(buf[pos + head + 1 : end]), end
+
+
+def parse_v2_frame(buf, pos: int = 0, limit: int = MAX_OLD_IDENTITY):
+    """An RFC 15 frame at ``buf[pos:]``: (flags, body, end) or None if incomplete."""
+    if len(buf) < pos + 2:
+        return None
+    flags = buf[pos]
+    if flags & ~0x03:
+        raise BadGreeting(f"ZMTP 2.0 frame with reserved flags 0x{flags:02x}")
+    if flags & 0x02:
+        if len(buf) < pos + 9:
+            return None
+        (n,) = struct.unpack_from(">Q", buf, pos + 1)
+        head = 9
+    else:
+        n, head = buf[pos + 1], 2
+    if n > limit:
+        raise BadGreeting(f"ZMTP 2.0 identity frame of {n} bytes")
+    end = pos + head + n
+    if len(buf) < end:
+        return None
+    return flags, bytes(buf[pos + head : end]), end
 
 
 def parse_mechanism_name(greeting: bytes) -> bytes:
@@ -157,19 +271,20 @@ class Handshake:
         if tuple(version) not in ((3, 0), (3, 1)):
             raise ValueError(f"can only speak ZMTP 3.0 or 3.1, not {version}")
         self.socket_type = socket_type.upper()
-        if self.socket_type not in _PEERS:
+        if self.socket_type not in COMPATIBLE_PEERS:
             raise ValueError(f"unknown socket type {socket_type!r}")
         self.identity = bytes(identity)
         self.mechanism = mechanism if mechanism is not None else NullMechanism()
         self.as_server = as_server
         self.version = tuple(version)
-        self.state = GREETING
+        self.state = SIGNATURE
         self.peer_version: Tuple[int, int] | None = None
         self.peer_as_server = False
-        self._metadata = self._our_metadata(metadata or {})
-        self._out = bytearray(encode_greeting(self.mechanism.name, as_server, self.version))
+        self._metadata_extra = metadata
+        self._out = bytearray(encode_signature(self.identity))
         self._greeting = bytearray()
-        self._decoder = Decoder(max_command_size)
+        self._decoder: Decoder | None = None
+        self._max_command_size = max_command_size
         self._result: Event | None = None
 
     # ------------------------------------------------------------------ public API
@@ -180,10 +295,10 @@ class Handshake:
             raise RuntimeError("handshake is complete: later bytes belong to the traffic stream")
         if self.state in (DONE, FAILED):
             return
-        if self.state == GREETING:
-            self._greeting += data
-        else:
+        if self.state == MECHANISM:
             self._decoder.feed(data)
+        else:
+            self._greeting += data
 
     def data_to_send(self) -> bytes:
         """Everything queued for the peer since the last call (greeting, commands, ERROR)."""
@@ -226,8 +341,10 @@ class Handshake:
     # ------------------------------------------------------------------ states
 
     def _advance(self) -> Event:
-        if self.state == GREETING and not self._on_greeting():
-            return NEED_DATA
+        if self.state != MECHANISM:
+            event = self._on_greeting()
+            if event is not None:
+                return event
         while True:
             frame = self._decoder.next_frame()
             if frame is None:
@@ -240,19 +357,124 @@ class Handshake:
             if self.mechanism.is_complete:
                 return self._complete()
 
-    def _on_greeting(self) -> bool:
-        check_greeting_prefix(bytes(self._greeting[:11]))
-        if len(self._greeting) < GREETING_SIZE:
-            return False
-        greeting = bytes(self._greeting[:GREETING_SIZE])
+    def _on_greeting(self) -> Event | None:
+        """The greeting states: an event, or None once in MECHANISM."""
+        buf = self._greeting
+        if self.state == SIGNATURE:
+            if not buf:
+                return NEED_DATA
+            if buf[0] != SIGNATURE_HEAD:
+                return self._start_v1()
+            if len(buf) < SIGNATURE_SIZE:
+                return NEED_DATA
+            if not buf[9] & 0x01:  # the flags of a 1.0 identity frame: no signature
+                return self._start_v1()
+            self._out.append(self.version[0])
+            self.state = REVISION
+        if self.state == REVISION:
+            if len(buf) <= SIGNATURE_SIZE:
+                return NEED_DATA
+            revision = buf[SIGNATURE_SIZE]
+            if revision >= 2:  # (there never was a revision 2: libzmq reads it as 3)
+                mech, minor = self.mechanism.name, self.version[1]
+                self._out += encode_greeting_tail(mech, self.as_server, minor)
+                self.state = GREETING
+            else:
+                self._refuse_unless_null(f"ZMTP {'2.0' if revision else '1.0'}")
+                code = ZMTP2_TYPE_CODES.get(self.socket_type)
+                if code is None:
+                    raise IncompatibleSocketType(
+                        f"a {self.socket_type} socket cannot talk to a ZMTP 2.0 peer"
+                    )
+                self._out.append(code)
+                if revision == 1:
+                    self._out += bytes((0, len(self.identity))) + self.identity
+                else:
+                    self._out += encode_v1_frame(self.identity)
+                self.peer_version = (2, 0) if revision == 1 else (1, 0)
+                self.state = OLD_GREETING
+        if self.state == OLD_GREETING:
+            return self._on_old_greeting()
+        if self.state == V1_IDENTITY:
+            return self._on_v1_identity()
+        if len(buf) < GREETING_SIZE:
+            return NEED_DATA
+        greeting = bytes(buf[:GREETING_SIZE])
         self._check_mechanism(parse_mechanism_name(greeting))
         self.peer_version = (greeting[10], greeting[11])
         self.peer_as_server = greeting[32] == 1
         self.state = MECHANISM
-        self._decoder.feed(bytes(self._greeting[GREETING_SIZE:]))
+        self._decoder = Decoder(self._max_command_size)
+        self._decoder.feed(bytes(buf[GREETING_SIZE:]))
         self._greeting = bytearray()
-        self._queue(self.mechanism.start(self._metadata, self.peer_as_server))
-        return True
+        metadata = self._our_metadata(self._metadata_extra or {})
+        self._queue(self.mechanism.start(metadata, self.peer_as_server))
+        return None
+
+    def _refuse_unless_null(self, what: str) -> None:
+        """ZMTP 2.0/1.0 carry no security: only a NULL socket without ZAP speaks them
+        (libzmq refuses them whenever ZAP is enabled); anything else fails closed."""
+        mech = self.mechanism
+        if not isinstance(mech, NullMechanism) or mech.authenticates:
+            how = mech.name.decode() + ("" if mech.name != b"NULL" else " with ZAP")
+            raise LegacyPeerRefused(f"peer speaks {what}, which has no security; ours is {how}")
+
+    def _start_v1(self) -> Event:
+        """A ZMTP 1.0 peer (RFC 13): our signature was the header of our identity frame;
+        its body follows, and the peer's first frame is its identity."""
+        self._refuse_unless_null("ZMTP 1.0")
+        self._out += self.identity
+        self.peer_version = (1, 0)
+        self.state = V1_IDENTITY
+        return self._on_v1_identity()
+
+    def _on_v1_identity(self) -> Event:
+        buf = self._greeting
+        flags_at = 9 if buf[0] == 0xFF else 1
+        if len(buf) > flags_at and buf[flags_at] & 0x01:
+            # An identity is one frame. (RFC 13 leaves idflags unchecked and libzmq waits
+            # on; refusing MORE here turns away most non-ZMTP clients at once: "GET ",
+            # "POST", "SSH-", a TLS hello all look like a 1.0 frame with MORE set.)
+            raise BadGreeting("ZMTP 1.0 identity frame with the MORE flag: not a ZMTP peer")
+        frame = parse_v1_frame(buf)
+        if frame is None:
+            return NEED_DATA
+        _, identity, end = frame
+        return self._complete_old("", identity, end)
+
+    def _on_old_greeting(self) -> Event:
+        buf = self._greeting
+        if len(buf) < V2_GREETING_SIZE:
+            return NEED_DATA
+        peer_type = ZMTP2_TYPE_NAMES.get(buf[11])
+        if peer_type is None:
+            raise IncompatibleSocketType(f"ZMTP 2.0 peer of unknown socket type {buf[11]}")
+        if not socket_types_compatible(self.socket_type, peer_type):
+            raise IncompatibleSocketType(
+                f"a {self.socket_type} socket cannot talk to a {peer_type} peer (ZMTP 2.0)"
+            )
+        if self.peer_version == (2, 0):
+            frame = parse_v2_frame(buf, V2_GREETING_SIZE)
+        else:
+            frame = parse_v1_frame(buf, V2_GREETING_SIZE)
+        if frame is None:
+            return NEED_DATA
+        flags, identity, end = frame
+        if self.peer_version == (2, 0) and flags & 0x01:
+            raise BadGreeting("ZMTP 2.0 identity frame with the MORE flag")
+        return self._complete_old(peer_type, identity, end)
+
+    def _complete_old(self, peer_type: str, identity: bytes, end: int) -> HandshakeComplete:
+        self.state = DONE
+        leftover = bytes(self._greeting[end:])
+        self._greeting = bytearray()
+        return HandshakeComplete(
+            peer_version=self.peer_version,
+            peer_socket_type=peer_type,
+            peer_identity=identity,
+            leftover=leftover,
+            version=self.peer_version,
+        )
 
     def _check_mechanism(self, theirs: bytes) -> None:
         ours = self.mechanism.name

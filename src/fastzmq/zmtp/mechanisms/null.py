@@ -27,6 +27,11 @@ class NullMechanism(Mechanism):
         self._ready_sent = False
         self._peer_ready = False
 
+    @property
+    def authenticates(self) -> bool:
+        """A ZAP handler is asked (a ZAP domain is set): no ZMTP 2.0/1.0 peer then."""
+        return self._ask is not None
+
     def start(self, metadata: Mapping[str, bytes], peer_as_server: bool) -> List[Command]:
         self._metadata = metadata
         if self._ask is not None:

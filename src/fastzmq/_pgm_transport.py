@@ -1,0 +1,568 @@
+"""epgm:// (PGM over UDP) and pgm:// (PGM over raw IP, protocol 113) endpoints.
+
+``open(io, sock, ep, kind)`` (socket thread) makes one ``PgmEndpoint``: a PUB/XPUB
+becomes a PGM source, a SUB/XSUB a PGM receiver (other types: ENOCOMPATPROTO, as
+libzmq). bind and connect do the same thing, as in libzmq. Errors (no such interface,
+address in use) raise there; the rest runs in the I/O thread.
+
+The socket side is a normal wire pipe served by a normal ``Engine`` (``_io.pyx``) whose
+fd is one end of an AF_UNIX socketpair: rings, HWMs, wake-ups and multipart atomicity
+are the tcp ones. The other end is ours, in Python, in the I/O thread (with the GIL):
+ZMTP 3 frames in and out of it, PGM packets (``_pgm``) in and out of UDP or raw sockets.
+So the PGM data path is not GIL-free (tcp's is): a deliberate first step.
+
+A source subscribes its pipe to everything (as libzmq: PGM carries no subscriptions;
+the receiving SUB filters), by one ZMTP 3.0 SUBSCRIBE message fed at set-up (so an XPUB
+reads one ``b"\\x01"``). Options read at open: RATE (kbit/s, paces ODATA), RECOVERY_IVL
+and MULTICAST_MAXTPDU (the window: libzmq's RATE*RECOVERY_IVL/MAXTPDU packets; the TSDU
+size), MULTICAST_HOPS (TTL), MULTICAST_LOOP (IP_MULTICAST_LOOP; libzmq forces it off),
+SNDBUF/RCVBUF (the UDP sockets), MAXMSGSIZE (the receiver's decoder).
+
+Loss that NAKs cannot repair (the source's window moved past it, or NAK retries ran
+out) drops the partial message, resynchronises at the next message start, counts the
+lost packets (``stats``) and emits ``EVENT_PGM_DATA_LOST`` (value: packets lost).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import socket as _pysocket
+import struct
+import termios
+import time
+from collections import deque
+from typing import Any
+
+from fastzmq import _pgm
+from fastzmq import constants as _c
+from fastzmq._io import Engine
+from fastzmq._monitor import emit
+from fastzmq._pipe import make_wire_pipe
+from fastzmq._waiter import Waiter
+from fastzmq.error import ZMQError
+
+KIND_ENGINE, KIND_WAKE, KIND_SLOW = 0, 1, 2
+EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLRDHUP, EPOLLET = 0x001, 0x004, 0x008, 0x2000, 1 << 31
+_ENGINE_MASK = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET
+EVENT_PGM_DATA_LOST = 0x8000  # fastzmq's: a PGM receiver lost data it could not repair
+IPPROTO_PGM = 113
+_SOURCES = (_c.PUB, _c.XPUB)
+_RECEIVERS = (_c.SUB, _c.XSUB)
+_READ = 1 << 18
+_BACKLOG = 1 << 20  # receiver: bytes for the socket's side beyond the socketpair's own
+
+
+def _zerr(e: OSError) -> ZMQError:
+    return ZMQError(e.errno or errno.EINVAL, os.strerror(e.errno or errno.EINVAL))
+
+
+class _Bridge(Engine):
+    """The socket's side: a plain engine over one end of a socketpair."""
+
+    def on_event(self, kind: int, mask: int) -> None:
+        if self.state != 1:
+            return
+        if self.error == 0:
+            self.mark_ready(mask)
+            rc = self.c_pump()
+            if rc:
+                self.error = rc
+        if self.error:
+            self.owner.bridge_died(self.error)
+
+    def stop(self, linger: int) -> None:
+        self.owner.stop(0)
+
+
+class _Fd:
+    """One registered fd of a PgmEndpoint (the I/O thread's slots hold one object each)."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def on_event(self, kind: int, mask: int) -> None:
+        self.fn(mask)
+
+    def stop(self, linger: int) -> None:
+        pass
+
+
+def _parse_iface(ep: Any) -> str:
+    """The interface's IPv4 address ("" for the default)."""
+    from fastzmq import _endpoint
+
+    iface = ep.source
+    if iface in ("", "*"):
+        return ""
+    if _endpoint._literal_family(iface) == _pysocket.AF_INET:
+        return iface
+    found = _endpoint.interface_address(iface, False)
+    if found is None:
+        raise ZMQError(errno.ENODEV, f"No such interface (or no IPv4 address): {iface!r}")
+    return found[0]
+
+
+def _local_address(iface: str, group: str, port: int) -> str:
+    """The address the kernel would send from (for the SPM's NLA) when none is given."""
+    if iface:
+        return iface
+    s = _pysocket.socket(_pysocket.AF_INET, _pysocket.SOCK_DGRAM)
+    try:
+        s.connect((group, port))
+        return s.getsockname()[0]
+    except OSError:
+        return "0.0.0.0"
+    finally:
+        s.close()
+
+
+class PgmEndpoint:
+    """One pgm/epgm endpoint of a socket: its pipe, bridge engine, and PGM sockets."""
+
+    def __init__(self, io: Any, sock: Any, ep: Any, kind: str) -> None:
+        stype = sock.socket_type
+        if stype not in _SOURCES and stype not in _RECEIVERS:
+            raise ZMQError(_c.ENOCOMPATPROTO, "pgm/epgm need PUB, XPUB, SUB or XSUB")
+        if sock._option_value(_c.MECHANISM) != 0:
+            # libzmq multicasts in clear whatever the socket's mechanism; we fail closed
+            raise ZMQError(
+                errno.ENOTSUP, "pgm/epgm have no security mechanism: unset PLAIN/CURVE first"
+            )
+        self.io, self.socket, self.ep, self.kind = io, sock, ep, kind
+        self.url = ep.url
+        self.udp = ep.transport == "epgm"
+        self.source = stype in _SOURCES
+        self.group, self.port = ep.host, ep.port
+        self.group_bytes = _pysocket.inet_aton(self.group)
+        self.iface = _parse_iface(ep)
+        opt = sock._option_value
+        self.rate = max(1, opt(_c.RATE)) * 1000 / 8.0  # bytes per second
+        maxtpdu = opt(_c.MULTICAST_MAXTPDU)
+        self.tsdu = _pgm.max_tsdu(maxtpdu, self.udp)
+        sqns = _pgm.window_sqns(opt(_c.RATE), opt(_c.RECOVERY_IVL), maxtpdu)
+        self.stopped = False
+        self.slots: list = []
+        self.closing_deadline: float | None = None
+        self.timer = None
+        self.out_q: deque = deque()  # packets waiting for the rate limit
+        self.t_next = 0.0  # pacing: when the next ODATA may go
+        self.to_inner = bytearray()  # receiver: ZMTP bytes the bridge has not taken yet
+        self.paused = False  # receiver: not reading the network (the socket's side is full)
+        self.pauses = 0
+        self.timer_runs = 0
+        self.inbuf = bytearray()  # source: ZMTP 3 bytes of a message not all read yet
+        self.pysocks: list = []
+        try:
+            self._open_sockets(opt, sqns)
+        except OSError as e:
+            self._close_sockets()
+            raise _zerr(e) from None
+        # the socket's side: a wire pipe, fed by an engine on a socketpair
+        try:
+            a, b = _pysocket.socketpair(_pysocket.AF_UNIX, _pysocket.SOCK_STREAM)
+        except OSError as e:  # EMFILE...
+            self._close_sockets()
+            raise _zerr(e) from None
+        self.pysocks += [a, b]
+        a.setblocking(False)
+        b.setblocking(False)
+        self.inner = b
+        self.pair_end = a
+        try:
+            self.waiter = Waiter()
+        except OSError as e:
+            self._close_sockets()
+            raise _zerr(e) from None
+        self.pipe, _, _ = make_wire_pipe()
+        self.pipe.set_sndhwm(max(0, sock.sndhwm))
+        self.pipe.endpoint = self.url
+        self.pipe.zmtp_minor = 0  # no heartbeats; subscriptions in 3.0 message form
+        self.pipe.connected = True
+        eng = _Bridge()
+        eng.io, eng.socket, eng.owner, eng.pysock = io, sock, self, a
+        eng.set_fd(a.fileno())
+        self.engine = eng
+        # a source's pipe is subscribed to everything before the first send (libzmq)
+        first = b"\x00\x01\x01" if self.source else b""
+        rc = eng.activate(self.pipe, self.waiter, first, sock.maxmsgsize, max(0, sock.rcvhwm))
+        if rc:
+            eng.detach_rings()
+            self._close_sockets()
+            raise ZMQError(errno.ENOMEM, "pgm: could not start the pipe")
+        self.pipe.owner = self
+        sock._attach(self.pipe)
+
+    # ---------------------------------------------------------------- set-up
+    def _open_sockets(self, opt: Any, sqns: int) -> None:
+        sndbuf, rcvbuf = opt(_c.SNDBUF), opt(_c.RCVBUF)
+        if self.udp:
+            out = _pysocket.socket(_pysocket.AF_INET, _pysocket.SOCK_DGRAM)
+        else:  # raw PGM: needs CAP_NET_RAW (root)
+            try:
+                out = _pysocket.socket(_pysocket.AF_INET, _pysocket.SOCK_RAW, IPPROTO_PGM)
+            except PermissionError:
+                raise ZMQError(
+                    errno.EPERM, "pgm:// needs raw sockets (CAP_NET_RAW); epgm:// does not"
+                ) from None
+        self.pysocks.append(out)
+        out.setblocking(False)
+        if sndbuf >= 0:
+            out.setsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_SNDBUF, sndbuf)
+        if rcvbuf >= 0:
+            out.setsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_RCVBUF, rcvbuf)
+        out.setsockopt(_pysocket.IPPROTO_IP, _pysocket.IP_MULTICAST_TTL, opt(_c.MULTICAST_HOPS))
+        out.setsockopt(
+            _pysocket.IPPROTO_IP, _pysocket.IP_MULTICAST_LOOP, 1 if opt(_c.MULTICAST_LOOP) else 0
+        )
+        if self.iface:
+            out.setsockopt(
+                _pysocket.IPPROTO_IP, _pysocket.IP_MULTICAST_IF, _pysocket.inet_aton(self.iface)
+            )
+        self.out = out
+        if self.source:
+            # NAKs come unicast to our address (the SPM's NLA) and the port
+            self.nla = _local_address(self.iface, self.group, self.port)
+            if self.udp:
+                out.setsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_REUSEADDR, 1)
+                out.bind((self.iface or "0.0.0.0", self.port))
+            gsi = os.urandom(6)
+            sport = int.from_bytes(os.urandom(2), "big") or 1
+            self.tx = _pgm.Sender(gsi, sport, self.port, self.nla, self.group, sqns)
+            self.rx = None
+            self.inp = out
+        else:
+            if self.udp:
+                inp = _pysocket.socket(_pysocket.AF_INET, _pysocket.SOCK_DGRAM)
+            else:
+                inp = _pysocket.socket(_pysocket.AF_INET, _pysocket.SOCK_RAW, IPPROTO_PGM)
+            self.pysocks.append(inp)
+            inp.setblocking(False)
+            inp.setsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_REUSEADDR, 1)
+            if rcvbuf >= 0:
+                inp.setsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_RCVBUF, rcvbuf)
+            if self.udp:
+                inp.bind((self.group, self.port))  # only this group's datagrams
+            mreq = _pysocket.inet_aton(self.group) + _pysocket.inet_aton(self.iface or "0.0.0.0")
+            inp.setsockopt(_pysocket.IPPROTO_IP, _pysocket.IP_ADD_MEMBERSHIP, mreq)
+            self.inp = inp
+            self.tx = None
+            self.rx = _pgm.Receiver(self.port, self.group, self.socket.maxmsgsize, sqns, v3=True)
+
+    def start(self) -> None:
+        """I/O thread: register the fds and start the timers."""
+        io = self.io
+        eng = self.engine
+        eng.slot = io.new_slot(eng)
+        io.register(self.pair_end.fileno(), eng.slot, KIND_ENGINE, _ENGINE_MASK)
+        io.register(self.waiter.fileno(), eng.slot, KIND_WAKE, EPOLLIN | EPOLLET)
+        self._reg(self.inner, self._inner_event, EPOLLIN)
+        self._reg(self.inp, self._net_event, EPOLLIN)
+        self.slot_inner, self.slot_net = self.slots[0], self.slots[1]
+        self.inner_mask = EPOLLIN
+        if self.source:
+            self._send(self.tx.spm_packet(time.monotonic()))
+        self._tick()
+        rc = eng.c_pump()
+        if rc:
+            self.bridge_died(rc)
+
+    def _reg(self, s: Any, fn: Any, mask: int) -> None:
+        obj = _Fd(fn)
+        slot = self.io.new_slot(obj)
+        self.slots.append((s.fileno(), slot, obj))
+        self.io.register(s.fileno(), slot, KIND_SLOW, mask)
+
+    # ---------------------------------------------------------------- the network
+    def _send(self, pkt: bytes, dest: str | None = None) -> None:
+        try:
+            self.out.sendto(pkt, (dest or self.group, self.port if self.udp else 0))
+        except (BlockingIOError, InterruptedError):
+            pass  # the kernel's queue is full: like a loss on the wire, NAKs repair it
+        except OSError:
+            pass  # no route now (a cut cable...): the same
+
+    def _net_event(self, mask: int) -> None:
+        if self.paused:
+            return
+        now = time.monotonic()
+        got: list = []
+        repairs = False
+        for _ in range(512):
+            try:
+                data, addr = self.inp.recvfrom(65536)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break
+            if not self.udp:  # raw: IP header first; a receiver takes its group's only
+                if not self.source and data[16:20] != self.group_bytes:
+                    continue
+                data = data[(data[0] & 0x0F) * 4 :]
+            try:
+                pkt = _pgm.parse(data)
+            except _pgm.PgmError:
+                continue
+            if self.source:
+                if pkt.type == _pgm.NAK:
+                    for ncf in self.tx.on_nak(pkt):
+                        self._send(ncf)
+                        repairs = True
+                elif pkt.type == _pgm.SPMR and pkt.gsi == self.tx.gsi:
+                    self._send(self.tx.spm_packet(now))
+            else:
+                got.extend(self.rx.on_packet(pkt, addr[0], now))
+        if got:
+            self._deliver(got)
+        if repairs:
+            self._pace()
+        if not self.source:
+            self._check_losses()
+            self._tick()
+
+    def _check_losses(self) -> None:
+        while self.rx.losses:
+            _, n = self.rx.losses.pop(0)
+            emit(self.socket, EVENT_PGM_DATA_LOST, n, self.url)
+
+    # ---------------------------------------------------------------- receiver -> socket
+    def _deliver(self, chunks: list) -> None:
+        """ZMTP 3 bytes of whole messages (the receiver's v3 mode) for the engine."""
+        for data in chunks:
+            self.to_inner += data
+        self._flush_inner()
+
+    def _flush_inner(self) -> None:
+        """Hand what is ready to the engine. While the socket's side is full (RCVHWM) and
+        a backlog has built up, stop reading the network (as libzmq's pgm_receiver stops
+        polling): the kernel then drops, and NAKs repair from the source's window."""
+        while self.to_inner:
+            try:
+                n = self.inner.send(self.to_inner)
+            except (BlockingIOError, InterruptedError):
+                if self.inner_mask != EPOLLIN | EPOLLOUT:
+                    self._inner_mask(EPOLLIN | EPOLLOUT)
+                if len(self.to_inner) > _BACKLOG and not self.paused:
+                    self.paused = True
+                    self.pauses += 1
+                    self._net_mask(0)
+                return
+            except OSError:
+                self.to_inner.clear()
+                return
+            del self.to_inner[:n]
+        if self.inner_mask != EPOLLIN:
+            self._inner_mask(EPOLLIN)
+        if self.paused:
+            self.paused = False
+            self._net_mask(EPOLLIN)
+            self._net_event(EPOLLIN)
+
+    def _net_mask(self, mask: int) -> None:
+        fd, slot, _ = self.slot_net
+        self.io.register(fd, slot, KIND_SLOW, mask)
+
+    def _inner_mask(self, mask: int) -> None:
+        fd, slot, _ = self.slot_inner
+        self.inner_mask = mask
+        self.io.register(fd, slot, KIND_SLOW, mask)  # (EEXIST: modified)
+
+    # ---------------------------------------------------------------- socket -> source
+    def _inner_event(self, mask: int) -> None:
+        if mask & EPOLLOUT and not self.source:
+            self._flush_inner()
+        if not mask & (EPOLLIN | 0x10):
+            return
+        for _ in range(16):  # a bounded batch: epoll (level-triggered) says if more waits
+            if self.source and self.out_q:
+                return  # paced: read more once the queue has gone out
+            try:
+                data = self.inner.recv(_READ)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+            if not data:
+                return
+            if not self.source:
+                continue  # a receiver's socket writes only subscriptions: PGM carries none
+            self.inbuf += data
+            packer = _pgm.Packer(self.tsdu)
+            del self.inbuf[: packer.add_zmtp3(self.inbuf)]
+            self.out_q.extend(packer.take())
+            self._pace()
+
+    def _pace(self) -> None:
+        """Send at RATE: repairs (RDATA) first, then new data (ODATA)."""
+        now = time.monotonic()
+        sent = False
+        tx = self.tx
+        while tx.repair_q or self.out_q:
+            if self.t_next > now + 0.002:
+                break
+            pkt = tx.rdata_packet() if tx.repair_q else None
+            if pkt is None:
+                if not self.out_q:
+                    break
+                pkt = tx.odata_packet(self.out_q.popleft())
+                sent = True
+            self._send(pkt)
+            self.t_next = max(self.t_next, now - 0.01) + (len(pkt) + 28) / self.rate
+        if sent:
+            self.tx.data_sent(now)
+        want = 0 if self.out_q else EPOLLIN  # stop reading the socket until the queue is out
+        if want != self.inner_mask:
+            self._inner_mask(want)
+        self._tick()
+
+    # ---------------------------------------------------------------- timers
+    def _tick(self) -> None:
+        """(Re)arm the one timer: pacing, SPMs (source) or NAKs (receiver)."""
+        if self.stopped:
+            return
+        now = time.monotonic()
+        if self.source:
+            due = self.tx.spm_due(now)
+            if self.out_q or self.tx.repair_q:
+                due = min(due, self.t_next)
+        else:
+            due = self.rx.next_deadline()
+            if due is None:
+                due = now + 1.0
+        if self.timer is not None and self.timer[0] <= due + 0.001:
+            return  # the armed one comes first
+        self.io.cancel_timer(self.timer)
+        self.timer = self.io.add_timer(max(0.0, due - now), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self.timer = None
+        self.timer_runs += 1
+        if self.stopped:
+            return
+        now = time.monotonic()
+        if self.source:
+            if self.out_q or self.tx.repair_q:
+                self._pace()
+            if self.tx.spm_due(now) <= now:
+                self._send(self.tx.spm_packet(now))
+            if self.closing_deadline is not None:
+                self._maybe_finish()
+        else:
+            naks, freed = self.rx.due(now)
+            for dest, pkt in naks:
+                self._send(pkt, dest)
+            if freed:
+                self._deliver(freed)
+            self._check_losses()
+        self._tick()
+
+    # ---------------------------------------------------------------- life
+    def bridge_died(self, why: int) -> None:
+        self._hard_stop()
+
+    def stop(self, linger: int) -> None:
+        """Socket closed (or endpoint dropped): a source flushes what is queued first,
+        for LINGER ms at most (-1: until done)."""
+        if self.stopped:
+            return
+        if self.source and linger != 0 and self._pending():
+            self.closing_deadline = 0.0 if linger < 0 else time.monotonic() + linger / 1000.0
+            self.io.lingering.add(self)
+            self._check_flushed()
+            return
+        self._hard_stop()
+
+    def _pending(self) -> bool:
+        unread = struct.unpack("i", fcntl.ioctl(self.inner.fileno(), termios.FIONREAD, b"\0" * 4))[
+            0
+        ]
+        return bool(self.out_q or self.pipe.out_pending() or self.inbuf or unread)
+
+    def _check_flushed(self) -> None:
+        if self.stopped:
+            return
+        self.engine.c_pump()
+        self._inner_event(EPOLLIN)
+        if not self._pending():
+            self._hard_stop()
+            return
+        if self.closing_deadline and time.monotonic() >= self.closing_deadline:
+            self._hard_stop()
+            return
+        self.io.add_timer(0.005, self._check_flushed)
+
+    def _maybe_finish(self) -> None:
+        if not self._pending():
+            self._hard_stop()
+
+    def _hard_stop(self) -> None:
+        if self.stopped:
+            return
+        if self.source:
+            self._send(self.tx.spm_packet(time.monotonic(), fin=True))
+        self.stopped = True
+        io = self.io
+        io.cancel_timer(self.timer)
+        self.timer = None
+        io.lingering.discard(self)
+        eng = self.engine
+        for fd, slot, _ in self.slots:
+            io.unregister(fd)
+            io.free_slot(slot)
+        self.slots = []
+        if eng.slot >= 0:
+            io.unregister(self.pair_end.fileno())
+            io.unregister(self.waiter.fileno())
+            io.free_slot(eng.slot)
+            eng.slot = -1
+        eng.state = 2
+        eng.detach_rings()
+        self._close_sockets()  # the socketpair too
+        if not self.socket.closed:
+            self.socket._post("detach", self.pipe)
+        io.check_idle()
+
+    def _close_sockets(self) -> None:
+        for s in self.pysocks:
+            s.close()
+        self.pysocks = []
+
+    def stats(self) -> dict:
+        if self.source:
+            t = self.tx
+            return {
+                "odata": t.odata,
+                "rdata": t.rdata,
+                "naks": t.naks,
+                "ncfs": t.ncfs,
+                "spms": t.spms,
+                "window": len(t.window),
+            }
+        d = self.rx.stats()
+        d["pauses"] = self.pauses
+        d["timer_runs"] = self.timer_runs
+        d["sources"] = len(self.rx.peers)
+        return d
+
+
+def open(io: Any, sock: Any, ep: Any, kind: str) -> str:
+    """Socket thread: make the endpoint (errors raise here), start it in the I/O thread."""
+    obj = PgmEndpoint(io, sock, ep, kind)
+    io.by_socket.setdefault(sock, []).append(obj)
+    io.call(obj.start)
+    return ep.url
+
+
+def stats(sock: Any) -> dict:
+    """PGM counters of a socket's pgm/epgm endpoints, summed (for tests and tuning):
+    a source's odata/rdata/naks/ncfs/spms, a receiver's delivered (messages), lost
+    (packets), repaired, duplicates, nak_sent, held, naks_pending, pauses (reading stopped
+    while the socket side was full), timer_runs."""
+    total: dict = {}
+    for io in sock.context._io:
+        objs = [o for o in io.by_socket.get(sock, ()) if isinstance(o, PgmEndpoint)]
+        for o in objs:
+            for k, v in io.call_sync(o.stats).items():
+                total[k] = total.get(k, 0) + v
+    return total
