@@ -278,3 +278,23 @@ def test_rcvhwm_stops_reading_and_loses_nothing(ctx):
         assert chunk == b"z" * len(chunk)
         got += len(chunk)
     assert got == sent  # everything the kernel took arrived, in order
+
+
+def test_ipc_and_no_inproc(ctx, tmp_path):
+    s = _stream(ctx)
+    path = str(tmp_path / "stream.ipc")
+    s.bind(f"ipc://{path}")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.settimeout(T / 1000)
+        c.connect(path)
+        rid, _ = s.recv_multipart()
+        c.sendall(b"over ipc")
+        got = b""
+        while got != b"over ipc":
+            got += s.recv_multipart()[1]
+        s.send_multipart([rid, b"back"])
+        assert c.recv(4) == b"back"
+    for op in (s.bind, s.connect):  # an inproc peer's frames would be refused, not ignored
+        with pytest.raises(zmq.ZMQError) as e:
+            op("inproc://stream")
+        assert e.value.errno == zmq.ENOTSUP
