@@ -102,6 +102,7 @@ cdef class SocketCore:
     cdef int _block_readable(self, int flags) except -1
     cdef bint _readable_now(self) except -1
     cdef bint _pipes_readable(self) except -1
+    cdef bint _ready_in(self) except -1
     cdef bint _msg_first(self, Pipe p) except -1
     cdef int _command(self, Pipe p, object frame) except -1
     cdef bint _lb_pick_peek(self)

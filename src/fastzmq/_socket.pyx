@@ -629,7 +629,7 @@ cdef class SocketCore:
             return f
         if not self.can_recv:
             raise self._cannot("receive")
-        if self.fq_fast and not self.conflate and not self.stash:
+        if self.fq_fast and self.stash is None and not self.conflate:
             while True:
                 if len(self.pipes) == 1:
                     # one peer (the common case): read it directly, no fair-queue round
@@ -791,13 +791,17 @@ cdef class SocketCore:
         return last
 
     cdef list _unstash(self):
-        """The next read-ahead message that passes the type's filter, or None."""
+        """The next read-ahead message that passes the type's filter, or None. An empty
+        stash is None again, so recv's fast path tests only `stash is None`."""
         cdef list msg
         while self.stash:
             p, msg = self.stash.popleft()
+            if not self.stash:
+                self.stash = None
             msg = self.impl.xfilter(self, p, msg)
             if msg is not None:
                 return msg
+        self.stash = None
         return None
 
     def _stash_msg(self, Pipe p, list msg):
@@ -830,7 +834,7 @@ cdef class SocketCore:
                 ev |= 2
         return self.impl.xevents(self, ev)
 
-    def _ready_in(self):
+    cdef bint _ready_in(self) except -1:
         """POLLIN: for the filtering types (SUB, XSUB) the next message that passes the
         filter is read ahead into ``in_parts`` (queued ones may all be filtered out, so
         "a pipe has data" is not POLLIN); for the others, the type's xreadable."""
