@@ -233,7 +233,23 @@ cdef class SocketCore:
         self.lb_fast = impl.lb_fast
         self.fq_fast = impl.fq_fast
         self.fq_filter = impl.fq_filter
+        self._update_fast()
         impl.xinit(self)
+
+    cdef int _update_fast(self) except -1:
+        """recv's fast path in one flag: after CONFLATE or the read-ahead changes."""
+        self.fast_recv = (self.can_recv and self.fq_fast and not self._conflate
+                          and self.stash is None)
+        return 0
+
+    @property
+    def conflate(self):
+        return self._conflate
+
+    @conflate.setter
+    def conflate(self, bint value):
+        self._conflate = value
+        self._update_fast()
 
     def _shadow_of(self, SocketCore target):
         """Make this object a shadow of target (socket.py's Socket.shadow): the public
@@ -627,9 +643,7 @@ cdef class SocketCore:
             f = self.in_parts.pop(0)
             self.rcvmore = len(self.in_parts) > 0
             return f
-        if not self.can_recv:
-            raise self._cannot("receive")
-        if self.fq_fast and self.stash is None and not self.conflate:
+        if self.fast_recv:
             while True:
                 if len(self.pipes) == 1:
                     # one peer (the common case): read it directly, no fair-queue round
@@ -665,6 +679,8 @@ cdef class SocketCore:
                     self.options["_rdeadline"] = 0
                     blocked = True
                 self._block_readable(flags)
+        if not self.can_recv:
+            raise self._cannot("receive")
         cdef list msg = self._recv_msg(flags)
         f = msg.pop(0)
         if msg:
@@ -699,7 +715,7 @@ cdef class SocketCore:
             if p is None:
                 self._block_readable(flags)
                 continue
-            if self.conflate:
+            if self._conflate:
                 msg = self._read_last(p, &fl)
                 if msg is None:
                     continue
@@ -798,16 +814,19 @@ cdef class SocketCore:
             p, msg = self.stash.popleft()
             if not self.stash:
                 self.stash = None
+                self._update_fast()
             msg = self.impl.xfilter(self, p, msg)
             if msg is not None:
                 return msg
         self.stash = None
+        self._update_fast()
         return None
 
     def _stash_msg(self, Pipe p, list msg):
         """Keep a message read ahead (wait_subscribed) for recv."""
         if self.stash is None:
             self.stash = deque()
+            self._update_fast()
         self.stash.append((p, msg))
 
     # ------------------------------------------------------------------ polling
@@ -891,6 +910,7 @@ cdef class SocketCore:
             p.drop_queued()
         self.pipes = []
         self.stash = None
+        self._update_fast()
         self.probed = None
         self.impl.xclose(self)
 
