@@ -20,8 +20,10 @@ cdef class CurveCodec:
     cdef unsigned char rnonce[24]       # the peer's label + counter
     cdef uint64_t send_n                # the next short nonce we send
     cdef uint64_t recv_n                # the last short nonce accepted from the peer
-    cdef box_fn seal_fn                 # crypto_box_easy_afternm
-    cdef box_fn open_fn                 # crypto_box_open_easy_afternm
+    cdef unsigned char ssub[32]         # HSalsa20(key, our label): XSalsa20's subkey
+    cdef unsigned char rsub[32]         # HSalsa20(key, the peer's label)
+    cdef bint fast                      # libsodium's primitives with the subkeys (else the
+                                        # crypto_box_*_easy_afternm calls)
     # outbound: [ooff, olen) sealed wire bytes not yet sent
     cdef unsigned char* obuf
     cdef size_t ocap, olen, ooff
@@ -38,7 +40,16 @@ cdef class CurveCodec:
     # calls seal_last), or NULL on out of memory.
     cdef unsigned char* begin_frame(self, size_t size, int flags) noexcept nogil
     cdef void seal_last(self) noexcept nogil
+    # The same with the body read from `body` (its size as given to begin_frame), not copied
+    # to the returned pointer first.
+    cdef void seal_last_from(self, const unsigned char* body) noexcept nogil
     cdef int ensure_in(self, size_t need) noexcept nogil
     cdef unsigned char* get_scratch(self, size_t need) noexcept nogil
     # Open one MESSAGE body (after its wire header) into out[0 .. 1 + n) (flags byte first).
     cdef int open_into(self, const unsigned char* body, size_t size, unsigned char* out) noexcept nogil
+    # The same in two steps, for a plaintext that goes to several places (a frame across ring
+    # chunks), with the primitives only (fast): open_check -> flags byte or CURVE_ERR_*, then
+    # open_range for plaintext bytes [start, start + k) (start >= 1: after the flags byte).
+    cdef int open_check(self, const unsigned char* body, size_t size) noexcept nogil
+    cdef void open_range(self, unsigned char* out, const unsigned char* body, size_t start,
+                         size_t k) noexcept nogil

@@ -7,22 +7,39 @@ After a CURVE handshake the engine keeps its rings in plain ZMTP frames, exactly
 NULL and PLAIN, and transforms at the wire:
 
 * out: each frame of the outbound ring (flags, body) becomes one wire frame, flags 0, body
-  ``\\x07MESSAGE | short nonce (8) | Box[flags + body]`` (libzmq 4.3's form), sealed in a
-  staging buffer (``obuf``) and sent from there; many frames per ``send``.
-* in: wire bytes are received into ``ibuf``; each complete MESSAGE is opened straight into
-  the inbound ring's free space (the boxed flags byte lands where the frame header's last
-  byte goes, then the header is written over it), so the ring, the frame scanner, MAXMSGSIZE
-  (which thus applies to the plaintext) and the PING scanner work as for plain traffic.
+  ``\\x07MESSAGE | short nonce (8) | Box[flags + body]`` (libzmq 4.3's form), encrypted
+  from where the body lies (ring run, or the object of a body sent by reference) into a
+  staging buffer (``obuf``) and sent from there; many frames per ``send``, and the frames
+  of a ring run are scanned and consumed at once.
+* in: wire bytes are received into ``ibuf``; the complete MESSAGEs are opened back to back
+  straight into the inbound ring's free space (the boxed flags byte lands where the frame
+  header's last byte goes, then the header is written over it) and committed and scanned
+  once per run; a frame longer than the chunk's rest is checked first (``open_check``) and
+  then decrypted piece by piece into the chunks it spans (``open_range``). So the ring, the
+  frame scanner, MAXMSGSIZE (which thus applies to the plaintext) and the PING scanner work
+  as for plain traffic.
 
 Nonces: 24 bytes, a 16-byte label ("CurveZMQMESSAGEC" client to server, "CurveZMQMESSAGES"
 server to client) and a big-endian 64-bit counter carried on the wire; our counter goes on
 from where the handshake left it, and a received counter must exceed the last one accepted
 (replays and reordering are refused).
 
-Crypto is libsodium's ``crypto_box_easy_afternm`` / ``crypto_box_open_easy_afternm`` with the
-key precomputed at the handshake (``crypto_box_beforenm``), called through C function
-pointers taken from PyNaCl's bundled libsodium (``nacl._sodium``, a cffi module): no second
-copy of the library, no GIL in the pump.
+Crypto is libsodium's, called through C function pointers taken from PyNaCl's bundled
+libsodium (the loaded ``nacl._sodium`` module: no second copy of the library, no GIL in the
+pump). A MESSAGE box is ``crypto_box_afternm`` = XSalsa20-Poly1305 under the key precomputed
+at the handshake (``crypto_box_beforenm``), and XSalsa20's first step, HSalsa20(key,
+nonce[0:16]), depends only on the 16-byte label: it is one subkey per direction for the
+connection's life. So the codec computes the two subkeys once and each frame costs only what
+depends on its counter, composed from libsodium's own primitives exactly as libsodium's
+``crypto_secretbox_detached``/``open_detached`` compose them: keystream block 0 of Salsa20(subkey,
+counter) gives the Poly1305 one-time key (bytes 0..31) and encrypts the first 32 bytes, the
+rest is ``crypto_stream_salsa20_xor_ic`` from block 1, and the tag is Poly1305 over the
+ciphertext (checked in constant time, before anything is decrypted). At 16 bytes that is one
+Salsa20 block and one Poly1305 per frame, where ``crypto_box_easy_afternm`` costs an HSalsa20
+and one block to seal, and an HSalsa20 and two blocks to open. The bytes are those of
+``crypto_box_easy_afternm`` (tests/test_curve_codec.py compares them, and the interop tests
+run against libzmq); if the primitives cannot be found the codec uses
+``crypto_box_easy_afternm`` / ``crypto_box_open_easy_afternm`` instead.
 """
 
 from libc.stdint cimport uint64_t, uintptr_t
@@ -30,19 +47,163 @@ from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memcpy, memmove
 
 
-cdef inline void _put_be64(unsigned char* p, uint64_t v) noexcept nogil:
-    cdef int i
-    for i in range(8):
-        p[7 - i] = <unsigned char>(v & 0xFF)
-        v >>= 8
+ctypedef int (*core_fn)(unsigned char* out, const unsigned char* inp, const unsigned char* k,
+                        const unsigned char* c) noexcept nogil
+ctypedef int (*stream_xor_ic_fn)(unsigned char* c, const unsigned char* m,
+                                 unsigned long long mlen, const unsigned char* n, uint64_t ic,
+                                 const unsigned char* k) noexcept nogil
+ctypedef int (*auth_fn)(unsigned char* out, const unsigned char* inp, unsigned long long n,
+                        const unsigned char* k) noexcept nogil
+ctypedef int (*verify_fn)(const unsigned char* h, const unsigned char* inp, unsigned long long n,
+                          const unsigned char* k) noexcept nogil
+ctypedef void (*memzero_fn)(void* p, size_t n) noexcept nogil
+
+
+cdef struct primitives:
+    box_fn box_easy_afternm
+    box_fn box_open_easy_afternm
+    core_fn hsalsa20                # crypto_core_hsalsa20
+    stream_xor_ic_fn salsa20_xor_ic  # crypto_stream_salsa20_xor_ic
+    auth_fn poly1305                # crypto_onetimeauth_poly1305
+    verify_fn poly1305_verify         # crypto_onetimeauth_poly1305_verify (constant time)
+    memzero_fn memzero              # sodium_memzero
+
+
+cdef primitives S
+cdef int _loaded = 0
+cdef unsigned char _zeros[64]   # static: all zero (the keystream block is zeros xor stream)    # 0 not yet, 1 the easy API only, 2 the primitives too
+
+
+cdef uintptr_t _addr(lib, str name) except? 0:
+    import ctypes
+
+    try:
+        return <uintptr_t>ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
+    except AttributeError:
+        return 0
+
+
+cdef int _load() except -1:
+    """Take the entry points from the libsodium PyNaCl has loaded (once per process)."""
+    global _loaded
+    if _loaded:
+        return _loaded
+    import ctypes
+    import os
+
+    import nacl._sodium as sodium
+    import nacl.bindings  # noqa: F401 (its import runs sodium_init: best implementations)
+
+    ffi, lib = sodium.ffi, sodium.lib
+    S.box_easy_afternm = <box_fn><uintptr_t>int(
+        ffi.cast("uintptr_t", lib.crypto_box_easy_afternm)
+    )
+    S.box_open_easy_afternm = <box_fn><uintptr_t>int(
+        ffi.cast("uintptr_t", lib.crypto_box_open_easy_afternm)
+    )
+    _loaded = 1
+    # The primitives are exported by the extension (bundled libsodium) or its dependency
+    # (a system libsodium), but not wrapped by cffi: look them up in the very same loaded
+    # object (RTLD_NOLOAD: never a second, uninitialised copy).
+    try:
+        so = ctypes.CDLL(sodium.__file__, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+    except OSError:
+        return _loaded
+    cdef uintptr_t h = _addr(so, "crypto_core_hsalsa20")
+    cdef uintptr_t x = _addr(so, "crypto_stream_salsa20_xor_ic")
+    cdef uintptr_t a = _addr(so, "crypto_onetimeauth_poly1305")
+    cdef uintptr_t v = _addr(so, "crypto_onetimeauth_poly1305_verify")
+    cdef uintptr_t z = _addr(so, "sodium_memzero")
+    if h and x and a and v and z:
+        S.hsalsa20 = <core_fn>h
+        S.salsa20_xor_ic = <stream_xor_ic_fn>x
+        S.poly1305 = <auth_fn>a
+        S.poly1305_verify = <verify_fn>v
+        S.memzero = <memzero_fn>z
+        _loaded = 2
+    return _loaded
+
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    static inline void fz_put_be64(unsigned char* p, uint64_t v) {
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        v = __builtin_bswap64(v);
+    #elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+    #error "unknown byte order"
+    #endif
+        memcpy(p, &v, 8);
+    }
+    static inline uint64_t fz_get_be64(const unsigned char* p) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        v = __builtin_bswap64(v);
+    #endif
+        return v;
+    }
+    """
+    void _put_be64 "fz_put_be64"(unsigned char* p, uint64_t v) noexcept nogil
+    uint64_t _get_be64 "fz_get_be64"(const unsigned char* p) noexcept nogil
+
+
+cdef void _seal(unsigned char* mac, unsigned char* c, size_t n, const unsigned char* n8,
+                const unsigned char* sub) noexcept nogil:
+    """XSalsa20-Poly1305 with the HSalsa20 subkey given: c[0:n] encrypted in place, tag to
+    mac (libsodium's crypto_secretbox_detached after its HSalsa20 step)."""
+    cdef unsigned char block[64]
+    cdef size_t i, head = n if n < 32 else 32
+    S.salsa20_xor_ic(block, _zeros, 64, n8, 0, sub)
+    for i in range(head):
+        c[i] ^= block[32 + i]
+    if n > 32:
+        S.salsa20_xor_ic(c + 32, c + 32, n - 32, n8, 1, sub)
+    S.poly1305(mac, c, n, block)
+    S.memzero(block, 64)
+
+
+cdef void _seal_from(unsigned char* mac, unsigned char* c, unsigned char flags,
+                     const unsigned char* m, size_t n, const unsigned char* n8,
+                     const unsigned char* sub) noexcept nogil:
+    """_seal of the plaintext flags + m[0:n] into c[0:1 + n], read from where m lies (no
+    copy first): the flags byte takes keystream byte 32, m[0:31] the rest of block 0, and
+    m[31:] starts block 1, so the bulk is one aligned crypto_stream_salsa20_xor_ic."""
+    cdef unsigned char block[64]
+    cdef size_t i, head = n if n < 31 else 31
+    S.salsa20_xor_ic(block, _zeros, 64, n8, 0, sub)
+    c[0] = flags ^ block[32]
+    for i in range(head):
+        c[1 + i] = m[i] ^ block[33 + i]
+    if n > 31:
+        S.salsa20_xor_ic(c + 32, m + 31, n - 31, n8, 1, sub)
+    S.poly1305(mac, c, 1 + n, block)
+    S.memzero(block, 64)
+
+
+cdef int _open(unsigned char* out, const unsigned char* mac, const unsigned char* c, size_t n,
+               const unsigned char* n8, const unsigned char* sub) noexcept nogil:
+    """The inverse: the tag checked first (constant time), then c[0:n] decrypted to out."""
+    cdef unsigned char block[64]
+    cdef size_t i, head = n if n < 32 else 32
+    S.salsa20_xor_ic(block, _zeros, 64, n8, 0, sub)
+    if S.poly1305_verify(mac, c, n, block) != 0:
+        S.memzero(block, 64)
+        return -1
+    for i in range(head):
+        out[i] = c[i] ^ block[32 + i]
+    if n > 32:
+        S.salsa20_xor_ic(out + 32, c + 32, n - 32, n8, 1, sub)
+    S.memzero(block, 64)
+    return 0
 
 
 cdef class CurveCodec:
     """Keys, nonces and buffers of one CURVE connection's data phase."""
 
-    def __cinit__(self, bytes key, bint as_server, uint64_t send_next, uint64_t recv_last):
-        import nacl._sodium as sodium
-
+    def __cinit__(self, bytes key, bint as_server, uint64_t send_next, uint64_t recv_last,
+                  bint primitives=True):
         if len(key) != 32:
             raise ValueError("CURVE precomputed key must be 32 bytes")
         memcpy(self.key, <const char*>key, 32)
@@ -52,11 +213,10 @@ cdef class CurveCodec:
         memcpy(self.rnonce, <const char*>rlabel, 16)
         self.send_n = send_next
         self.recv_n = recv_last
-        ffi, lib = sodium.ffi, sodium.lib
-        self.seal_fn = <box_fn><uintptr_t>int(ffi.cast("uintptr_t", lib.crypto_box_easy_afternm))
-        self.open_fn = <box_fn><uintptr_t>int(
-            ffi.cast("uintptr_t", lib.crypto_box_open_easy_afternm)
-        )
+        self.fast = _load() == 2 and primitives
+        if self.fast:
+            S.hsalsa20(self.ssub, self.snonce, self.key, NULL)
+            S.hsalsa20(self.rsub, self.rnonce, self.key, NULL)
         self.ocap = 1 << 16
         self.obuf = <unsigned char*>malloc(self.ocap)
         self.icap = 1 << 16
@@ -65,6 +225,10 @@ cdef class CurveCodec:
             raise MemoryError()
 
     def __dealloc__(self):
+        if _loaded == 2:
+            S.memzero(self.key, 32)
+            S.memzero(self.ssub, 32)
+            S.memzero(self.rsub, 32)
         free(self.obuf)
         free(self.ibuf)
         free(self.scratch)
@@ -108,8 +272,23 @@ cdef class CurveCodec:
         return p + 33
 
     cdef void seal_last(self) noexcept nogil:
-        # in place: the ciphertext lands on the plaintext (libsodium allows c + MAC == m)
-        self.seal_fn(self._last_box, self._last_box + 16, self._last_len, self.snonce, self.key)
+        # in place: the ciphertext lands on the plaintext, the tag in front of it
+        if self.fast:
+            _seal(self._last_box, self._last_box + 16, self._last_len, self.snonce + 16,
+                  self.ssub)
+        else:  # libsodium allows c + MAC == m
+            S.box_easy_afternm(self._last_box, self._last_box + 16, self._last_len,
+                               self.snonce, self.key)
+
+    cdef void seal_last_from(self, const unsigned char* body) noexcept nogil:
+        # the body read where it lies: encrypted straight into the staging buffer
+        if self.fast:
+            _seal_from(self._last_box, self._last_box + 16, self._last_box[16], body,
+                       self._last_len - 1, self.snonce + 16, self.ssub)
+        else:
+            memcpy(self._last_box + 17, body, self._last_len - 1)
+            S.box_easy_afternm(self._last_box, self._last_box + 16, self._last_len,
+                               self.snonce, self.key)
 
     cdef int ensure_in(self, size_t need) noexcept nogil:
         """Room for `need` more bytes after ilen (compacting, then growing)."""
@@ -145,22 +324,122 @@ cdef class CurveCodec:
 
     cdef int open_into(self, const unsigned char* body, size_t size,
                        unsigned char* out) noexcept nogil:
-        cdef uint64_t n = 0
-        cdef int i
+        cdef uint64_t n
         if size < CURVE_OVERHEAD or memcmp(body, <const char*>"\x07MESSAGE", 8) != 0:
             return CURVE_ERR_FRAME
-        for i in range(8):
-            n = (n << 8) | body[8 + i]
+        n = _get_be64(body + 8)
         if n <= self.recv_n:
             return CURVE_ERR_NONCE
-        memcpy(self.rnonce + 16, body + 8, 8)
-        if self.open_fn(out, body + 16, size - 16, self.rnonce, self.key) != 0:
-            return CURVE_ERR_CRYPTO
+        if self.fast:  # the short nonce as it came: Salsa20's nonce under the subkey
+            if _open(out, body + 16, body + 32, size - 32, body + 8, self.rsub) != 0:
+                return CURVE_ERR_CRYPTO
+        else:
+            memcpy(self.rnonce + 16, body + 8, 8)
+            if S.box_open_easy_afternm(out, body + 16, size - 16, self.rnonce, self.key) != 0:
+                return CURVE_ERR_CRYPTO
         self.recv_n = n
         if out[0] & ~3:
             return CURVE_ERR_FLAGS
         return 0
 
+    cdef int open_check(self, const unsigned char* body, size_t size) noexcept nogil:
+        """Open a frame in two steps (primitives only): this checks it (form, nonce, tag)
+        and returns its flags byte (>= 0) or why it is refused (< 0); then open_range
+        decrypts any part of the plaintext, wherever it is to go."""
+        cdef uint64_t n
+        cdef unsigned char block[64]
+        cdef unsigned char flags
+        if size < CURVE_OVERHEAD or memcmp(body, <const char*>"\x07MESSAGE", 8) != 0:
+            return CURVE_ERR_FRAME
+        n = _get_be64(body + 8)
+        if n <= self.recv_n:
+            return CURVE_ERR_NONCE
+        S.salsa20_xor_ic(block, _zeros, 64, body + 8, 0, self.rsub)
+        if S.poly1305_verify(body + 16, body + 32, size - 32, block) != 0:
+            S.memzero(block, 64)
+            return CURVE_ERR_CRYPTO
+        flags = body[32] ^ block[32]
+        S.memzero(block, 64)
+        self.recv_n = n
+        if flags & ~3:
+            return CURVE_ERR_FLAGS
+        return flags
+
+    cdef void open_range(self, unsigned char* out, const unsigned char* body, size_t start,
+                         size_t k) noexcept nogil:
+        """Plaintext bytes [start, start + k) of a frame open_check accepted, to out."""
+        cdef unsigned char block[64]
+        cdef const unsigned char* c = body + 32 + start
+        cdef uint64_t at = 32 + start            # keystream offset
+        cdef size_t i, head = (64 - at % 64) % 64
+        if head > k:
+            head = k
+        if head:  # into the middle of a keystream block: that block on the side
+            S.salsa20_xor_ic(block, _zeros, 64, body + 8, at // 64, self.rsub)
+            for i in range(head):
+                out[i] = c[i] ^ block[at % 64 + i]
+            S.memzero(block, 64)
+        if k > head:
+            S.salsa20_xor_ic(out + head, c + head, k - head, body + 8, (at + head) // 64,
+                             self.rsub)
+
     @property
     def counters(self):
         return self.send_n, self.recv_n
+
+    @property
+    def uses_primitives(self):
+        """True: the per-direction subkeys and libsodium's primitives; False: the easy API."""
+        return bool(self.fast)
+
+    # The two directions one frame at a time, for tests (the engine calls the cdef methods).
+    def seal_frame(self, int flags, bytes body, bint copy=False):
+        """The wire bytes (frame header included) of one sealed frame (drops what the
+        staging buffer held: not for a codec an engine uses); copy: the body copied into
+        place and sealed there (seal_last) instead of read where it is (seal_last_from)."""
+        cdef size_t n = len(body)
+        cdef unsigned char* dst
+        self.ooff = self.olen = 0
+        dst = self.begin_frame(n, flags)
+        if dst == NULL:
+            raise MemoryError()
+        if copy:
+            memcpy(dst, <const char*>body, n)
+            self.seal_last()
+        else:
+            self.seal_last_from(<const unsigned char*><const char*>body)
+        out = (<char*>self.obuf)[:self.olen]
+        self.ooff = self.olen = 0
+        return out
+
+    def open_frame_in_parts(self, bytes body, size_t part):
+        """open_frame in two steps (open_check, then open_range `part` bytes at a time)."""
+        cdef size_t n = len(body), at = 1, k
+        cdef int rc = self.open_check(<const unsigned char*><const char*>body, n)
+        cdef bytearray out
+        if rc < 0:
+            raise ValueError(rc)
+        out = bytearray(n - 32)
+        out[0] = rc
+        while at < n - 32:
+            k = min(part, n - 32 - at)
+            self.open_range(<unsigned char*>(<char*>out) + at,
+                            <const unsigned char*><const char*>body, at, k)
+            at += k
+        return out[0], bytes(out[1:])
+
+    def open_frame(self, bytes body):
+        """One received frame's body (a MESSAGE command) -> (flags, plaintext); ValueError
+        with the CURVE_ERR_* code if it is refused."""
+        cdef size_t n = len(body)
+        cdef unsigned char* out = <unsigned char*>malloc(n + 1)
+        cdef int rc
+        if out == NULL:
+            raise MemoryError()
+        try:
+            rc = self.open_into(<const unsigned char*><const char*>body, n, out)
+            if rc != 0:
+                raise ValueError(rc)
+            return out[0], (<char*>out)[1 : n - 32]
+        finally:
+            free(out)

@@ -838,8 +838,9 @@ cdef class Engine:
         self.out_blocked = False
         stype = getattr(self.socket, "socket_type", -1)
         self.keep_sub_pongs = stype == SOCK_SUB or stype == SOCK_XSUB
-        # strict request/reply: each message handed in is soon followed by one going out
-        self.expects_reply = stype == SOCK_REQ or stype == SOCK_REP
+        # request/reply: each message handed in is soon followed by one going out (REQ/REP
+        # strictly; CLIENT/SERVER (13/12) by their usual use: the spin ends at other events)
+        self.expects_reply = stype == SOCK_REQ or stype == SOCK_REP or stype == 12 or stype == 13
         self.state = ST_ACTIVE
         self._hb_start()
         if self.curve is not None:
@@ -929,6 +930,13 @@ cdef class Engine:
                 break
             if self.ctl_due and self.out.consumed_bytes() >= self.ctl_at:
                 continue
+            k = self._curve_seal_run(p, avail, &frames)
+            if k == <size_t>-1:
+                return -71  # EPROTO: the socket publishes well-formed frames
+            if k:
+                continue
+            # one frame the run cannot take: its header or body crosses a chunk boundary,
+            # or its body is sent by reference
             hl = 9 if p[0] & 2 else 2
             if self.out.read(hdr, hl) != 0:
                 return -71  # EPROTO: the socket publishes whole frames
@@ -946,8 +954,8 @@ cdef class Engine:
                 self.out.consume(0, hmsgs)  # an empty frame ended a message
             r = self._body_here() if size else NULL
             if r != NULL:
-                # a body sent by reference: straight from the object
-                memcpy(dst, r[0].data, size)
+                # a body sent by reference: sealed straight from the object
+                self.curve.seal_last_from(<const unsigned char*>r[0].data)
                 nmsgs = 0
                 scan_frames(&self.out_scan, <const unsigned char*>r[0].data, size,
                             &last_end, &nmsgs)
@@ -966,9 +974,49 @@ cdef class Engine:
                     scan_frames(&self.out_scan, p, k, &last_end, &nmsgs)
                     self.out.consume(k, nmsgs)
                     got += k
-            self.curve.seal_last()
+                self.curve.seal_last()
             frames += 1
         return frames
+
+    cdef size_t _curve_seal_run(self, const unsigned char* p, size_t avail,
+                                ssize_t* frames) noexcept nogil:
+        """Seal the whole frames lying in p[0:avail] (read space of the outbound ring), up to
+        the staging limit, a due command's boundary or a body sent by reference; consume
+        them with one scan. The bytes taken (0: not even the first frame), or -1 if the
+        ring holds a malformed frame."""
+        cdef size_t off = 0, lim = avail, hl, size, nref, nmsgs = 0
+        cdef uint64_t zpos = 0
+        cdef unsigned long long usize
+        cdef int flags
+        cdef bint all_seen
+        cdef Py_ssize_t last_end
+        cdef unsigned char* dst
+        cdef const zc_ref* r = self.zc.peek(&nref, &all_seen)
+        if nref > 0:  # a body by reference right after its header there (never behind us)
+            zpos = r[0].pos - self.out.rpos if r[0].pos >= self.out.rpos else 0
+        if self.ctl_due and self.ctl_at - self.out.consumed_bytes() < lim:
+            lim = <size_t>(self.ctl_at - self.out.consumed_bytes())  # a message boundary
+        while off < lim and self.curve.olen - self.curve.ooff < CURVE_BATCH_BYTES:
+            hl = 9 if p[off] & 2 else 2  # FRAME_LONG
+            if avail - off < hl or (nref > 0 and off + hl >= zpos):
+                break
+            if decode_header(p + off, hl, &flags, &usize) != <int>hl:
+                return <size_t>-1
+            if usize > avail - off - hl:
+                break
+            size = <size_t>usize
+            dst = self.curve.begin_frame(size, (1 if flags & FRAME_MORE else 0)
+                                | (2 if flags & FRAME_COMMAND else 0))
+            if dst == NULL:
+                break  # out of memory: the caller's path reports it
+            self.curve.seal_last_from(p + off + hl)
+            frames[0] += 1
+            off += hl + size
+        if off:
+            if scan_frames(&self.out_scan, p, off, &last_end, &nmsgs) < 0:
+                return <size_t>-1
+            self.out.consume(off, nmsgs)
+        return off
 
     cdef int _curve_fill_in(self) noexcept nogil:
         cdef ssize_t n
@@ -998,14 +1046,19 @@ cdef class Engine:
 
     cdef int _curve_open_all(self) noexcept nogil:
         """Open every complete MESSAGE in ibuf into the inbound ring; publish whole messages
-        (those before a bad frame too: they were authentic); 0 or why the peer must go."""
+        (those before a bad frame too: they were authentic); 0 or why the peer must go.
+
+        Frames are opened one after the other into the ring's write space and committed and
+        scanned once per run (_curve_commit_run); a frame that does not fit the chunk's rest
+        is opened into scratch memory and written across the chunk boundary."""
         cdef int flags, hl, rc = 0, rhl
         cdef unsigned long long size
-        cdef size_t n, avail, nmsgs, total = 0
+        cdef size_t n, avail = 0, used = 0, nmsgs
         cdef Py_ssize_t last_end
-        cdef unsigned char* w
+        cdef unsigned char* w = NULL
         cdef unsigned char* dst
         cdef unsigned char pflags
+        cdef size_t total = 0
         cdef uint64_t end = 0
         while self.curve.ilen > self.curve.ioff:
             hl = decode_header(self.curve.ibuf + self.curve.ioff,
@@ -1023,14 +1076,33 @@ cdef class Engine:
                 break  # ibuf grows as the bytes arrive (_curve_fill_in), not on an announcement
             n = <size_t>size - CURVE_OVERHEAD
             rhl = 9 if n > 255 else 2
-            w = self.inq.write_space(&avail)
-            if w == NULL:
-                rc = 12
-                break
-            dst = w if avail >= rhl + n else self.curve.get_scratch(rhl + n)
-            if dst == NULL:
-                rc = 12
-                break
+            if w == NULL or avail - used < rhl + n:
+                rc = self._curve_commit_run(w, used, &total, &end)
+                if rc != 0:
+                    break
+                used = 0
+                w = self.inq.write_space(&avail)
+                if w == NULL:
+                    rc = 12
+                    break
+            if avail - used >= rhl + n:
+                dst = w + used
+            elif n > SMALL_CMD and self.curve.fast:
+                # across the chunk boundary: straight into the chunks (not via scratch)
+                rc = self._curve_commit_run(w, used, &total, &end)
+                if rc != 0:
+                    break
+                used = 0
+                w = NULL
+                rc = self._curve_open_split(hl, <size_t>size, rhl, n, &total, &end)
+                if rc != 0:
+                    break
+                continue
+            else:
+                dst = self.curve.get_scratch(rhl + n)
+                if dst == NULL:
+                    rc = 12
+                    break
             rc = self.curve.open_into(self.curve.ibuf + self.curve.ioff + hl, <size_t>size,
                                       dst + rhl - 1)
             if rc != 0:
@@ -1041,9 +1113,16 @@ cdef class Engine:
                 continue  # PING/PONG: handled by the engine, never committed
             encode_header(dst, n, (FRAME_MORE if pflags & 1 else 0)
                           | (FRAME_COMMAND if pflags & 2 else 0))
-            if dst == w:
-                self.inq.commit(rhl + n)
-            elif self.inq.write(dst, rhl + n) != 0:
+            if dst == w + used:
+                used += rhl + n
+                continue
+            # across the chunk boundary: what is pending first, then this frame
+            rc = self._curve_commit_run(w, used, &total, &end)
+            if rc != 0:
+                break
+            used = 0
+            w = NULL
+            if self.inq.write(dst, rhl + n) != 0:
                 rc = 12
                 break
             nmsgs = 0
@@ -1053,12 +1132,70 @@ cdef class Engine:
             if nmsgs:
                 total += nmsgs
                 end = self.inq.wpos
+        if rc == 0:
+            rc = self._curve_commit_run(w, used, &total, &end)
+        else:
+            self._curve_commit_run(w, used, &total, &end)  # the authentic frames before
         if self.curve.ioff == self.curve.ilen:
             self.curve.ioff = self.curve.ilen = 0
         if total:
             self.inq.publish_to(end, total)
             self.delivered = self.expects_reply
         return rc
+
+    cdef int _curve_open_split(self, int hl, size_t size, int rhl, size_t n, size_t* total,
+                               uint64_t* end) noexcept nogil:
+        """Open the frame at ioff (wire header hl, body size; plaintext n + its header rhl)
+        straight into the inbound ring across its chunks: checked first, then decrypted
+        piece by piece into each chunk's write space."""
+        cdef const unsigned char* body = self.curve.ibuf + self.curve.ioff + hl
+        cdef unsigned char hdr[9]
+        cdef unsigned char* p
+        cdef size_t at = 1, k, avail, nmsgs = 0, got
+        cdef Py_ssize_t last_end
+        cdef int rc = self.curve.open_check(body, size)
+        if rc < 0:
+            return rc
+        encode_header(hdr, n, (FRAME_MORE if rc & 1 else 0) | (FRAME_COMMAND if rc & 2 else 0))
+        if self.inq.write(hdr, rhl) != 0:
+            return 12
+        rc = scan_frames(&self.in_scan, hdr, rhl, &last_end, &nmsgs)
+        if rc < 0:
+            return rc
+        while at <= n:
+            p = self.inq.write_space(&avail)
+            if p == NULL:
+                return 12
+            k = n + 1 - at if n + 1 - at < avail else avail
+            self.curve.open_range(p, body, at, k)
+            self.inq.commit(k)
+            got = 0
+            rc = scan_frames(&self.in_scan, p, k, &last_end, &got)
+            if rc < 0:
+                return rc
+            nmsgs += got
+            at += k
+        self.curve.ioff += hl + size
+        if nmsgs:  # the frame ended a message
+            total[0] += nmsgs
+            end[0] = self.inq.wpos
+        return 0
+
+    cdef int _curve_commit_run(self, unsigned char* w, size_t used, size_t* total,
+                               uint64_t* end) noexcept nogil:
+        """Commit the frames opened at w[0:used] (write space) and count their messages."""
+        cdef uint64_t base = self.inq.wpos
+        cdef Py_ssize_t last_end
+        cdef size_t nmsgs = 0
+        cdef int rc
+        if used == 0:
+            return 0
+        self.inq.commit(used)
+        rc = scan_frames(&self.in_scan, w, used, &last_end, &nmsgs)
+        if nmsgs:  # on an error too: the messages it completed before the bad frame
+            total[0] += nmsgs
+            end[0] = base + <uint64_t>last_end
+        return rc if rc < 0 else 0
 
     cdef int _curve_feed(self, bytes data) except? -1:
         cdef CurveCodec c = self.curve

@@ -33,7 +33,7 @@ INT64_MIN = -(2**63)
 
 _O = _c.SocketOption
 PAIR, PUB, SUB, REQ, REP, DEALER, ROUTER, PULL, PUSH, XPUB, XSUB, STREAM = range(12)
-ALL = frozenset(range(12))
+ALL = frozenset(range(21))  # the classic types, STREAM (11) and the draft types (12-20)
 PUBS = frozenset({PUB, XPUB})
 ROUTERS = frozenset({ROUTER, REP})  # libzmq's REP is a ROUTER underneath
 
@@ -126,7 +126,7 @@ ROWS: dict[int, Row] = {
     _O.GSSAPI_PLAINTEXT: _ABSENT_I,
     _O.HANDSHAKE_IVL: _i(30000, 0, where="tcp"),
     _O.SOCKS_PROXY: _b(where="tcp"),
-    _O.XPUB_NODROP: _relaxed(PUBS),
+    _O.XPUB_NODROP: _relaxed(PUBS | {14}),  # and RADIO (14): block instead of dropping
     _O.BLOCKY: _ABSENT_I,  # a context option
     _O.XPUB_MANUAL: _relaxed(PUBS),
     _O.XPUB_WELCOME_MSG: _b(mode="w", types=PUBS),

@@ -552,7 +552,7 @@ def option_in_range(option: int, value: int, ranges: dict = SOCKOPT_RANGES) -> b
 # pyzmq's other module-level numbers and the version/capability queries
 
 COPY_THRESHOLD = 65536  # Frame(copy=None) shares buffers at least this long
-DRAFT_API = False  # flipped once the draft socket types are implemented
+DRAFT_API = True  # the draft socket types (CLIENT, RADIO...) ship in every build
 PYZMQ_DRAFT_API = DRAFT_API
 IPC_PATH_MAX_LEN = 103 if sys.platform == "darwin" else 107  # sizeof(sun_path) - 1
 

@@ -83,6 +83,10 @@ def _shadow_target(address: Any) -> Any:
         if target is None:
             raise ZMQError(_c.ENOTSOCK, f"no live fastzmq socket has underlying {key:#x}")
     target = target.target or target
+    if getattr(type(target), "_draft", False):
+        # DraftCore's entry points (its lock) do not forward to a target yet: refused, not
+        # a shadow that would act on an empty core
+        raise ZMQError(_c.ENOTSUP, "draft socket types (CLIENT, SERVER...) cannot be shadowed")
     if target.closed:
         raise ZMQError(_c.ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
     return target
@@ -110,6 +114,12 @@ class Socket(SocketCore, Generic[T]):
         object.__setattr__(self, key, value)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if not getattr(cls, "_draft", False):  # a draft type (CLIENT...): its own class
+            t = args[1] if len(args) > 1 else kwargs.get("socket_type", -1)
+            if isinstance(t, int) and _c.SERVER <= t <= _c.CHANNEL:
+                from fastzmq._draft_socket import draft_class_for
+
+                cls = draft_class_for(cls)  # (_draft_socket.py; ENOTSUP for green sockets)
         try:
             return super().__new__(cls, *args, **kwargs)
         except OSError as e:  # EMFILE/ENFILE creating the socket's eventfd: libzmq's errno
@@ -716,7 +726,8 @@ class Socket(SocketCore, Generic[T]):
             addr = f"inproc://monitor.s-{self.FD}"
         self.monitor(addr, _c.EVENT_ALL if events is None else events)
         try:  # the same flavour as this socket (an asyncio socket gets an asyncio PAIR)
-            pair = self.context.socket(_c.PAIR, socket_class=type(self))
+            flavour = getattr(type(self), "_classic_class", type(self))  # a draft type's: Socket
+            pair = self.context.socket(_c.PAIR, socket_class=flavour)
         except TypeError:
             pair = self.context.socket(_c.PAIR)
         pair.connect(addr)

@@ -624,11 +624,11 @@ ROLES: Dict[str, Callable[[ModuleType, dict, object], dict]] = {
 
 
 def all_roles() -> Dict[str, Callable[[ModuleType, dict, object], dict]]:
-    """ROLES plus the subscription and connection workloads' roles (``subs.py``,
-    ``conns.py``, which import this module)."""
-    from fastzmq.bench import conns, subs
+    """ROLES plus the subscription, connection and draft workloads' roles (``subs.py``,
+    ``conns.py``, ``drafts.py``, which import this module)."""
+    from fastzmq.bench import conns, drafts, subs
 
-    return {**ROLES, **subs.ROLES, **conns.ROLES}
+    return {**ROLES, **subs.ROLES, **conns.ROLES, **drafts.ROLES}
 
 
 class NullChannel:

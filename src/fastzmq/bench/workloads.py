@@ -144,6 +144,47 @@ def _pingpong() -> Workload:
     )
 
 
+def _client_server() -> Workload:
+    """client-server-tcp: CLIENT -> SERVER -> CLIENT round trips (draft types)."""
+    roles = (
+        RoleSpec("server", "server_echo", binds=("data",)),
+        RoleSpec("client", "client_latency", connects=("data",)),
+    )
+    title = "CLIENT/SERVER round trip latency (two processes; draft types)"
+    return Workload(
+        "client-server-tcp",
+        title,
+        "latency",
+        "tcp",
+        (16,),
+        roles,
+        "client",
+        guess_rate=5_000.0,
+        pattern="client-server",
+    )
+
+
+def _radio_dish() -> Workload:
+    """radio-dish-tcp: RADIO -> DISH on one joined group, received msg/s (draft types)."""
+    roles = (
+        RoleSpec("radio", "radio", binds=("data",)),
+        RoleSpec("dish", "dish", connects=("data",)),
+    )
+    title = "RADIO -> DISH, one joined group, HWM 0 (two processes; draft types)"
+    return Workload(
+        "radio-dish-tcp",
+        title,
+        "throughput",
+        "tcp",
+        (64,),
+        roles,
+        "dish",
+        gates=(Gate("radio", (("dish", "synced"),)),),
+        min_count=5000,
+        pattern="radio-dish",
+    )
+
+
 def _subscriptions(phase: str, n_subs: int) -> Workload:
     """subs-subscribe-tcp / subs-cancel-tcp: a burst of n_subs setsockopt calls."""
     roles = (
@@ -284,6 +325,8 @@ def standard(quick: bool = False) -> List[Workload]:
         _reqrep(curve=True),
         _churn(),
         _scale(quick),
+        _client_server(),
+        _radio_dish(),
     ]
 
 
