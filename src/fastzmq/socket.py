@@ -621,6 +621,8 @@ class Socket(SocketCore, Generic[T]):
 
     def poll(self, timeout: int | None = None, flags: int = _c.POLLIN) -> int:
         """Wait until the socket has the requested events; return those ready (0: timeout)."""
+        if self.target is not None:  # a shadow: the socket's (and no wrapper on this path)
+            return Socket.poll(self.target, timeout, flags)
         self._check_alive()
         poller_class = self._poller_class
         if poller_class is None:
@@ -911,7 +913,7 @@ def _forwarded(name: str) -> None:
 
 
 for _name in (
-    "bind", "connect", "unbind", "disconnect", "poll", "monitor", "get_monitor_socket",
+    "bind", "connect", "unbind", "disconnect", "monitor", "get_monitor_socket",
     "disable_monitor", "peers", "wait_peers", "peer_count", "wait_subscribed",
     "_send_tracked", "recv_into", "bind_to_random_port",
 ):  # fmt: skip
