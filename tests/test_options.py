@@ -63,6 +63,7 @@ PROVEN = {
     SO.ROUTER_HANDOVER: "test_options.py::test_router_duplicate_id_and_handover",
     SO.TOS: "test_options_net.py::test_os_options_reach_the_os_socket",
     SO.CONNECT_ROUTING_ID: "test_options_interop.py::test_connect_routing_id_names_the_peer",
+    SO.STREAM_NOTIFY: "test_spec_stream.py::test_stream_notify_off",
     SO.HANDSHAKE_IVL: "test_interop_reconnect.py::test_silent_client_dropped_after_handshake_ivl",
     SO.SOCKS_PROXY: "test_options_net.py::test_socks_proxy",
     SO.SOCKS_USERNAME: "test_options_net.py::test_socks_proxy",

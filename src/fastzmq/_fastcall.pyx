@@ -80,7 +80,7 @@ cdef object _forward(object method, object self, PyObject** args, Py_ssize_t nar
 
 cdef object _send_entry(object self, PyObject** args, Py_ssize_t nargs, PyObject* kwnames):
     cdef int flags
-    if kwnames == NULL:
+    if kwnames == NULL and (<SocketCore>self).target is None:  # (a shadow: forwarded)
         if nargs == 1:
             return (<SocketCore>self)._send(<object>args[0], 0, False)
         if nargs == 2:
@@ -92,7 +92,7 @@ cdef object _send_entry(object self, PyObject** args, Py_ssize_t nargs, PyObject
 cdef object _recv_entry(object self, PyObject** args, Py_ssize_t nargs, PyObject* kwnames):
     cdef int flags = 0
     cdef SocketCore s = <SocketCore>self
-    if kwnames == NULL and nargs <= 1:
+    if kwnames == NULL and nargs <= 1 and s.target is None:  # (a shadow: forwarded)
         if nargs == 1:
             flags = <object>args[0]
         s._enter()  # SocketCore.recv's body with copy=True

@@ -32,7 +32,7 @@ INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
 
 _O = _c.SocketOption
-PAIR, PUB, SUB, REQ, REP, DEALER, ROUTER, PULL, PUSH, XPUB, XSUB = range(11)
+PAIR, PUB, SUB, REQ, REP, DEALER, ROUTER, PULL, PUSH, XPUB, XSUB, STREAM = range(12)
 ALL = frozenset(range(21))  # the classic types, STREAM (11) and the draft types (12-20)
 PUBS = frozenset({PUB, XPUB})
 ROUTERS = frozenset({ROUTER, REP})  # libzmq's REP is a ROUTER underneath
@@ -119,7 +119,7 @@ ROWS: dict[int, Row] = {
     _O.ZAP_DOMAIN: _b(where="security"),
     _O.ROUTER_HANDOVER: _relaxed(ROUTERS),
     _O.TOS: _i(0, 0, where="os"),
-    _O.CONNECT_ROUTING_ID: _b(mode="w", types=ROUTERS),
+    _O.CONNECT_ROUTING_ID: _b(mode="w", types=ROUTERS | {STREAM}),
     _O.GSSAPI_SERVER: _ABSENT_I,  # this libzmq is built without GSSAPI
     _O.GSSAPI_PRINCIPAL: _ABSENT_B,
     _O.GSSAPI_SERVICE_PRINCIPAL: _ABSENT_B,
@@ -130,7 +130,7 @@ ROWS: dict[int, Row] = {
     _O.BLOCKY: _ABSENT_I,  # a context option
     _O.XPUB_MANUAL: _relaxed(PUBS),
     _O.XPUB_WELCOME_MSG: _b(mode="w", types=PUBS),
-    _O.STREAM_NOTIFY: _ABSENT_I,  # STREAM sockets only (none here)
+    _O.STREAM_NOTIFY: _relaxed(frozenset({STREAM})),  # write-only, as libzmq
     _O.INVERT_MATCHING: _i(0, as_bool=True),
     _O.HEARTBEAT_IVL: _i(0, 0, where="heartbeat"),
     _O.HEARTBEAT_TTL: _i(0, -99, 65535 * 100 + 99, where="heartbeat"),

@@ -19,6 +19,7 @@ cdef class TypeBase:
     cdef readonly bint attach_late  # a connect()'s pipe is attached once the peer is known (ROUTER)
     cdef readonly bint wake_on_detach    # a lost peer concerns a blocked call (ROUTER, XPUB)
     cdef readonly bint wake_on_activate  # a connect()'s first connection does (SUB, XSUB)
+    cdef readonly bint raw          # connections carry raw bytes, no ZMTP (STREAM: _stream.py)
 
     cdef int xinit(self, SocketCore s) except -1
     cdef bint xattach(self, SocketCore s, Pipe p) except -1
@@ -43,7 +44,9 @@ cdef class TypeBase:
 cdef class SocketCore:
     cdef readonly int socket_type
     cdef readonly TypeBase impl     # the socket type's own part (a TypeBase subclass)
+    cdef readonly SocketCore target # a shadow's socket (every call goes there), else None
     cdef bint can_send, can_recv, lb_fast, fq_fast, fq_filter  # copies of impl's
+    cdef bint fast_recv             # can_recv, fq_fast, no CONFLATE, nothing read ahead
     cdef Waiter sig                 # the pollable FD; rw waiter = &sig.w
     cdef waiter_t ww                # write-side waiter sharing sig's fd
     cdef list mailbox               # (command, arg) from other threads; a list: `if mailbox` is a C test
@@ -58,13 +61,14 @@ cdef class SocketCore:
     # receiving state
     cdef public list in_parts       # frames of the current message not yet returned
     cdef public bint rcvmore
-    cdef public object stash        # deque of (pipe, msg) read ahead (SUB's wait_subscribed)
+    cdef readonly object stash      # deque of (pipe, msg) read ahead (SUB's wait_subscribed), or None
     # options (hot ones as C fields; the rest in options)
     cdef public int64_t sndhwm, rcvhwm
     cdef public int sndtimeo, rcvtimeo, linger
     cdef public int64_t maxmsgsize
     cdef public bint router_mandatory, immediate, xpub_verbose, xpub_verboser, xpub_manual
-    cdef public bint xpub_nodrop, req_relaxed, req_correlate, conflate
+    cdef public bint xpub_nodrop, req_relaxed, req_correlate
+    cdef bint _conflate             # CONFLATE (the `conflate` property keeps fast_recv right)
     cdef public bint invert_matching, router_handover, probe_router
     cdef public bint xpub_manual_last_value, only_first_subscribe
     cdef public int router_notify   # ROUTER_NOTIFY bits: 1 connect, 2 disconnect
@@ -100,9 +104,11 @@ cdef class SocketCore:
     cdef int _block_readable(self, int flags) except -1
     cdef bint _readable_now(self) except -1
     cdef bint _pipes_readable(self) except -1
+    cdef bint _ready_in(self) except -1
     cdef bint _msg_first(self, Pipe p) except -1
     cdef int _command(self, Pipe p, object frame) except -1
     cdef bint _lb_pick_peek(self)
     cdef list _unstash(self)
     cdef list _read_last(self, Pipe p, int* fl)
     cdef int _signal(self) except -1
+    cdef int _update_fast(self) except -1

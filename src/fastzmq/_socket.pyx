@@ -76,13 +76,18 @@ cdef long long _gate_ns = 5000
 # socket type number -> name (ZMTP's Socket-Type property); register() adds to it
 SOCKET_TYPE_NAMES = {
     0: "PAIR", 1: "PUB", 2: "SUB", 3: "REQ", 4: "REP", 5: "DEALER",
-    6: "ROUTER", 7: "PULL", 8: "PUSH", 9: "XPUB", 10: "XSUB",
+    6: "ROUTER", 7: "PULL", 8: "PUSH", 9: "XPUB", 10: "XSUB", 11: "STREAM",
 }
 
 # socket type number -> TypeBase subclass; filled by the modules below at their import
 _TYPES = {}
 # the modules that register socket types, imported at the first socket's creation
-TYPE_MODULES = ["fastzmq._types_dealer", "fastzmq._types_router", "fastzmq._types_pubsub"]
+TYPE_MODULES = [
+    "fastzmq._types_dealer",
+    "fastzmq._types_router",
+    "fastzmq._types_pubsub",
+    "fastzmq._types_stream",
+]
 
 
 def register(int socket_type, str name, cls):
@@ -228,7 +233,33 @@ cdef class SocketCore:
         self.lb_fast = impl.lb_fast
         self.fq_fast = impl.fq_fast
         self.fq_filter = impl.fq_filter
+        self._update_fast()
         impl.xinit(self)
+
+    cdef int _update_fast(self) except -1:
+        """recv's fast path in one flag: after CONFLATE or the read-ahead changes."""
+        self.fast_recv = (self.can_recv and self.fq_fast and not self._conflate
+                          and self.stash is None)
+        return 0
+
+    @property
+    def conflate(self):
+        return self._conflate
+
+    @conflate.setter
+    def conflate(self, bint value):
+        self._conflate = value
+        self._update_fast()
+
+    def _shadow_of(self, SocketCore target):
+        """Make this object a shadow of target (socket.py's Socket.shadow): the public
+        entry points below forward to it; nothing of this core is used."""
+        while target.target is not None:  # a shadow of a shadow: the socket itself
+            target = target.target
+        self.target = target
+        self.socket_type = target.socket_type
+        self.impl = target.impl
+        self.closed = target.closed
 
     # ------------------------------------------------------------------ pipes
     def _post(self, command, arg, bint wake=True):
@@ -460,6 +491,8 @@ cdef class SocketCore:
     # ------------------------------------------------------------------ send
     def send(self, data, int flags=0, bint copy=True, bint track=False, routing_id=None, group=None):
         """Send one frame; with SNDMORE, more frames of the same message follow."""
+        if self.target is not None:
+            return SocketCore.send(self.target, data, flags, copy, track, routing_id, group)
         if track or (not copy and type(data) is not bytes):
             # trackers (and a Frame's own): socket.py's _send_tracked
             return self._send_tracked(data, flags, copy, track, False)
@@ -507,6 +540,8 @@ cdef class SocketCore:
         cdef list frames = []
         cdef Py_ssize_t i, n
         cdef object part
+        if self.target is not None:
+            return SocketCore.send_multipart(self.target, msg_parts, flags, copy, track, **kwargs)
         if track or not copy:  # trackers (and Frames' own): socket.py's _send_tracked
             return self._send_tracked(msg_parts, flags, copy, track, True)
         self._enter()
@@ -567,6 +602,8 @@ cdef class SocketCore:
     def recv(self, int flags=0, bint copy=True, bint track=False):
         """Receive one frame (bytes, or a Frame with copy=False)."""
         cdef object f
+        if self.target is not None:
+            return SocketCore.recv(self.target, flags, copy, track)
         self._enter()
         f = self._recv_frame(flags)
         if copy:
@@ -576,6 +613,8 @@ cdef class SocketCore:
     def recv_multipart(self, int flags=0, copy=True, track=False):
         """Receive every frame of one message, as a list."""
         cdef list parts
+        if self.target is not None:
+            return SocketCore.recv_multipart(self.target, flags, copy, track)
         self._enter()
         parts = [self._recv_frame(flags)]
         while self.rcvmore:
@@ -604,9 +643,7 @@ cdef class SocketCore:
             f = self.in_parts.pop(0)
             self.rcvmore = len(self.in_parts) > 0
             return f
-        if not self.can_recv:
-            raise self._cannot("receive")
-        if self.fq_fast and not self.conflate and not self.stash:
+        if self.fast_recv:
             while True:
                 if len(self.pipes) == 1:
                     # one peer (the common case): read it directly, no fair-queue round
@@ -642,6 +679,8 @@ cdef class SocketCore:
                     self.options["_rdeadline"] = 0
                     blocked = True
                 self._block_readable(flags)
+        if not self.can_recv:
+            raise self._cannot("receive")
         cdef list msg = self._recv_msg(flags)
         f = msg.pop(0)
         if msg:
@@ -676,7 +715,7 @@ cdef class SocketCore:
             if p is None:
                 self._block_readable(flags)
                 continue
-            if self.conflate:
+            if self._conflate:
                 msg = self._read_last(p, &fl)
                 if msg is None:
                     continue
@@ -768,25 +807,34 @@ cdef class SocketCore:
         return last
 
     cdef list _unstash(self):
-        """The next read-ahead message that passes the type's filter, or None."""
+        """The next read-ahead message that passes the type's filter, or None. An empty
+        stash is None again, so recv's fast path tests only `stash is None`."""
         cdef list msg
         while self.stash:
             p, msg = self.stash.popleft()
+            if not self.stash:
+                self.stash = None
+                self._update_fast()
             msg = self.impl.xfilter(self, p, msg)
             if msg is not None:
                 return msg
+        self.stash = None
+        self._update_fast()
         return None
 
     def _stash_msg(self, Pipe p, list msg):
         """Keep a message read ahead (wait_subscribed) for recv."""
         if self.stash is None:
             self.stash = deque()
+            self._update_fast()
         self.stash.append((p, msg))
 
     # ------------------------------------------------------------------ polling
     def _events(self):
         """POLLIN/POLLOUT now; arms the waiters for what is not ready (edge FD)."""
         cdef int ev = 0
+        if self.target is not None:
+            return self.target._events()
         if self.mailbox:
             self._process_mailbox()
         waiter_drain(&self.sig.w)
@@ -805,7 +853,7 @@ cdef class SocketCore:
                 ev |= 2
         return self.impl.xevents(self, ev)
 
-    def _ready_in(self):
+    cdef bint _ready_in(self) except -1:
         """POLLIN: for the filtering types (SUB, XSUB) the next message that passes the
         filter is read ahead into ``in_parts`` (queued ones may all be filtered out, so
         "a pipe has data" is not POLLIN); for the others, the type's xreadable."""
@@ -840,6 +888,8 @@ cdef class SocketCore:
         return False
 
     def _fileno(self):
+        if self.target is not None:
+            return self.target._fileno()
         return self.sig.w.fd
 
     def _wake(self):
@@ -860,6 +910,7 @@ cdef class SocketCore:
             p.drop_queued()
         self.pipes = []
         self.stash = None
+        self._update_fast()
         self.probed = None
         self.impl.xclose(self)
 
@@ -868,6 +919,8 @@ cdef class SocketCore:
 
     def get_stats(self):
         """Counters: messages dropped at a full pipe (PUB/XPUB) and unroutable (ROUTER)."""
+        if self.target is not None:
+            return self.target.get_stats()
         return {
             "dropped_hwm": self.dropped_hwm,
             "dropped_unroutable": self.dropped_unroutable,

@@ -37,6 +37,7 @@ from fastzmq._io import Engine
 from fastzmq._monitor import emit, protocol_error_code
 from fastzmq._pipe import make_wire_pipe
 from fastzmq._socket import SOCKET_TYPE_NAMES
+from fastzmq._stream import RawConnection
 from fastzmq.error import ZMQError
 from fastzmq.zmtp import BadGreeting, IncompatibleSocketType, MechanismMismatch
 from fastzmq.zmtp.handshake import NEED_DATA, Handshake, HandshakeComplete, HandshakeFailed
@@ -587,7 +588,8 @@ class Listener:
                 emit(self.socket, _c.EVENT_ACCEPT_FAILED, e.errno or errno.EIO, self.url)
                 conn.close()
                 continue
-            c = Connection(self.io, self.socket, conn, self, self._endpoint_of(conn), addr)
+            kind = RawConnection if self.socket.impl.raw else Connection  # (STREAM: raw)
+            c = kind(self.io, self.socket, conn, self, self._endpoint_of(conn), addr)
             emit(self.socket, _c.EVENT_ACCEPTED, c.fileno(), c.endpoint)
             self.conns.add(c)
             c.start()
@@ -811,7 +813,8 @@ class Connecter:
 
     def _connected(self, s: Any) -> None:
         fd = s.fileno()
-        self.conn = Connection(self.io, self.socket, s, self, self.url, self.peer)
+        kind = RawConnection if self.socket.impl.raw else Connection  # (STREAM: raw)
+        self.conn = kind(self.io, self.socket, s, self, self.url, self.peer)
         emit(self.socket, _c.EVENT_CONNECTED, fd, self.url)
         self.conn.start()  # may die at once: on_dead clears self.conn and retries
 

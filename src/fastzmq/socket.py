@@ -10,12 +10,14 @@ the string/JSON/pickle helpers, polling and closing.
 from __future__ import annotations
 
 import errno as _errno
+import functools
 import json
 import os
 import pickle
 import random
 import threading
 import time
+import weakref
 from typing import Any, Generic, TypeVar
 
 from fastzmq import _endpoint, _fastcall, _monitor, _options
@@ -64,12 +66,30 @@ _ATTR_OPTIONS.update({n: int(o) for n, o in _c.SocketOption.__members__.items()}
 T = TypeVar("T")  # what recv() returns by default: pyzmq's Socket[bytes] (SyncSocket)
 
 
-def _no_shadow() -> None:
-    raise ZMQError(
-        _c.ENOTSUP,
-        "fastzmq sockets cannot be shadowed yet (Socket.shadow, Socket(socket), "
-        "from_socket): use the one Socket object, or a Context shadow and inproc",
-    )
+# Socket.underlying -> the socket, for Socket.shadow(<int>) (filled when underlying is read)
+_LIVE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _shadow_target(address: Any) -> Any:
+    """The socket a shadow is made on: a Socket (or a shadow of one), or an ``underlying``."""
+    if isinstance(address, SocketCore):
+        target = address
+    else:
+        try:
+            key = int(address)
+        except (TypeError, ValueError):
+            raise TypeError(f"shadow needs a Socket or its underlying, not {address!r}") from None
+        target = _LIVE.get(key)
+        if target is None:
+            raise ZMQError(_c.ENOTSOCK, f"no live fastzmq socket has underlying {key:#x}")
+    target = target.target or target
+    if getattr(type(target), "_draft", False):
+        # DraftCore's entry points (its lock) do not forward to a target yet: refused, not
+        # a shadow that would act on an empty core
+        raise ZMQError(_c.ENOTSUP, "draft socket types (CLIENT, SERVER...) cannot be shadowed")
+    if target.closed:
+        raise ZMQError(_c.ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
+    return target
 
 
 class Socket(SocketCore, Generic[T]):
@@ -77,6 +97,8 @@ class Socket(SocketCore, Generic[T]):
 
     context: Any
     copy_threshold: int
+    _shadow = False  # this object is a shadow: another handle on a socket (pyzmq)
+    _shadow_obj: Any = None  # what it was made from (a Socket or an underlying), kept alive
 
     def __setattr__(self, key: str, value: Any) -> None:
         """pyzmq's rule: a public attribute must be declared on the class (a property, an
@@ -105,8 +127,14 @@ class Socket(SocketCore, Generic[T]):
             raise ZMQError(code, os.strerror(code)) from None
 
     def __init__(self, context: Any = None, socket_type: int = -1, **kwargs: Any) -> None:
-        if isinstance(context, SocketCore) or "shadow" in kwargs:
-            _no_shadow()
+        shadow = kwargs.pop("shadow", 0)
+        if isinstance(context, SocketCore):  # pyzmq: Socket(socket) shadows socket
+            shadow, context = context, None
+        if shadow:
+            self._init_shadow(shadow)
+            return
+        if kwargs:
+            raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
         if context is None:
             from fastzmq.context import Context
 
@@ -126,21 +154,57 @@ class Socket(SocketCore, Generic[T]):
         self._inproc_gone = False  # set by _inproc.close_socket (under the context lock)
         context._add_socket(self)
 
+    def _init_shadow(self, address: Any) -> None:
+        """A shadow: every call goes to the socket (the C entry points forward through
+        ``SocketCore.target``, the Python ones below through ``_forward``). It shares
+        the socket's state, so a message sent through one is seen through the other;
+        closing either closes the socket (pyzmq: one libzmq socket); dropping a shadow
+        closes nothing."""
+        target = _shadow_target(address)
+        self._shadow = True
+        self._shadow_obj = address
+        self._shadow_of(target)
+        self.context = target.context
+        self.copy_threshold = target.copy_threshold
+        self._monitor = None
+        target._shadows.add(self)  # closing the socket marks its shadows closed
+
+    @property
+    def _shadows(self) -> weakref.WeakSet:
+        s = self.__dict__.get("_shadow_set")
+        if s is None:
+            s = self.__dict__["_shadow_set"] = weakref.WeakSet()
+        return s
+
+    @property
+    def underlying(self) -> int:
+        """The socket's handle, equal for a socket and its shadows: Socket.shadow takes it."""
+        target = self.target or self
+        _LIVE[id(target)] = target
+        return id(target)
+
     @classmethod
     def shadow(cls, address: Any) -> Any:
-        """pyzmq's socket shadows (a second Python object on one socket) are not
-        supported yet: this raises ZMQError(ENOTSUP) instead of making a socket that
-        would not share the first one's state."""
-        _no_shadow()
+        """Another handle on a socket (``address``: a Socket or its ``underlying``)."""
+        return cls(shadow=address)
 
     @classmethod
     def from_socket(cls, socket: Any) -> Any:
-        """See :meth:`shadow`: not supported yet (ENOTSUP)."""
-        _no_shadow()
+        """A handle of this class on ``socket`` (e.g. a ``fastzmq.asyncio.Socket`` on a
+        blocking one): a shadow of it."""
+        return cls(shadow=socket)
+
+    def __copy__(self, memo: Any = None) -> Any:
+        """A copy of a socket is a shadow of it (pyzmq)."""
+        return type(self).shadow(self.underlying)
+
+    __deepcopy__ = __copy__
 
     # ------------------------------------------------------------------ options
     def setsockopt(self, option: int, value: Any) -> None:
         """Set a socket option, validated as libzmq does (``_options.py``)."""
+        if self.target is not None:
+            return Socket.setsockopt(self.target, option, value)
         if type(value) is bytes and self.socket_type == _SUB and not self.closed:
             # subscription bursts: skip the generic checks, which cannot fail here
             if option == _SUBSCRIBE:
@@ -193,6 +257,8 @@ class Socket(SocketCore, Generic[T]):
 
     def getsockopt(self, option: int) -> Any:
         """Get a socket option (FD, EVENTS, TYPE, RCVMORE, LAST_ENDPOINT, ...)."""
+        if self.target is not None:
+            return Socket.getsockopt(self.target, option)
         option = int(option)
         if option == _c.EVENTS:
             self._check_alive()
@@ -357,11 +423,11 @@ class Socket(SocketCore, Generic[T]):
 
     @property
     def last_endpoint(self) -> bytes:
-        return self._last_endpoint
+        return (self.target or self)._last_endpoint
 
     @property
     def rcvmore_flag(self) -> bool:
-        return bool(self.rcvmore)
+        return bool((self.target or self).rcvmore)
 
     def fileno(self) -> int:
         return self.FD
@@ -386,6 +452,7 @@ class Socket(SocketCore, Generic[T]):
             ep = _endpoint.parse(addr)
         except ZMQError as e:
             raise _with_addr(e, addr) from None
+        _check_raw(self, ep)
         if ep.transport == "inproc":
             from fastzmq import _inproc
 
@@ -414,6 +481,7 @@ class Socket(SocketCore, Generic[T]):
             ep = _endpoint.parse(addr, connect=True)
         except ZMQError as e:
             raise _with_addr(e, addr) from None
+        _check_raw(self, ep)
         if ep.transport == "inproc":
             from fastzmq import _inproc
 
@@ -555,6 +623,8 @@ class Socket(SocketCore, Generic[T]):
 
     def poll(self, timeout: int | None = None, flags: int = _c.POLLIN) -> int:
         """Wait until the socket has the requested events; return those ready (0: timeout)."""
+        if self.target is not None:  # a shadow: the socket's (and no wrapper on this path)
+            return Socket.poll(self.target, timeout, flags)
         self._check_alive()
         poller_class = self._poller_class
         if poller_class is None:
@@ -578,6 +648,10 @@ class Socket(SocketCore, Generic[T]):
 
     def close(self, linger: int | None = None) -> None:
         """Close the socket; queued outgoing messages get LINGER ms to leave."""
+        if self.target is not None:  # a shadow closes the socket, as in pyzmq
+            self.closed = True
+            self.target.close(linger)
+            return
         if self.closed:
             return
         if linger is None:
@@ -594,6 +668,8 @@ class Socket(SocketCore, Generic[T]):
             self._monitor.shutdown()
             self._monitor = None
         self.closed = True
+        for shadow in list(self.__dict__.get("_shadow_set", ())):
+            shadow.closed = True
         self._wake()
         self._drop_all_pipes()
         if self.context is not None:
@@ -607,7 +683,7 @@ class Socket(SocketCore, Generic[T]):
 
     def __del__(self) -> None:
         try:
-            if not self.closed:
+            if not self.closed and not self._shadow:
                 self.close(linger=0)
         except Exception:
             pass
@@ -666,6 +742,13 @@ class Socket(SocketCore, Generic[T]):
         """Stop monitoring: the monitor PAIR sends MONITOR_STOPPED and closes."""
         self._monitor_socket = None
         self.monitor(None, 0)
+
+
+def _check_raw(sock: Socket, ep: Any) -> None:
+    """A raw (STREAM) socket speaks raw bytes over tcp and ipc connections only: its peers
+    over inproc (libzmq would hand it their frames) are refused rather than ignored."""
+    if sock.impl.raw and ep.transport not in ("tcp", "ipc"):
+        raise ZMQError(_c.ENOTSUP, f"STREAM sockets take tcp:// and ipc:// only, not {ep.raw}")
 
 
 def _with_addr(e: ZMQError, addr: Any) -> ZMQError:
@@ -785,7 +868,7 @@ def _option_property(name: str, option: int) -> property:
     if core is not None and row is not None and row.mode == "rw" and option != _c.CONFLATE:
 
         def fget(self: Socket) -> Any:  # held in a C field of SocketCore: read it directly
-            return core.__get__(self, Socket)
+            return core.__get__(self.target or self, Socket)
     else:
 
         def fget(self: Socket) -> Any:
@@ -814,6 +897,30 @@ del _name, _option
 
 
 SyncSocket = Socket[bytes]  # pyzmq's alias: a socket whose recv() returns bytes
+
+
+def _forwarded(name: str) -> None:
+    """Socket.<name> on a shadow is the socket's own (the methods a shadow must not run
+    on its unused core; send/recv and the option getters/setters forward themselves)."""
+    func = Socket.__dict__[name]
+
+    @functools.wraps(func)
+    def method(self: Socket, *args: Any, **kwargs: Any) -> Any:
+        target = self.target
+        if target is not None:
+            return func(target, *args, **kwargs)  # Socket's own: not a subclass's Future
+        return func(self, *args, **kwargs)
+
+    setattr(Socket, name, method)
+
+
+for _name in (
+    "bind", "connect", "unbind", "disconnect", "monitor", "get_monitor_socket",
+    "disable_monitor", "peers", "wait_peers", "peer_count", "wait_subscribed",
+    "_send_tracked", "recv_into", "bind_to_random_port",
+):  # fmt: skip
+    _forwarded(_name)
+del _name
 
 # send(data[, flags]) and recv([flags]) called straight from the interpreter: see _fastcall.pyx
 _fastcall.install(Socket)

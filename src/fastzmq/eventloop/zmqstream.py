@@ -20,6 +20,7 @@ import asyncio
 import inspect
 import pickle
 import queue
+import warnings
 from typing import Any, Callable
 
 from tornado.ioloop import IOLoop
@@ -41,6 +42,18 @@ class ZMQStream:
     """Callbacks for a socket's messages, run by a tornado IOLoop."""
 
     def __init__(self, socket: Any, io_loop: IOLoop | None = None) -> None:
+        from fastzmq import asyncio as _zaio
+        from fastzmq.socket import Socket
+
+        if isinstance(socket, _zaio.Socket):
+            # its methods return Futures: use a plain shadow of it, as pyzmq does
+            warnings.warn(
+                "ZMQStream takes a plain fastzmq.Socket; using Socket(shadow=<the asyncio "
+                "socket>) (or create it with socket_class=fastzmq.Socket)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            socket = Socket(shadow=socket)
         self.socket = socket
         self.io_loop = io_loop or IOLoop.current()
         self.poller = None
@@ -55,6 +68,7 @@ class ZMQStream:
         # the socket itself (tornado polls its fileno()): IOLoop.close(all_fds=True) then
         # closes the socket, not the fd under it
         self._fd = socket
+        self._fd_number = socket.FD  # to unregister once the socket is closed elsewhere
         self.io_loop.add_handler(socket, self._handle_events, IOLoop.READ)
         self.bind = socket.bind
         self.bind_to_random_port = socket.bind_to_random_port
@@ -193,10 +207,18 @@ class ZMQStream:
         """Stop, remove the handler and close the socket (if it is not closed yet)."""
         if self.socket is None:
             return
-        try:
-            self.io_loop.remove_handler(self._fd)
-        except (KeyError, ValueError):
-            pass
+        if self.socket.closed:  # closed elsewhere (e.g. the socket of this shadow)
+            warnings.warn(
+                f"Unregistering FD {self._fd_number} after closing socket: close the "
+                "stream (stream.close()) rather than its socket",
+                stacklevel=2,
+            )
+            self.io_loop.remove_handler(self._fd_number)
+        else:
+            try:
+                self.io_loop.remove_handler(self._fd)
+            except (KeyError, ValueError):
+                pass
         if not self.socket.closed:
             self.socket.close(linger)
         self.socket = None
@@ -248,9 +270,10 @@ class ZMQStream:
         except ContextTerminated:
             self.close()
             return
-        except ZMQError:
+        except ZMQError as e:
             if not self.closed():
                 raise
+            gen_log.warning("Got events for stream %s attached to closed socket: %s", self, e)
             return
         if ev & POLLIN and self.receiving():
             self._handle_recv()
