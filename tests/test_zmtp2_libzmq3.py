@@ -199,27 +199,35 @@ def test_round_trip_with_libzmq32(ctx, z3, ours_kind, theirs_kind, first, we_bin
         z3.close(theirs)
 
 
-XPUB_CONNECT_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="pre-existing, not ZMTP 2.0: a connecting XPUB never reads a binding SUB's "
-    "subscription (the same with pyzmq 4.3.5's SUB; main 62e0280)",
-)
-
-
 @pytest.mark.parametrize(
     "pub_kind,we_bind",
     [
         ("PUB", True),
         ("PUB", False),
         ("XPUB", True),
-        pytest.param("XPUB", False, marks=XPUB_CONNECT_BUG),
+        ("XPUB", False),
     ],
 )
 def test_our_pub_filters_for_libzmq32_sub(ctx, z3, pub_kind, we_bind):
     ours, theirs = _wire(ctx, z3, pub_kind, "SUB", we_bind, theirs_opts={SUBSCRIBE: b"top"})
     try:
         if pub_kind == "XPUB":
-            assert ours.recv() == b"\x01top"  # libzmq 3.2's subscription message
+            # libzmq sends a binding SUB's subscriptions once its socket thread handles
+            # the new pipe, i.e. inside a call on that socket; a connecting XPUB (ours,
+            # and libzmq 4.3.5's alike) reads them at its next send: so both sides act
+            z3.setint(theirs, RCVTIMEO, 20)
+            buf = ctypes.create_string_buffer(100)
+            ours.rcvtimeo = 20
+            sub_msg = None
+            end = time.monotonic() + TIMEOUT_MS / 1000
+            while sub_msg is None and time.monotonic() < end:
+                z3.lib.zmq_recv(theirs, buf, 100, 0)  # "other" is filtered out: EAGAIN
+                ours.send(b"other")
+                try:
+                    sub_msg = ours.recv()
+                except zmq.Again:
+                    pass
+            assert sub_msg == b"\x01top"  # libzmq 3.2's subscription message
         deadline = time.monotonic() + TIMEOUT_MS / 1000
         z3.setint(theirs, RCVTIMEO, 50)
         buf = ctypes.create_string_buffer(100)
