@@ -134,3 +134,48 @@ def test_wait_peers_wakes_when_a_connect_side_pipe_activates(ctx):
         assert req.wait_peers(1, timeout=5000)
     finally:
         timer.join(5)
+
+
+def test_last_heard_moves_when_the_peer_sends_and_stays_when_idle(ctx):
+    pull = ctx.socket(zmq.PULL)
+    pull.bind("tcp://127.0.0.1:*")
+    push = ctx.socket(zmq.PUSH)
+    push.connect(pull.last_endpoint.decode())
+    assert pull.wait_peers(1, timeout=2000)
+    (p,) = pull.peers()
+    first = p["last_heard"]
+    assert first is not None and first <= time.monotonic()  # the handshake was heard
+    time.sleep(0.05)
+    (p,) = pull.peers()
+    assert p["last_heard"] == first  # an idle peer: nothing arrived
+    before = time.monotonic()
+    push.send(b"hello")
+    pull.rcvtimeo = 2000
+    assert pull.recv() == b"hello"
+    (p,) = pull.peers()
+    assert before <= p["last_heard"] <= time.monotonic()
+    assert p["last_heard"] > first
+    (mine,) = push.peers()
+    assert mine["last_heard"] is not None  # the connecting side heard the handshake too
+
+
+def test_last_heard_is_none_before_the_handshake_and_for_inproc(ctx):
+    pull = ctx.socket(zmq.PULL)
+    pull.bind("tcp://127.0.0.1:*")
+    port = int(pull.last_endpoint.decode().rsplit(":", 1)[1])
+    raw = socket.create_connection(("127.0.0.1", port), timeout=2)  # never greets
+    try:
+        deadline = time.monotonic() + 3
+        while not pull.peers() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (p,) = pull.peers()
+        assert p["last_heard"] is None
+    finally:
+        raw.close()
+    a = ctx.socket(zmq.PAIR)
+    a.bind("inproc://last-heard")
+    b = ctx.socket(zmq.PAIR)
+    b.connect("inproc://last-heard")
+    assert a.wait_peers(1, timeout=1000)
+    (p,) = a.peers()
+    assert p["last_heard"] is None

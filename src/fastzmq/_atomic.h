@@ -60,6 +60,14 @@ static inline void *fz_exchange_acq_rel_ptr(void **p, void *v) {
 static inline void *fz_load_acquire_ptr(void **p) {
     return atomic_load_explicit(FZ_APTR(p), memory_order_acquire);
 }
+static inline void *fz_load_relaxed_ptr(void **p) {
+    return atomic_load_explicit(FZ_APTR(p), memory_order_relaxed);
+}
+/* compare-and-swap (release on success): push onto a lock-free stack; 1 if done */
+static inline int fz_cas_release_ptr(void **p, void *expected, void *desired) {
+    return atomic_compare_exchange_weak_explicit(FZ_APTR(p), &expected, desired,
+                                                 memory_order_release, memory_order_relaxed);
+}
 /* a ring's reader/writer waiter pointer, switched by one thread while the other reads it */
 static inline void fz_store_release_ptr(void **p, void *v) {
     atomic_store_explicit(FZ_APTR(p), v, memory_order_release);

@@ -1,13 +1,15 @@
 # cython: language_level=3
-"""The I/O thread: epoll, engines, listeners and connecters for tcp and ipc.
+"""The I/O thread: the poller loop, engines, listeners and connecters for tcp and ipc.
 
 Theory of operation
 -------------------
 One I/O thread per context (more with ``io_threads``) owns every OS socket. Its loop
-(``IOThread._run``) waits in ``epoll_wait`` and dispatches events **without the
-GIL**: an event on an active engine's fd, or on the engine's waiter fd (a socket
-thread published into the engine's outbound ring, or freed room in its inbound
-ring), runs ``Engine.pump`` in C. Everything rare (accepting, connecting, the
+(``IOThread._run``) waits in the poller (``_poller.h``: epoll by default) and
+dispatches events **without the GIL**: an event on an active engine's fd runs
+``Engine.pump`` in C, and so does a signal of the engine's waiter (a socket thread
+published into the engine's outbound ring, or freed room in its inbound ring). An
+engine's waiter has no fd: it is a member of the thread's ``WakeGroup`` (one fd for
+all), whose stack of signalled members the loop takes after every wait. Everything rare (accepting, connecting, the
 handshake, errors, closing, timers, commands from socket threads) is queued as a
 "slow" slot and handled afterwards with the GIL held.
 
@@ -56,7 +58,9 @@ connection dies. Timers are cancelled when the connection dies (``detach_rings``
 
 epoll is edge-triggered: ``in_ready``/``out_blocked`` remember readiness across
 pumps, and both directions go on until EAGAIN (a short read is not proof of an
-empty kernel buffer: AF_UNIX streams return less than is queued).
+empty kernel buffer: AF_UNIX streams return less than is queued). On the
+level-triggered poll backend the same flags decide the fd's interest after every pump
+(``_want``): read once EAGAIN was seen, write while blocked bytes wait.
 """
 
 import errno as _errno
@@ -88,14 +92,20 @@ from fastzmq._frame cimport (
 from fastzmq._pipe cimport Pipe, ZcQueue, low_water_for, zc_ref
 from fastzmq._ring cimport Ring
 from fastzmq._waiter cimport (
+    WakeGroup,
     Waiter,
+    fz_exchange_acq_rel_int,
     fz_load_relaxed_int,
+    fz_load_relaxed_ptr,
     fz_store_release_ptr,
+    wake_group_take,
     waiter_arm,
+    waiter_backend,
     waiter_disarm,
     waiter_drain,
-    waiter_spin,
+    waiter_signal,
     waiter_spin_budget,
+    waiter_spin_io,
     waiter_t,
 )
 
@@ -103,29 +113,35 @@ from fastzmq import constants as _c
 from fastzmq.error import ZMQError
 
 
-cdef extern from "sys/epoll.h" nogil:
-    ctypedef union epoll_data_t:
-        void* ptr
-        int fd
-        uint32_t u32
-        uint64_t u64
-    cdef struct epoll_event:
+cdef extern from "_poller.h" nogil:
+    ctypedef struct fz_event:
         uint32_t events
-        epoll_data_t data
-    int epoll_create1(int flags)
-    int epoll_ctl(int epfd, int op, int fd, epoll_event* event)
-    int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout)
+        uint64_t tag
+    ctypedef struct fz_poller:
+        int backend
+        int fd
+    int fz_poller_open(fz_poller* p, int backend)
+    void fz_poller_close(fz_poller* p)
+    int fz_poller_add(fz_poller* p, int fd, uint64_t tag, uint32_t events)
+    int fz_poller_del(fz_poller* p, int fd)
+    void fz_poller_want(fz_poller* p, int fd, uint32_t events)
+    int fz_poller_wait(fz_poller* p, fz_event* out, int max, int timeout_ms)
     enum:
-        EPOLL_CLOEXEC
-        EPOLL_CTL_ADD
-        EPOLL_CTL_MOD
-        EPOLL_CTL_DEL
-        EPOLLIN
-        EPOLLOUT
-        EPOLLERR
-        EPOLLHUP
-        EPOLLRDHUP
-        EPOLLET
+        FZ_IN
+        FZ_OUT
+        FZ_ERR
+        FZ_HUP
+        FZ_RDHUP
+        FZ_BACKEND_POLL
+    uint32_t FZ_ET
+
+# readiness bits (_poller.h's, equal to epoll's numbers: _transport.py spells them so)
+cdef enum:
+    EPOLLIN = FZ_IN
+    EPOLLOUT = FZ_OUT
+    EPOLLERR = FZ_ERR
+    EPOLLHUP = FZ_HUP
+    EPOLLRDHUP = FZ_RDHUP
 
 cdef extern from "sys/uio.h" nogil:
     cdef struct iovec:
@@ -163,7 +179,7 @@ cdef extern from "sys/socket.h" nogil:
 
 cdef enum:
     KIND_ENGINE = 0     # an engine's OS socket
-    KIND_WAKE = 1       # an engine's waiter fd
+    KIND_WAKE = 1       # the I/O thread's wake group fd (engines signalled by sockets)
     KIND_SLOW = 2       # a listener or connecter socket (always the slow path)
     KIND_CMD = 3        # the I/O thread's own command waiter
 
@@ -233,7 +249,10 @@ cdef class Engine:
     cdef Ring inq                   # wire -> socket (we produce)
     cdef ZcQueue zc                 # bodies the socket sent by reference (we consume)
     cdef size_t zc_off              # bytes of the head record's body already sent
-    cdef Waiter waiter              # woken by the socket side
+    cdef waiter_t* wn               # woken by the socket side: our member of the I/O
+                                    # thread's WakeGroup (kept alive by the rings' refs)
+    cdef fz_poller* poller          # level-triggered poller (poll backend) to tell our
+                                    # interest after each pump; NULL on edge-triggered ones
     cdef scan_state in_scan
     cdef scan_state out_scan
     cdef uint64_t rcvhwm
@@ -246,7 +265,7 @@ cdef class Engine:
     cdef public int error           # why it died (errno, ERR_EOF or a scan error)
     cdef public object pysock       # the Python socket object (owns the fd)
     cdef public object hs           # the Handshake while in ST_HANDSHAKE
-    cdef public object hs_out       # handshake bytes not yet sent
+    cdef object _hs_out             # handshake bytes not yet sent (property hs_out)
     cdef public object owner        # Listener or Connecter
     cdef public object socket       # the fastzmq socket this connection serves
     cdef public Pipe pipe
@@ -279,15 +298,50 @@ cdef class Engine:
     cdef bint expects_reply         # REQ/REP: a message in is soon followed by one out
     cdef bint delivered             # _fill_in handed such a socket a message
     cdef public CurveCodec curve    # CURVE traffic transform (None: plain frames on the wire)
+    cdef double rx_at               # monotonic time of the last read that brought bytes
 
     def __cinit__(self):
         self.state = ST_HANDSHAKE
         self.slot = -1
         self.fd = -1
-        self.hs_out = b""
+        self._hs_out = b""
+
+    @property
+    def hs_out(self):
+        return self._hs_out
+
+    @hs_out.setter
+    def hs_out(self, value):
+        self._hs_out = value
+        if self.poller != NULL and self.state == ST_HANDSHAKE:
+            fz_poller_want(self.poller, self.fd, FZ_IN | (FZ_OUT if value else 0))
+
+    @property
+    def last_heard(self):
+        """time.monotonic() of the last read that brought bytes from the peer (0.0: none)."""
+        return self.rx_at
 
     cdef int pump(self) noexcept nogil:
         """Move bytes both ways until nothing more can move; 0, or why it must die."""
+        cdef uint64_t reads = self.rx_reads
+        cdef int rc = self._pump()
+        if self.rx_reads != reads:
+            self.rx_at = _now()  # once per pump that heard the peer (peers(): last heard)
+        if self.poller != NULL:
+            self._want()
+        return rc
+
+    cdef void _want(self) noexcept nogil:
+        """Level-triggered poller: ask for read readiness only once a read saw EAGAIN (not
+        while stopped at RCVHWM), for write readiness only while unsent bytes are blocked."""
+        cdef uint32_t ev = 0
+        if not self.in_ready:
+            ev |= FZ_IN
+        if self.out_blocked and not self.out_dead:
+            ev |= FZ_OUT
+        fz_poller_want(self.poller, self.fd, ev)
+
+    cdef int _pump(self) noexcept nogil:
         cdef int rc
         while True:
             rc = self._flush_out()
@@ -337,16 +391,16 @@ cdef class Engine:
         """Arm the waiter if we want the socket to wake us; True if work appeared."""
         cdef bint want_out = not self.out_blocked
         cdef bint want_in = self.throttled
-        if not want_out and not want_in:
-            return False
+        if (not want_out and not want_in) or self.wn == NULL:
+            return False  # (no waiter yet: activated before the I/O thread registered us)
         if want_in:
-            fz_store_release_ptr(<void**>&self.inq.writer, &self.waiter.w)
-        waiter_arm(&self.waiter.w)
+            fz_store_release_ptr(<void**>&self.inq.writer, self.wn)
+        waiter_arm(self.wn)
         if want_out and self._out_ready():
-            waiter_disarm(&self.waiter.w)
+            waiter_disarm(self.wn)
             return True
         if want_in and self.inq.below_hwm(self.rcvhwm):
-            waiter_disarm(&self.waiter.w)
+            waiter_disarm(self.wn)
             self.throttled = False
             fz_store_release_ptr(<void**>&self.inq.writer, NULL)
             return True
@@ -816,37 +870,52 @@ cdef class Engine:
         self.hb_req = False
 
     # ---------------------------------------------------------------- slow path
-    def activate(self, Pipe pipe, Waiter waiter, bytes leftover, long long maxmsgsize,
-                 uint64_t rcvhwm):
-        """Handshake done: attach to the pipe's rings and start pumping."""
+    def activate(self, Pipe pipe, bytes leftover, long long maxmsgsize, uint64_t rcvhwm):
+        """Handshake done: attach to the pipe's rings and start pumping. We are woken through
+        our member of the I/O thread's WakeGroup (self.io, our slot): bound here if we have
+        a slot, else when the I/O thread registers our fd (IOThread.register)."""
+        self.wn = NULL
         self.pipe = pipe
         self.out = pipe.out
         self.inq = pipe.inq
         self.zc = pipe.zc
         self.zc_off = 0
-        self.waiter = waiter
         self.rcvhwm = rcvhwm
         self.maxmsgsize = maxmsgsize
         scan_init(&self.in_scan, maxmsgsize)
         scan_init(&self.out_scan, -1)
-        self.out.reader = &waiter.w
-        self.out._reader_ref = waiter
+        self.out.reader = NULL
         self.inq.writer = NULL
-        self.inq._writer_ref = waiter
         self.inq.low_water = low_water_for(rcvhwm)  # visible with the writer (release store)
         self.in_ready = True
         self.out_blocked = False
+        self.rx_at = _now()  # the handshake just heard the peer
         stype = getattr(self.socket, "socket_type", -1)
         self.keep_sub_pongs = stype == SOCK_SUB or stype == SOCK_XSUB
         # request/reply: each message handed in is soon followed by one going out (REQ/REP
         # strictly; CLIENT/SERVER (13/12) by their usual use: the spin ends at other events)
         self.expects_reply = stype == SOCK_REQ or stype == SOCK_REP or stype == 12 or stype == 13
         self.state = ST_ACTIVE
+        if self.slot >= 0:
+            self._bind_wake()
         self._hb_start()
         if self.curve is not None:
             return self._curve_feed(leftover)
         if leftover:
             return self._feed(leftover)
+        return 0
+
+    cdef int _bind_wake(self) except -1:
+        """Our member of the I/O thread's WakeGroup becomes the rings' waiter (the out
+        ring's reader now: release store, a socket thread may be publishing meanwhile;
+        the arm that follows in pump() makes the Dekker pairing whole)."""
+        cdef WakeGroup group = (<IOThread?>self.io).wake
+        cdef waiter_t* m = group.member(self.slot)
+        fz_exchange_acq_rel_int(&m.asleep, 0)
+        self.out._reader_ref = group
+        self.inq._writer_ref = group
+        self.wn = m
+        fz_store_release_ptr(<void**>&self.out.reader, m)
         return 0
 
     cdef int _feed(self, bytes data) except? -1:
@@ -1217,9 +1286,11 @@ cdef class Engine:
         if self.io is not None:
             self._hb_cancel()
         self.hold_len = 0
+        self.poller = NULL  # our fd leaves the poller (and its number may be reused)
         if self.out is None:
             return
-        waiter_disarm(&self.waiter.w)
+        if self.wn != NULL:
+            waiter_disarm(self.wn)
         self._skip_partial_out()
         self.inq.rollback()
         self.inq.writer = NULL
@@ -1295,8 +1366,11 @@ cdef class Engine:
 cdef class IOThread:
     """A background thread running the epoll loop (see the module docstring)."""
 
-    cdef int epfd
+    cdef fz_poller poller           # the readiness seam (_poller.h): epoll, kqueue or poll
+    cdef bint level                 # poll backend: engines state their interest after pumps
     cdef Waiter cmd_waiter
+    cdef readonly WakeGroup wake    # one fd for every engine's wake-ups (see _waiter.pyx)
+    cdef readonly uint64_t n_waits  # poller waits that returned (tests: no busy loop)
     cdef PyObject** slot_ptrs       # slot -> Engine (borrowed; self.slots owns them)
     cdef int nslots_cap
     cdef public list slots          # slot -> Engine / Listener / Connecter / None
@@ -1315,10 +1389,12 @@ cdef class IOThread:
     cdef public set lingering       # engines flushing their outbound ring before closing
 
     def __cinit__(self, context, int index=0):
-        self.epfd = epoll_create1(EPOLL_CLOEXEC)
-        if self.epfd < 0:
+        self.poller.fd = -1
+        if fz_poller_open(&self.poller, waiter_backend()) < 0:
             raise OSError(errno, os.strerror(errno))
+        self.level = self.poller.backend == FZ_BACKEND_POLL
         self.cmd_waiter = Waiter()
+        self.wake = WakeGroup()
         self.nslots_cap = 64
         self.slot_ptrs = <PyObject**>malloc(self.nslots_cap * sizeof(PyObject*))
         self.slots = []
@@ -1331,13 +1407,20 @@ cdef class IOThread:
         self.idle = threading.Event()
         self.idle.set()
         self.lingering = set()
-        self._epoll_add(self.cmd_waiter.w.fd, _tag(0, KIND_CMD), EPOLLIN)
+        self._poller_add(self.cmd_waiter.w.fd, _tag(0, KIND_CMD), FZ_IN)
+        self._poller_add(self.wake.g.w.fd, _tag(0, KIND_WAKE), FZ_IN)
 
     def __dealloc__(self):
         if self.slot_ptrs != NULL:
             free(self.slot_ptrs)
-        if self.epfd >= 0:
-            close(self.epfd)
+        fz_poller_close(&self.poller)
+
+    @property
+    def backend(self):
+        """The readiness poller of this thread: "epoll", "kqueue" or "poll"."""
+        from fastzmq._waiter import poller_backend
+
+        return poller_backend()
 
     # ---------------------------------------------------------------- thread
     def start(self):
@@ -1386,46 +1469,95 @@ cdef class IOThread:
         return value
 
     def _run(self):
-        cdef epoll_event events[MAX_EVENTS]
-        cdef int n, i, kind, slot, timeout, nslow
+        cdef fz_event events[MAX_EVENTS]
+        cdef int n, i, kind, slot, timeout, nslow, nwoken
         cdef int slow[MAX_EVENTS]
+        cdef int woken[MAX_EVENTS]      # slots of signalled engines that need the slow path
         cdef PyObject* hot
+        cdef waiter_t* gw = &self.wake.g.w
+        cdef void** pending = &self.wake.g.head
+        cdef bint armed
         # The steady state never holds the GIL: it is taken only when a slow event, a
         # command or a due timer is there (see the module docstring).
         with nogil:
             while not self.stopping:
                 timeout = _timeout_ms(self.deadline)
+                # Sleep only with the wake group armed and empty (Dekker with waiter_signal):
+                # engines signalled meanwhile are taken below, without any fd write.
+                armed = False
+                if timeout != 0:
+                    if fz_load_relaxed_ptr(pending) != NULL:
+                        timeout = 0
+                    else:
+                        waiter_arm(gw)
+                        armed = True
+                        if fz_load_relaxed_ptr(pending) != NULL:
+                            timeout = 0
+                n = fz_poller_wait(&self.poller, events, MAX_EVENTS, timeout)
+                self.n_waits += 1
+                if armed:
+                    waiter_disarm(gw)
                 nslow = 0
-                n = epoll_wait(self.epfd, events, MAX_EVENTS, timeout)
                 hot = NULL
                 for i in range(n):
-                    kind = events[i].data.u64 & 3
-                    slot = <int>(events[i].data.u64 >> 2)
-                    if kind == KIND_ENGINE or kind == KIND_WAKE:
+                    kind = events[i].tag & 3
+                    slot = <int>(events[i].tag >> 2)
+                    if kind == KIND_ENGINE:
                         if _fast_event(self.slot_ptrs[slot], kind, events[i].events):
                             if (<Engine>self.slot_ptrs[slot]).delivered:
                                 (<Engine>self.slot_ptrs[slot]).delivered = False
                                 hot = self.slot_ptrs[slot]
                             continue
+                    elif kind == KIND_WAKE:
+                        waiter_drain(gw)
+                        continue
                     slow[nslow] = i
                     nslow += 1
-                if nslow or (self.deadline > 0 and _now() >= self.deadline):
+                nwoken = self._pump_woken(woken, &hot)
+                if nslow or nwoken or (self.deadline > 0 and _now() >= self.deadline):
                     with gil:
-                        self._slow_batch(events, slow, nslow)
+                        self._slow_batch(events, slow, nslow, woken, nwoken)
                         hot = NULL  # the slow path may have closed it
                 if hot != NULL and waiter_spin_budget() > 0:
                     self._await_reply(hot)
 
+    cdef int _pump_woken(self, int* woken, PyObject** hot) noexcept nogil:
+        """Pump every engine signalled through the wake group; returns how many (slots in
+        woken, at most MAX_EVENTS) need the slow path. Each member's queued mark is cleared
+        before its pump, so a signal during the pump queues it again (never lost)."""
+        cdef waiter_t* m = wake_group_take(&self.wake.g)
+        cdef waiter_t* nxt
+        cdef PyObject* obj
+        cdef int nwoken = 0
+        while m != NULL:
+            nxt = m.next
+            fz_exchange_acq_rel_int(&m.queued, 0)
+            obj = self.slot_ptrs[m.id] if m.id < self.nslots_cap else NULL
+            if obj != NULL and (<Engine>obj).wn == m and (<Engine>obj).state == ST_ACTIVE:
+                if _fast_event(obj, KIND_WAKE, 0):
+                    if (<Engine>obj).delivered:
+                        (<Engine>obj).delivered = False
+                        hot[0] = obj
+                elif nwoken < MAX_EVENTS:
+                    woken[nwoken] = m.id
+                    nwoken += 1
+                else:
+                    waiter_signal(m)  # no room this round: queued again, taken next round
+            m = nxt
+        return nwoken
+
     cdef void _await_reply(self, PyObject* obj) noexcept nogil:
         """An engine just handed its socket a message, and is waiting for outbound data:
         spin on its waiter for a while (a reply, in request/reply traffic) instead of going
-        back to epoll (up to waiter_spin_budget()), so the socket's publish wakes us without
-        an eventfd write. The spin ends early when epoll has anything else ready (polling the
-        epoll fd does not consume its events): other connections never wait for our hunch."""
-        cdef waiter_t* w = &(<Engine>obj).waiter.w
+        back to the poller (up to waiter_spin_budget()), so the socket's publish wakes us
+        without a syscall. The spin ends early when anything else is ready: another engine
+        signalled (the wake group's stack), or an fd event (polling the epoll/kqueue fd does
+        not consume its events; the poll backend has no such fd, so there the spin is deaf
+        to fd events for at most its budget): other connections never wait for our hunch."""
+        cdef waiter_t* w = (<Engine>obj).wn
         if (<Engine>obj).state != ST_ACTIVE or fz_load_relaxed_int(&w.asleep) != 1:
             return
-        if waiter_spin(w, NULL, NULL, waiter_spin_budget(), 0, self.epfd):
+        if waiter_spin_io(w, waiter_spin_budget(), self.poller.fd, &self.wake.g.head):
             # no event, nothing to drain (the waker saw us spinning and wrote no fd): pump
             if not _fast_event(obj, KIND_ENGINE, 0):
                 with gil:
@@ -1434,14 +1566,20 @@ cdef class IOThread:
                     except Exception as exc:
                         _report(exc)
 
-    cdef void _slow_batch(self, epoll_event* events, int* slow, int nslow) noexcept:
+    cdef void _slow_batch(self, fz_event* events, int* slow, int nslow, int* woken,
+                          int nwoken) noexcept:
         cdef int i, kind, slot
         for i in range(nslow):
-            kind = events[slow[i]].data.u64 & 3
-            slot = <int>(events[slow[i]].data.u64 >> 2)
+            kind = events[slow[i]].tag & 3
+            slot = <int>(events[slow[i]].tag >> 2)
             try:
                 self._slow_event(kind, slot, events[slow[i]].events)
             except Exception as exc:  # never let one connection kill the thread
+                _report(exc)
+        for i in range(nwoken):
+            try:
+                self._slow_event(KIND_WAKE, woken[i], 0)
+            except Exception as exc:
                 _report(exc)
         try:
             if self.cmds:
@@ -1522,23 +1660,35 @@ cdef class IOThread:
             self.slot_ptrs[slot] = NULL
             self.free_slots.append(slot)
 
-    cdef int _epoll_add(self, int fd, uint64_t tag, uint32_t mask) except -1:
-        cdef epoll_event ev
-        ev.events = mask
-        ev.data.u64 = tag
-        if epoll_ctl(self.epfd, EPOLL_CTL_ADD, fd, &ev) < 0:
-            if errno == _errno.EEXIST:
-                epoll_ctl(self.epfd, EPOLL_CTL_MOD, fd, &ev)
-            else:
-                raise OSError(errno, os.strerror(errno))
+    cdef int _poller_add(self, int fd, uint64_t tag, uint32_t mask) except -1:
+        if fz_poller_add(&self.poller, fd, tag, mask) < 0:
+            raise OSError(errno, os.strerror(errno))
         return 0
 
     def register(self, int fd, int slot, int kind, uint32_t mask):
-        self._epoll_add(fd, _tag(slot, kind), mask)
+        """Add fd to the poller (mask: readiness bits, epoll's numbers, FZ_ET for edge).
+        An engine's fd on the level-triggered poll backend starts with read interest (and
+        write while handshake bytes wait); its engine states its interest from then on."""
+        cdef Engine eng
+        if kind == KIND_ENGINE and 0 <= slot < len(self.slots):
+            obj = self.slots[slot]
+            if isinstance(obj, Engine):
+                eng = <Engine>obj
+                if eng.state == ST_ACTIVE and eng.wn == NULL and eng.out is not None:
+                    eng._bind_wake()  # activated before it had a slot (pgm's bridge)
+                if self.level:
+                    eng.poller = &self.poller
+                    mask = FZ_IN | (FZ_OUT if eng._hs_out else 0)
+        self._poller_add(fd, _tag(slot, kind), mask)
 
     def unregister(self, int fd):
-        cdef epoll_event ev
-        epoll_ctl(self.epfd, EPOLL_CTL_DEL, fd, &ev)
+        fz_poller_del(&self.poller, fd)
+
+    def want(self, int fd, uint32_t mask):
+        """A level-triggered poller (poll backend) reports fd only for these events from
+        now on (EPOLLIN / EPOLLOUT); a no-op on the edge-triggered ones. For slow-path
+        objects registered edge-triggered that stop reading or writing (e.g. _legacy)."""
+        fz_poller_want(&self.poller, fd, mask)
 
     def _slow_event(self, int kind, int slot, uint32_t mask):
         if kind == KIND_CMD:
@@ -1607,9 +1757,7 @@ cdef bint _fast_event(PyObject* obj, int kind, uint32_t mask) noexcept nogil:
         return False
     if (<Engine>obj).state != ST_ACTIVE:
         return False
-    if kind == KIND_WAKE:
-        waiter_drain(&(<Engine>obj).waiter.w)
-    else:
+    if kind != KIND_WAKE:
         # A hang-up is read like input: what the peer sent before closing is still in
         # the kernel, and recv() returning 0 (after it) is what ends the connection. An
         # error (a reset) likewise: recv() returns the data queued before it, then the

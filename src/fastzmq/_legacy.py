@@ -9,6 +9,8 @@ GIL), fine for a protocol kept only for old peers.
 Both fds are in epoll edge-triggered under one slot; every event runs ``pump``, which
 moves what it can in both directions. A direction stops reading while what it has
 translated is not yet written (bounded memory), and resumes at the writer's EPOLLOUT.
+On the level-triggered poll backend (FASTZMQ_POLLER=poll) ``pump`` ends by telling the
+poller what it waits for (``IOThread.want``), so a writable socket does not spin it.
 EOF or an error on the peer's side closes the engine's end, so the engine dies as it
 would for a direct connection; the engine closing its end (``Connection.die``) makes the
 relay flush what it can and close the peer's socket.
@@ -24,7 +26,8 @@ from fastzmq.zmtp import ProtocolError
 from fastzmq.zmtp.zmtp1 import FromV1, ToV1
 
 KIND_SLOW = 2
-_MASK = 0x001 | 0x004 | 0x2000 | (1 << 31)  # EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET
+_IN, _OUT = 0x001, 0x004  # EPOLLIN, EPOLLOUT
+_MASK = _IN | _OUT | 0x2000 | (1 << 31)  # EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET
 _CHUNK = 65536
 
 # injected for a PUB/XPUB whose 1.0 peer subscribes to nothing (as libzmq: everything)
@@ -102,6 +105,10 @@ class V1Relay:
             self.close()  # the engine is gone and what it wrote went out (or cannot)
         elif self.wire_eof and not self.in_buf:
             self._shut_end()
+        if not self.closed:  # a level-triggered poller (poll backend): only what we wait for
+            io = self.io
+            io.want(wfd, _IN * (not self.in_buf and not self.wire_eof) | _OUT * bool(self.out_buf))
+            io.want(efd, _IN * (not self.out_buf and not self.end_eof) | _OUT * bool(self.in_buf))
 
     def _shut_end(self) -> None:
         try:

@@ -40,7 +40,6 @@ from fastzmq import constants as _c
 from fastzmq._io import Engine
 from fastzmq._monitor import emit
 from fastzmq._pipe import make_wire_pipe
-from fastzmq._waiter import Waiter
 from fastzmq.error import ZMQError
 
 KIND_ENGINE, KIND_WAKE, KIND_SLOW = 0, 1, 2
@@ -170,11 +169,6 @@ class PgmEndpoint:
         b.setblocking(False)
         self.inner = b
         self.pair_end = a
-        try:
-            self.waiter = Waiter()
-        except OSError as e:
-            self._close_sockets()
-            raise _zerr(e) from None
         self.pipe, _, _ = make_wire_pipe()
         self.pipe.set_sndhwm(max(0, sock.sndhwm))
         self.pipe.endpoint = self.url
@@ -186,7 +180,8 @@ class PgmEndpoint:
         self.engine = eng
         # a source's pipe is subscribed to everything before the first send (libzmq)
         first = b"\x00\x01\x01" if self.source else b""
-        rc = eng.activate(self.pipe, self.waiter, first, sock.maxmsgsize, max(0, sock.rcvhwm))
+        # (woken through the I/O thread's shared wake-up fd once start() registers it)
+        rc = eng.activate(self.pipe, first, sock.maxmsgsize, max(0, sock.rcvhwm))
         if rc:
             eng.detach_rings()
             self._close_sockets()
@@ -256,7 +251,6 @@ class PgmEndpoint:
         eng = self.engine
         eng.slot = io.new_slot(eng)
         io.register(self.pair_end.fileno(), eng.slot, KIND_ENGINE, _ENGINE_MASK)
-        io.register(self.waiter.fileno(), eng.slot, KIND_WAKE, EPOLLIN | EPOLLET)
         self._reg(self.inner, self._inner_event, EPOLLIN)
         self._reg(self.inp, self._net_event, EPOLLIN)
         self.slot_inner, self.slot_net = self.slots[0], self.slots[1]
@@ -513,7 +507,6 @@ class PgmEndpoint:
         self.slots = []
         if eng.slot >= 0:
             io.unregister(self.pair_end.fileno())
-            io.unregister(self.waiter.fileno())
             io.free_slot(eng.slot)
             eng.slot = -1
         eng.state = 2

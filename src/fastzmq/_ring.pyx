@@ -17,7 +17,8 @@ chunk (the spare, or malloc), sets new.next = NULL, links wchunk.next = new (a p
 and moves on. commit() advances the private wpos. publish(nmsgs) does, in order:
   1. store published_msgs += nmsgs               (release)
   2. store published_pos = wpos                  (release)
-  3. seq_cst fence; load reader.asleep; if 1: exchange it to 0 and write the eventfd
+  3. seq_cst fence; load reader.asleep; if 1: exchange it to 0 and signal it: write its
+     wake-up fd, or, for an engine, queue it on its I/O thread's WakeGroup
      (waiter_wake_if_asleep, see _waiter.pyx).
 Consumer: loads published_pos (acquire) into its cache rlimit; every byte below it, and every
 `next` link of a chunk ending below it, was written before the release store (2), so the

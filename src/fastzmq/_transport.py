@@ -14,9 +14,10 @@ listener's pipes live and die with their connections.
 A connection is created, put where its owner keeps it, and only then started
 (``start``), so a connection that dies during set-up is always removed again.
 Every timer a connection arms is cancelled when it dies: a finished connection
-holds nothing (fd, eventfd, memory) after ``die``. A listener that runs out of
-fds (EMFILE/ENFILE) pauses accepting and resumes on a short timer or as soon as
-one of its connections closes. Socket monitor events are reported through
+holds nothing (fd, timer, memory) after ``die``, and a live one holds one fd, its
+OS socket (its engine is woken through its I/O thread's shared wake-up fd). A
+listener that runs out of fds (EMFILE/ENFILE) pauses accepting and resumes on a
+short timer or as soon as one of its connections closes. Socket monitor events are reported through
 ``_monitor.emit`` with libzmq's values (fd, errno or interval).
 """
 
@@ -37,7 +38,6 @@ from fastzmq._monitor import emit, protocol_error_code
 from fastzmq._pipe import make_wire_pipe
 from fastzmq._socket import SOCKET_TYPE_NAMES
 from fastzmq._stream import RawConnection
-from fastzmq._waiter import Waiter
 from fastzmq.error import ZMQError
 from fastzmq.zmtp import BadGreeting, IncompatibleSocketType, MechanismMismatch
 from fastzmq.zmtp.handshake import NEED_DATA, Handshake, HandshakeComplete, HandshakeFailed
@@ -192,7 +192,6 @@ class Connection(Engine):
         self.endpoint = endpoint  # for monitor events and peers()
         self.peer_addr = peer  # the peer's socket address (tcp: (host, port); ipc: path)
         self.since = 0.0  # time.time() when the handshake completed
-        self.waiter_obj = None
         self.timer = None  # the handshake or linger timer (cancelled by die)
         self.reported = False  # a handshake failure was reported with its detail
         self.slot = -1
@@ -328,8 +327,6 @@ class Connection(Engine):
         pipe = self.owner.pipe_for(self, ev)
         pipe.zmtp_minor = ev.version[1]  # 0 also for 2.0/1.0: subscriptions as messages
         pipe.peer_type = ev.peer_socket_type or None
-        waiter = self.owner.waiter_for(self)
-        self.waiter_obj = waiter
         pipe.properties = _security.properties(ev, self.hs.mechanism, self.peer_address)
         codec = _security.traffic_codec(self.hs.mechanism)
         if codec is not None:
@@ -338,9 +335,8 @@ class Connection(Engine):
         leftover = ev.leftover
         if ev.version[0] < 3:
             leftover = self._legacy_peer(ev)
-        self.io.register(waiter.fileno(), self.slot, KIND_WAKE, EPOLLIN | EPOLLET)
         rcvhwm = max(0, sock.rcvhwm)
-        rc = self.activate(pipe, waiter, leftover, sock.maxmsgsize, rcvhwm)
+        rc = self.activate(pipe, leftover, sock.maxmsgsize, rcvhwm)
         if not self.legacy:  # (libzmq reports no handshake with a 2.0/1.0 peer)
             emit(sock, _c.EVENT_HANDSHAKE_SUCCEEDED, 0, self.endpoint)
         self.owner.on_active(self, pipe)
@@ -391,8 +387,6 @@ class Connection(Engine):
         if self.slot >= 0:
             try:
                 io.unregister(fd)
-                if self.waiter_obj is not None:
-                    io.unregister(self.waiter_obj.fileno())
             except Exception:
                 pass
         self.detach_rings()
@@ -438,6 +432,9 @@ class Connection(Engine):
             "connected_since": self.since if self.state == 1 else None,
             "peer_type": getattr(pipe, "peer_type", None) if pipe is not None else None,
             "routing_id": getattr(pipe, "routing_id", None) if pipe is not None else None,
+            # time.monotonic() when bytes from the peer last arrived (any traffic: messages,
+            # commands, heartbeats); kept per pump by the engine, no clock read per message
+            "last_heard": (self.last_heard or None) if self.state == 1 else None,
         }
 
 
@@ -635,9 +632,6 @@ class Listener:
             if conn.pipe is pipe:
                 conn.die(0)
 
-    def waiter_for(self, conn: Any) -> Any:
-        return Waiter()
-
     def on_active(self, conn: Any, pipe: Any) -> None:
         self.socket._post("attach", pipe)
 
@@ -697,10 +691,6 @@ class Connecter:
         self.pending = None
         self.slot = -1
         self.ivl = max(0, _opt(sock, _c.RECONNECT_IVL))
-        try:
-            self.waiter = Waiter()
-        except OSError as e:  # EMFILE: raised at connect(), as libzmq does
-            raise ZMQError(e.errno or errno.EMFILE, os.strerror(e.errno or errno.EMFILE)) from None
         self.pipe, _, _ = make_wire_pipe()
         self.pipe.set_sndhwm(max(0, sock.sndhwm))
         self.pipe.endpoint = self.url
@@ -899,9 +889,6 @@ class Connecter:
         if ev.peer_identity and not self.fixed_rid:
             self.pipe.routing_id = ev.peer_identity
         return self.pipe
-
-    def waiter_for(self, conn: Any) -> Any:
-        return self.waiter
 
     def on_active(self, conn: Any, pipe: Any) -> None:
         pipe.connected = True

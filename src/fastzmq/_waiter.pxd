@@ -21,6 +21,8 @@ cdef extern from "_atomic.h":
     int fz_cas_acq_rel_int(int* p, int expected, int desired) noexcept nogil
     void* fz_exchange_acq_rel_ptr(void** p, void* v) noexcept nogil
     void* fz_load_acquire_ptr(void** p) noexcept nogil
+    void* fz_load_relaxed_ptr(void** p) noexcept nogil
+    int fz_cas_release_ptr(void** p, void* expected, void* desired) noexcept nogil
     void fz_store_release_ptr(void** p, void* v) noexcept nogil
     void fz_fence_seq_cst() noexcept nogil
     void fz_cpu_relax() noexcept nogil
@@ -30,8 +32,21 @@ cdef struct waiter_t:
     # 0 awake; 1 armed: the owner is (about to be) blocked on fd, a waker must signal;
     # 2 spinning: the owner busy-waits for the flag to drop to 0, a waker need not signal
     int asleep      # atomics only
-    int fd          # pollable read end: an eventfd on Linux, a non-blocking pipe elsewhere
+    int fd          # pollable read end: an eventfd (Linux), a non-blocking pipe (poll
+                    # backend, kqueue platforms); -1 for a member of a wake group
     int wfd         # written to wake (== fd for an eventfd)
+    # A member of a wake group (an engine of an I/O thread: fd == -1) is signalled by
+    # queueing it on the group's pending stack and waking the group's own waiter.
+    int queued      # 1 while on the group's stack (atomics only)
+    int id          # the member's number in its group (the engine's slot)
+    waiter_t* next  # the stack's link
+    void* group     # wake_group_t*, or NULL: a plain waiter with its own fd
+
+
+# One wake-up fd shared by many waiters (an I/O thread and its engines): see WakeGroup.
+cdef struct wake_group_t:
+    waiter_t w      # the I/O thread's own waiter: armed while it waits in the poller
+    void* head      # lock-free stack (waiter_t*) of members signalled since the last take
 
 
 # Unconditional wake: make fd readable (EAGAIN ignored: then it already is).
@@ -48,6 +63,10 @@ cdef void waiter_disarm(waiter_t* w) noexcept nogil
 # watch_fd (-1: none): give up the spin as soon as this fd is readable (other work).
 cdef bint waiter_spin(waiter_t* a, waiter_t* b, waiter_t* gate,
                       long long spin_ns, long long gate_ns, int watch_fd) noexcept nogil
+# waiter_spin(a, NULL, NULL, spin_ns, 0, watch_fd) that also gives up as soon as *watch_ptr
+# is not NULL (the I/O thread: another engine of its wake group was signalled).
+cdef bint waiter_spin_io(waiter_t* a, long long spin_ns, int watch_fd,
+                         void** watch_ptr) noexcept nogil
 # The spin budget of blocked sockets and of the I/O thread (fastzmq.tuning.set_spin), in ns.
 cdef long long waiter_spin_budget() noexcept nogil
 # Read the fd until empty (non-blocking).
@@ -64,6 +83,28 @@ cdef inline void waiter_wake_if_asleep(waiter_t* w) noexcept nogil:
     if fz_load_relaxed_int(&w.asleep) != 0:
         if fz_exchange_acq_rel_int(&w.asleep, 0) == 1:
             waiter_signal(w)
+
+
+# The poller backend this process uses (FZ_BACKEND_EPOLL / _KQUEUE / _POLL of _poller.h),
+# chosen once at import (FASTZMQ_POLLER); waiters use pipes unless it is epoll.
+cdef int waiter_backend() noexcept nogil
+
+
+# Members signalled since the last take (a NULL-terminated list through .next, most recent
+# first), each still marked queued: the taker clears .queued before acting on a member.
+cdef inline waiter_t* wake_group_take(wake_group_t* g) noexcept nogil:
+    if fz_load_relaxed_ptr(&g.head) == NULL:
+        return NULL
+    return <waiter_t*>fz_exchange_acq_rel_ptr(&g.head, NULL)
+
+
+cdef class WakeGroup:
+    cdef wake_group_t g
+    cdef waiter_t** chunks      # members, in chunks that never move (rings point at them)
+    cdef int nchunks
+    cdef object fd_owner        # the Waiter owning g.w's fds
+    # The member numbered id (allocated, zeroed, on first use); NULL on malloc failure.
+    cdef waiter_t* member(self, int id) except NULL
 
 
 cdef class Waiter:

@@ -51,66 +51,29 @@ poll does not see EINTR), a long wait is cut into slices of at most 200 ms with 
 between slices: the bound on signal latency, at the cost of five idle wake-ups a second.
 """
 
+import os
+
 from cpython.exc cimport PyErr_CheckSignals, PyErr_SetFromErrno
 from libc.errno cimport EINTR, errno
+from libc.stdlib cimport calloc, free, realloc
+
+cdef extern from "_poller.h" nogil:
+    int fz_wake_open(int* rfd, int* wfd, int use_pipe)
+    void fz_wake_write(int rfd, int wfd)
+    void fz_wake_read_all(int rfd, int wfd)
+    int fz_native_backend()
+    enum:
+        FZ_BACKEND_EPOLL
+        FZ_BACKEND_KQUEUE
+        FZ_BACKEND_POLL
+        FZ_HAVE_EPOLL
+        FZ_HAVE_KQUEUE
 
 cdef extern from *:
     """
-    #include <errno.h>
-    #include <fcntl.h>
     #include <poll.h>
     #include <stdint.h>
     #include <time.h>
-    #include <unistd.h>
-    #ifdef __linux__
-    #include <sys/eventfd.h>
-    #endif
-
-    /* 0 ok, -1 errno. eventfd on Linux (rfd == wfd), a non-blocking pipe pair elsewhere. */
-    static int fz_waiter_open(int *rfd, int *wfd) {
-    #ifdef __linux__
-        int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (fd < 0) return -1;
-        *rfd = *wfd = fd;
-        return 0;
-    #else
-        int p[2];
-        if (pipe(p) < 0) return -1;
-        for (int i = 0; i < 2; i++) {
-            fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK);
-            fcntl(p[i], F_SETFD, FD_CLOEXEC);
-        }
-        *rfd = p[0];
-        *wfd = p[1];
-        return 0;
-    #endif
-    }
-
-    static void fz_waiter_write(int rfd, int wfd) {
-        ssize_t r;
-        if (rfd == wfd) {
-            uint64_t one = 1;
-            do { r = write(wfd, &one, sizeof one); } while (r < 0 && errno == EINTR);
-        } else {
-            char one = 1;
-            do { r = write(wfd, &one, 1); } while (r < 0 && errno == EINTR);
-        }
-        (void)r; /* EAGAIN: the counter/pipe is already non-empty, so fd is readable */
-    }
-
-    static void fz_waiter_read_all(int rfd, int wfd) {
-        char buf[64];
-        ssize_t r;
-        if (rfd == wfd) {  /* one read resets an eventfd counter */
-            do { r = read(rfd, buf, 8); } while (r < 0 && errno == EINTR);
-            return;
-        }
-        for (;;) {
-            r = read(rfd, buf, sizeof buf);
-            if (r < 0 && errno == EINTR) continue;
-            if (r < (ssize_t)sizeof buf) return;
-        }
-    }
 
     static int fz_poll_in(int fd, int timeout_ms) {
         struct pollfd p;
@@ -133,9 +96,6 @@ cdef extern from *:
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     }
     """
-    int fz_waiter_open(int* rfd, int* wfd) nogil
-    void fz_waiter_write(int rfd, int wfd) nogil
-    void fz_waiter_read_all(int rfd, int wfd) nogil
     int fz_poll_in(int fd, int timeout_ms) nogil
     long long fz_monotonic_ms() nogil
     long long fz_monotonic_ns() nogil
@@ -150,9 +110,62 @@ cdef enum:
     _GATE_CHECK_MASK = 7    # gate: read the clock every 8 pauses (the wait is a few us)
 
 
+# ---------------------------------------------------------------- backend
+_BACKEND_NAMES = {FZ_BACKEND_EPOLL: "epoll", FZ_BACKEND_KQUEUE: "kqueue", FZ_BACKEND_POLL: "poll"}
+
+
+def _choose_backend():
+    """FASTZMQ_POLLER: unset (or "default") = this build's native poller; "poll" = poll(2)
+    with self-pipes; "epoll" / "kqueue" where this build has them. Anything else raises:
+    a setting is never accepted and ignored."""
+    want = os.environ.get("FASTZMQ_POLLER", "").strip().lower()
+    have = {"poll": FZ_BACKEND_POLL}
+    if FZ_HAVE_EPOLL:
+        have["epoll"] = FZ_BACKEND_EPOLL
+    if FZ_HAVE_KQUEUE:
+        have["kqueue"] = FZ_BACKEND_KQUEUE
+    if want in ("", "default"):
+        return fz_native_backend()
+    if want not in have:
+        raise ImportError(
+            f"FASTZMQ_POLLER={want!r}: this build has {', '.join(sorted(have))} (or unset)"
+        )
+    return have[want]
+
+
+cdef int _backend = _choose_backend()
+
+
+cdef int waiter_backend() noexcept nogil:
+    return _backend
+
+
+def poller_backend():
+    """The readiness poller this process uses: "epoll", "kqueue" or "poll"."""
+    return _BACKEND_NAMES[_backend]
+
+
+cdef inline int _wake_open(int* rfd, int* wfd) noexcept nogil:
+    return fz_wake_open(rfd, wfd, _backend != FZ_BACKEND_EPOLL)
+
+
+# ---------------------------------------------------------------- waiters
 cdef void waiter_signal(waiter_t* w) noexcept nogil:
-    if w.wfd >= 0:
-        fz_waiter_write(w.fd, w.wfd)
+    cdef wake_group_t* g = <wake_group_t*>w.group
+    cdef void* head
+    if g != NULL:
+        # queue the member once (a queued member is pumped anyway), then wake the group's
+        # thread if it sleeps: the push (release CAS) is its condition (Dekker, as above)
+        if fz_exchange_acq_rel_int(&w.queued, 1) != 0:
+            return
+        while True:
+            head = fz_load_relaxed_ptr(&g.head)
+            w.next = <waiter_t*>head
+            if fz_cas_release_ptr(&g.head, head, w):
+                break
+        waiter_wake_if_asleep(&g.w)
+    elif w.wfd >= 0:
+        fz_wake_write(w.fd, w.wfd)
 
 
 cdef void waiter_arm(waiter_t* w) noexcept nogil:
@@ -196,6 +209,16 @@ cdef inline bint _cleared(bint spinning, waiter_t* w) noexcept nogil:
 
 cdef bint waiter_spin(waiter_t* a, waiter_t* b, waiter_t* gate,
                       long long spin_ns, long long gate_ns, int watch_fd) noexcept nogil:
+    return _spin(a, b, gate, spin_ns, gate_ns, watch_fd, NULL)
+
+
+cdef bint waiter_spin_io(waiter_t* a, long long spin_ns, int watch_fd,
+                         void** watch_ptr) noexcept nogil:
+    return _spin(a, NULL, NULL, spin_ns, 0, watch_fd, watch_ptr)
+
+
+cdef inline bint _spin(waiter_t* a, waiter_t* b, waiter_t* gate, long long spin_ns,
+                       long long gate_ns, int watch_fd, void** watch_ptr) noexcept nogil:
     cdef bint sa = _spin_start(a)
     cdef bint sb = _spin_start(b)
     cdef long long now, deadline
@@ -211,6 +234,8 @@ cdef bint waiter_spin(waiter_t* a, waiter_t* b, waiter_t* gate,
             if fz_monotonic_ns() >= deadline:
                 break
             if watch_fd >= 0 and fz_poll_in(watch_fd, 0) != 0:
+                break
+            if watch_ptr != NULL and fz_load_relaxed_ptr(watch_ptr) != NULL:
                 break
             sched_yield()  # a runnable thread on this CPU (an I/O thread) goes first
     # each spinning flag goes back to armed, unless a waker got there first
@@ -237,7 +262,7 @@ cdef void waiter_disarm(waiter_t* w) noexcept nogil:
 
 cdef void waiter_drain(waiter_t* w) noexcept nogil:
     if w.fd >= 0:
-        fz_waiter_read_all(w.fd, w.wfd)
+        fz_wake_read_all(w.fd, w.wfd)
 
 
 cdef int waiter_poll(waiter_t* w, int timeout_ms) noexcept nogil:
@@ -266,7 +291,7 @@ cdef class Waiter:
         self.w.asleep = 0
         self.w.fd = -1
         self.w.wfd = -1
-        if fz_waiter_open(&self.w.fd, &self.w.wfd) < 0:
+        if _wake_open(&self.w.fd, &self.w.wfd) < 0:
             PyErr_SetFromErrno(OSError)
 
     def __dealloc__(self):
@@ -349,3 +374,99 @@ cdef class Waiter:
             PyErr_CheckSignals()
             if timeout_ms >= 0 and fz_monotonic_ms() >= deadline:
                 return 0
+
+
+# ---------------------------------------------------------------- wake groups
+cdef enum:
+    _MEMBERS_PER_CHUNK = 64
+
+
+cdef class WakeGroup:
+    """One wake-up fd for many waiters: an I/O thread and its engines (one fd per connection,
+    the OS socket, instead of an eventfd each).
+
+    A member (``member(id)``, the engine of slot ``id``) is armed, spun on and woken like any
+    waiter, but its signal (``waiter_signal``: the waker saw it armed) pushes it on the group's
+    lock-free stack, once until taken, and then wakes the group's own waiter ``g.w`` only if
+    that is armed, i.e. the I/O thread sleeps (or is about to) in its poller, whose set holds
+    ``g.w.fd``. The I/O thread arms ``g.w`` before it waits, re-checks the stack (Dekker), and
+    after every wait takes the whole stack (``wake_group_take``) and pumps those engines. So a
+    syscall happens only on an empty -> non-empty transition of an engine's ring with the
+    engine armed AND its thread asleep; a busy I/O thread is woken by memory alone.
+
+    Members live in chunks that never move nor go before the group does: a ring keeps the
+    group alive (its waiter reference), so a late signal of a member whose engine died lands
+    on valid memory and costs at most a spurious pump of the member's next owner.
+    """
+
+    def __cinit__(self):
+        cdef Waiter w = Waiter()
+        self.fd_owner = w
+        self.g.w = w.w          # the fds stay owned (and closed) by w
+        self.g.w.asleep = 0
+        self.g.head = NULL
+
+    def __dealloc__(self):
+        cdef int i
+        if self.chunks != NULL:
+            for i in range(self.nchunks):
+                free(self.chunks[i])
+            free(self.chunks)
+
+    cdef waiter_t* member(self, int id) except NULL:
+        cdef int c = id // _MEMBERS_PER_CHUNK, i, k
+        cdef waiter_t** grown
+        cdef waiter_t* m
+        if id < 0:
+            raise ValueError("negative member id")
+        if c >= self.nchunks:
+            grown = <waiter_t**>realloc(self.chunks, (c + 1) * sizeof(waiter_t*))
+            if grown == NULL:
+                raise MemoryError()
+            self.chunks = grown
+            for i in range(self.nchunks, c + 1):
+                self.chunks[i] = <waiter_t*>calloc(_MEMBERS_PER_CHUNK, sizeof(waiter_t))
+                if self.chunks[i] == NULL:
+                    self.nchunks = i
+                    raise MemoryError()
+                for k in range(_MEMBERS_PER_CHUNK):
+                    m = &self.chunks[i][k]
+                    m.fd = -1
+                    m.wfd = -1
+                    m.id = i * _MEMBERS_PER_CHUNK + k
+                    m.group = &self.g
+            self.nchunks = c + 1
+        return &self.chunks[c][id % _MEMBERS_PER_CHUNK]
+
+    def fileno(self):
+        """The group's pollable fd (readable after a signal while armed, until drained)."""
+        return self.g.w.fd
+
+    # ---- for tests (the I/O thread uses the C API) ----
+    def arm(self):
+        waiter_arm(&self.g.w)
+
+    def disarm(self):
+        waiter_disarm(&self.g.w)
+
+    def drain(self):
+        waiter_drain(&self.g.w)
+
+    def wake_member(self, int id):
+        """As a ring's waker would: wake member id if it is armed."""
+        waiter_wake_if_asleep(self.member(id))
+
+    def arm_member(self, int id):
+        waiter_arm(self.member(id))
+
+    def take(self):
+        """The ids of the members signalled since the last take (each cleared)."""
+        cdef waiter_t* m = wake_group_take(&self.g)
+        cdef waiter_t* nxt
+        ids = []
+        while m != NULL:
+            nxt = m.next
+            fz_exchange_acq_rel_int(&m.queued, 0)
+            ids.append(m.id)
+            m = nxt
+        return ids

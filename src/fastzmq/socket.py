@@ -359,7 +359,8 @@ class Socket(SocketCore, Generic[T]):
     def peers(self) -> list[dict]:
         """The peers of this socket now, one dict each (docs/peers.md): ``endpoint``,
         ``transport``, ``peer_address``, ``handshake_done``, ``connected_since``
-        (time.time() at the handshake), ``peer_type``, ``routing_id``."""
+        (time.time() at the handshake), ``peer_type``, ``routing_id``, ``last_heard``
+        (time.monotonic() when the peer's bytes last arrived; tcp/ipc)."""
         self._check_alive()
         self._take_mail()
         out: list[dict] = []
@@ -377,6 +378,7 @@ class Socket(SocketCore, Generic[T]):
                         "connected_since": None,
                         "peer_type": SOCKET_TYPE_NAMES.get(getattr(peer, "socket_type", -1)),
                         "routing_id": p.routing_id,
+                        "last_heard": None,
                     }
                 )
         return out
