@@ -137,29 +137,16 @@ cdef class _DraftType(TypeBase):
         """The routing id a message from p carries (0: none)."""
         return 0
 
-    cdef Pipe d_out(self, list pipes, uint32_t rid):
+    cdef Pipe d_out(self, SocketCore s, uint32_t rid):
         """The pipe for the next message, None if it must wait (no room, no peer)."""
         return None
 
 
 cdef class _LbType(_DraftType):
-    """CLIENT, SCATTER: load-balanced over the pipes with room (round robin)."""
+    """CLIENT, SCATTER: load-balanced over the pipes with room (the core's round robin)."""
 
-    cdef Py_ssize_t lb_idx
-
-    cdef Pipe d_out(self, list pipes, uint32_t rid):
-        cdef Py_ssize_t n = len(pipes), i, k
-        cdef Pipe p
-        if n == 1:  # one peer (the common case): no round robin
-            p = pipes[0]
-            return p if p.can_write() else None
-        for i in range(n):
-            k = (self.lb_idx + i) % n
-            p = pipes[k]
-            if p.can_write():
-                self.lb_idx = k + 1
-                return p
-        return None
+    cdef Pipe d_out(self, SocketCore s, uint32_t rid):
+        return s._lb_pick()
 
 
 cdef class ClientType(_LbType):
@@ -206,7 +193,7 @@ cdef class _RoutedType(_DraftType):
         cdef object rid = self.pipe_rid.get(p.pipe_id)
         return 0 if rid is None else <uint32_t>rid
 
-    cdef Pipe d_out(self, list pipes, uint32_t rid):
+    cdef Pipe d_out(self, SocketCore s, uint32_t rid):
         cdef Pipe p = self.rid_pipe.get(rid)
         if p is None or p.detached:
             raise ZMQError(EHOSTUNREACH, f"no peer with routing id {rid}")
@@ -234,9 +221,9 @@ cdef class _OnePeerType(_DraftType):
                 return False
         return True
 
-    cdef Pipe d_out(self, list pipes, uint32_t rid):
+    cdef Pipe d_out(self, SocketCore s, uint32_t rid):
         cdef Pipe p
-        for p in pipes:
+        for p in s.pipes:
             if not p.detached:
                 return p if p.can_write() else None
         return None
@@ -797,7 +784,7 @@ cdef class DraftCore(SocketCore):
         wait; EHOSTUNREACH: no peer with that routing id."""
         if rid and self.mailbox:
             self._process_mailbox()
-        return self.t_.d_out(self.pipes, rid)
+        return self.t_.d_out(self, rid)
 
     cdef int _radio_send(self, bytes g, bytes body, int flags) except -1:
         """Lock held: to every pipe that joined g, and to every udp destination."""

@@ -206,7 +206,7 @@ cdef enum:
     SOCK_REQ = 3            # socket types whose engines wait for the reply (_await_reply)
     SOCK_REP = 4
 
-# the context of wait_subscribed's PINGs (_socket.pyx _PING_TAG + an 8-byte sequence)
+# the context of wait_subscribed's PINGs (_types_pubsub.pyx _PING_TAG + an 8-byte sequence)
 cdef const char* SUB_PONG_TAG = "fzsb"
 cdef enum:
     SUB_PONG_CTX = 12
