@@ -122,6 +122,33 @@ def test_sender_receiver_repair():
     assert rx.stats()["repaired"] == len(out) and rx.stats()["lost"] == 0
 
 
+def test_sender_spm_heartbeats_from_the_start_and_through_a_burst():
+    """A receiver learns where to send NAKs only from an SPM (OpenPGM counts a gap it
+    cannot NAK as lost), so the session opens with the heartbeat series, and a long burst
+    still carries an SPM every 0.1 s instead of pushing it past the burst's end."""
+    tx = _pgm.Sender(GSI, 7000, 5555, "10.0.0.1", "239.1.1.1", sqns=1000)
+    sent = []
+    now = 0.0
+    while now < 1.5:  # idle: the series after the first SPM, not the 30 s ambient
+        if tx.spm_due(now) <= now:
+            pkt = _pgm.parse(tx.spm_packet(now))
+            assert pkt.type == _pgm.SPM and pkt.nla == "10.0.0.1"
+            sent.append(round(now, 2))
+        now = round(now + 0.01, 2)
+    assert sent == pytest.approx([0.0, 0.1, 0.2, 0.3], abs=0.011)  # then 1.3 s later
+    sent.clear()
+    end = now + 2.0
+    while now < end:  # a burst: data every 10 ms for 2 s
+        tx.odata_packet(b"x")
+        tx.data_sent(now)
+        if tx.spm_due(now) <= now:
+            tx.spm_packet(now)
+            sent.append(now)
+        now = round(now + 0.01, 2)
+    assert len(sent) >= 18 and max(b - a for a, b in zip(sent, sent[1:])) <= 0.11
+    assert tx.spm_due(now) - now <= 0.1  # and the series goes on after it
+
+
 def test_receiver_out_of_window_loses_visibly_never_partially():
     p = _pgm.Packer(30)
     msgs = [[b"m%d" % i, b"z" * 40] for i in range(30)]  # each spans packets

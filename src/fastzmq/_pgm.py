@@ -456,7 +456,10 @@ class Sender:
         self.lead = MASK  # nothing sent yet: lead = trail - 1
         self.trail = 0
         self.spm_sqn = 0
-        self.hb_index = len(self.HEARTBEAT)
+        # The heartbeat series starts with the session (SPMs at 0, 0.1, 0.2, 0.3, 1.6 s, ...):
+        # a receiver learns our NLA, where its NAKs go, only from an SPM, and OpenPGM
+        # declares loss it cannot NAK lost at once, so one dropped SPM must not cost data.
+        self.hb_index = 0
         self.next_spm = 0.0  # due at once: the first SPM announces the session
         self.odata = self.rdata = self.naks = self.ncfs = self.spms = 0
         self.repair_q: deque = deque()  # sqns NAKed, RDATA not sent yet
@@ -472,9 +475,11 @@ class Sender:
         return build_data(self.sport, self.dport, self.gsi, self.lead, self.trail, tsdu)
 
     def data_sent(self, now: float) -> None:
-        """Data went out: the heartbeat SPM series starts over."""
+        """Data went out: the heartbeat SPM series starts over. An SPM already due sooner
+        keeps its time, so a burst carries one every HEARTBEAT[0] (a receiver that missed
+        the earlier ones can NAK within 0.1 s, not only after the burst)."""
         self.hb_index = 0
-        self.next_spm = now + self.HEARTBEAT[0]
+        self.next_spm = min(self.next_spm, now + self.HEARTBEAT[0])
 
     def spm_due(self, now: float) -> float:
         return self.next_spm
