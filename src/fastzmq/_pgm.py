@@ -31,6 +31,11 @@ import struct
 from collections import deque
 from typing import NamedTuple
 
+try:  # the C versions of checksum and the ZMTP 1.0 -> 3 re-encoding (same results)
+    from fastzmq import _pgmcodec
+except ImportError:  # not built: this module's Python (the reference) does it all
+    _pgmcodec = None
+
 SPM, POLL, POLR, ODATA, RDATA, NAK, NNAK, NCF, SPMR = 0, 1, 2, 4, 5, 8, 9, 0x0A, 0x0C
 OPT_PRESENT = 0x01
 OPT_LENGTH, OPT_FRAGMENT, OPT_NAK_LIST, OPT_FIN, OPT_SYN = 0x00, 0x01, 0x02, 0x0E, 0x0D
@@ -53,7 +58,14 @@ class PgmError(ValueError):
 
 
 def checksum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071) of data.
+    """The Internet checksum (RFC 1071) of data (``_pgmcodec.checksum`` when built)."""
+    if _pgmcodec is not None:
+        return _pgmcodec.checksum(data)
+    return checksum_py(data)
+
+
+def checksum_py(data: bytes) -> int:
+    """The Internet checksum (RFC 1071) of data, in Python.
 
     The one's-complement sum of the 16-bit words is the data, read as one big-endian
     number in base 65536, modulo 65535 (65536 = 1 mod 65535), except that a non-zero
@@ -145,8 +157,10 @@ def parse(buf: bytes) -> Packet:
         raise PgmError("shorter than a PGM header")
     sport, dport, ptype, opt, csum, gsi, tsdu_len = HEADER.unpack_from(buf)
     if csum:
-        zeroed = bytes(buf[:6]) + b"\0\0" + bytes(buf[8:])
-        want = checksum(zeroed) or 0xFFFF
+        if _pgmcodec is not None:  # the checksum field read as zero, without a copy
+            want = _pgmcodec.checksum(buf, 6) or 0xFFFF
+        else:
+            want = checksum_py(bytes(buf[:6]) + b"\0\0" + bytes(buf[8:])) or 0xFFFF
         if want != csum:
             raise PgmError("bad checksum")
     off = HEADER.size
@@ -268,7 +282,13 @@ class Packer:
     def add_zmtp3(self, data: bytearray) -> int:
         """Re-encode the whole messages at the front of a ZMTP 3 frame stream (what the
         engine writes; commands skipped); returns the bytes consumed (a partial last
-        message stays for the next call)."""
+        message stays for the next call). In C (``_pgmcodec``) when built."""
+        if _pgmcodec is not None:
+            return _pgmcodec.zmtp3_to_v1(data, self.buf, self.starts)
+        return self.add_zmtp3_py(data)
+
+    def add_zmtp3_py(self, data: bytearray) -> int:
+        """add_zmtp3 in Python (the reference)."""
         out = self.buf
         p, end, done = 0, len(data), 0
         cur = -1  # where the message being re-encoded starts in out
@@ -403,7 +423,22 @@ class Decoder:
         return out
 
     def feed_v3(self, tsdu: bytes) -> tuple:
-        """(ZMTP 3 bytes of the messages completed by this TSDU, how many)."""
+        """(ZMTP 3 bytes of the messages completed by this TSDU, how many); in C
+        (``_pgmcodec.v3``) when built, else ``feed_v3_py``."""
+        if _pgmcodec is None:
+            return self.feed_v3_py(tsdu)
+        if not self._take(tsdu):
+            return b"", 0
+        out, count, used = _pgmcodec.v3(self.buf, self.cur, self.maxmsgsize)
+        if count < 0:
+            raise PgmError(
+                "zero-length ZMTP 1.0 frame" if count == -1 else "frame larger than MAXMSGSIZE"
+            )
+        del self.buf[:used]
+        return out, count
+
+    def feed_v3_py(self, tsdu: bytes) -> tuple:
+        """feed_v3 in Python (the reference)."""
         if not self._take(tsdu):
             return b"", 0
         out = bytearray()
