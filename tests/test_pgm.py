@@ -108,18 +108,40 @@ def test_sender_receiver_repair():
     assert len(got) < len(msgs)
     now += 1.0
     out, freed = rx.due(now)
-    assert len(out) == len(tsdus) // 5 and not freed
-    for dest, nak in out:
-        assert dest == "10.0.0.1"
-        [ncf] = tx.on_nak(_pgm.parse(nak))
-        assert _pgm.parse(ncf).type == _pgm.NCF
-        assert len(tx.on_nak(_pgm.parse(nak))) == 1  # a repeat: NCF again, one RDATA
+    lost = [i for i in range(len(tsdus)) if i % 5 == 2]
+    assert len(out) == 1 and not freed  # one NAK lists them all (OPT_NAK_LIST)
+    [(dest, nak)] = out
+    assert dest == "10.0.0.1"
+    assert _pgm.requested(_pgm.parse(nak)) == lost
+    ncfs = tx.on_nak(_pgm.parse(nak))
+    assert [_pgm.parse(n).type for n in ncfs] == [_pgm.NCF] * len(lost)
+    assert len(tx.on_nak(_pgm.parse(nak))) == len(lost)  # a repeat: NCFs again, no more RDATA
+    for ncf in ncfs:
         got += rx.on_packet(_pgm.parse(ncf), "10.0.0.1", now)
-        rdata = tx.rdata_packet()
-        assert tx.rdata_packet() is None
-        got += rx.on_packet(_pgm.parse(rdata), "10.0.0.1", now)
+    for _ in lost:
+        got += rx.on_packet(_pgm.parse(tx.rdata_packet()), "10.0.0.1", now)
+    assert tx.rdata_packet() is None
     assert got == msgs
-    assert rx.stats()["repaired"] == len(out) and rx.stats()["lost"] == 0
+    assert rx.stats()["repaired"] == len(lost) and rx.stats()["lost"] == 0
+
+
+def test_naks_list_up_to_63_sqns():
+    """100 lost packets are NAKed in two NAKs (63 + 37 sqns), each sqn once, in order;
+    the packet is what OpenPGM sends (the options byte: present + network-significant)."""
+    tx = _pgm.Sender(GSI, 7000, 5555, "10.0.0.1", "239.1.1.1", sqns=1000)
+    rx = _pgm.Receiver(5555, "239.1.1.1", sqns=1000)
+    rx.on_packet(_pgm.parse(tx.spm_packet(0.0)), "10.0.0.1", 0.0)
+    pkts = [tx.odata_packet(b"\0\0" + bytes([i % 256])) for i in range(202)]
+    for i, pkt in enumerate(pkts):
+        if i % 2 == 0 or i == 201:
+            rx.on_packet(_pgm.parse(pkt), "10.0.0.1", 0.0)
+    out, _ = rx.due(1.0)
+    naks = [_pgm.parse(n) for _, n in out]
+    assert [len(_pgm.requested(n)) for n in naks] == [63, 37]
+    assert sum((_pgm.requested(n) for n in naks), []) == list(range(1, 201, 2))
+    assert all(n.type == _pgm.NAK and n.options[0][0] == _pgm.OPT_NAK_LIST for n in naks)
+    assert out[0][1][5] == _pgm.OPT_PRESENT | 0x02
+    assert rx.stats()["nak_sent"] == 100 and rx.stats()["nak_packets"] == 2
 
 
 def test_sender_spm_heartbeats_from_the_start_and_through_a_burst():

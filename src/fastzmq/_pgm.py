@@ -566,7 +566,8 @@ class Sender:
 # ------------------------------------------------------------------ the receiver
 NAK_BO_IVL, NAK_RPT_IVL, NAK_RDATA_IVL, NAK_RETRIES = 0.05, 0.2, 0.2, 50  # libzmq's values
 PEER_EXPIRY = 300.0
-NAK_BURST = 256  # NAKs sent per timer run at most
+NAK_BURST = 256  # sqns NAKed per timer run at most
+NAK_LIST_MAX = 63  # sqns per NAK: its own and 62 in OPT_NAK_LIST (OpenPGM's limit)
 BACKOFF, WAIT_NCF, WAIT_DATA = 0, 1, 2
 
 
@@ -585,7 +586,8 @@ class Peer:
         self.decoder = Decoder(maxmsgsize)
         self.sqns = sqns
         self.delivered = self.lost = self.repaired = self.duplicates = 0
-        self.nak_sent = 0
+        self.nak_sent = 0  # sqns NAKed (each try counts)
+        self.nak_packets = 0  # NAKs sent (one lists up to NAK_LIST_MAX sqns)
         self.heard = 0.0  # when we last heard from it
 
 
@@ -612,7 +614,7 @@ class Receiver:
 
     # statistics over every source
     def stats(self) -> dict:
-        keys = ("delivered", "lost", "repaired", "duplicates", "nak_sent")
+        keys = ("delivered", "lost", "repaired", "duplicates", "nak_sent", "nak_packets")
         out = {k: sum(getattr(p, k) for p in self.peers.values()) for k in keys}
         out["held"] = sum(len(p.held) for p in self.peers.values())  # waiting for a repair
         out["naks_pending"] = sum(len(p.naks) for p in self.peers.values())
@@ -759,13 +761,15 @@ class Receiver:
         """(NAKs to send as (address, packet) pairs, messages freed by giving up).
 
         NAK deadlines sit in a heap: the cost is per NAK due, not per NAK pending (a
-        receiver far behind has thousands pending). At most NAK_BURST go out per call;
-        the rest are put off by 10 ms."""
+        receiver far behind has thousands pending). At most NAK_BURST sqns are NAKed
+        per call (the rest are put off by 10 ms), up to NAK_LIST_MAX per NAK packet."""
         naks, freed = [], []
         for peer in list(self.peers.values()):
             if peer.heard and now - peer.heard > PEER_EXPIRY:
                 del self.peers[peer.tsi]  # silent for 300 s (libzmq's PGM_PEER_EXPIRY)
         gave_up: dict = {}
+        asked: dict = {}  # tsi -> the sqns to NAK now, in order
+        n_asked = 0
         while True:
             top = self._top()
             if top is None or top[0] > now:
@@ -779,13 +783,24 @@ class Receiver:
                 gave_up[tsi] = sqn if g is None or seq_lt(g, sqn) else g
                 del peer.naks[sqn]
                 continue
-            if not peer.nla or len(naks) >= NAK_BURST:
+            if not peer.nla or n_asked >= NAK_BURST:
                 self._set_nak(peer, sqn, state, now + 0.01, tries)
                 continue
-            gsi, sport = tsi
-            naks.append((peer.nla, build_nak(self.dport, sport, gsi, sqn, peer.nla, self.group)))
+            asked.setdefault(tsi, []).append(sqn)
+            n_asked += 1
             peer.nak_sent += 1
             self._set_nak(peer, sqn, WAIT_NCF, now + NAK_RPT_IVL, tries + 1)
+        for tsi, sqns in asked.items():  # as OpenPGM: up to 63 sqns a NAK (OPT_NAK_LIST)
+            peer = self.peers[tsi]
+            nla = peer.nla
+            base = sqns[0] if peer.next is None else peer.next
+            sqns.sort(key=lambda q: (q - base) & MASK)  # in sequence (serial arithmetic)
+            gsi, sport = tsi
+            for i in range(0, len(sqns), NAK_LIST_MAX):
+                first, *more = sqns[i : i + NAK_LIST_MAX]
+                nak = build_nak(self.dport, sport, gsi, first, nla, self.group, more=more)
+                naks.append((nla, nak))
+                peer.nak_packets += 1
         for tsi, last in gave_up.items():
             peer = self.peers[tsi]
             self._lose(peer, (last + 1) & MASK)
