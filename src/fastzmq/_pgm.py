@@ -533,21 +533,26 @@ class Sender:
 
     def on_nak(self, pkt: Packet) -> list:
         """A NAK for us (OpenPGM may list more sequence numbers in OPT_NAK_LIST): the NCFs
-        to multicast at once, one per packet still in the window; the RDATA is queued
-        (``rdata_packet``), once however many ask for it."""
+        to multicast at once, naming the packets still in the window (one NCF for up to
+        NAK_LIST_MAX of them, listed as OpenPGM's source lists them); the RDATA is
+        queued (``rdata_packet``), once however many ask for it."""
         if pkt.gsi != self.gsi or pkt.dport != self.sport or pkt.sport != self.dport:
             return []
         self.naks += 1
-        ncfs = []
+        held = []
         for sqn in requested(pkt):
             if sqn not in self.window:
                 continue
             if sqn not in self.repair_set:
                 self.repair_set.add(sqn)
                 self.repair_q.append(sqn)
-            self.ncfs += 1
+            held.append(sqn)
+        self.ncfs += len(held)
+        ncfs = []
+        for i in range(0, len(held), NAK_LIST_MAX):
+            first, *more = held[i : i + NAK_LIST_MAX]
             ncfs.append(
-                build_nak(self.sport, self.dport, self.gsi, sqn, self.nla, self.group, True)
+                build_nak(self.sport, self.dport, self.gsi, first, self.nla, self.group, True, more)
             )
         return ncfs
 
