@@ -183,3 +183,18 @@ def test_mixed_stream_in_order(ctx, sender, receiver):
             pull.close()
     finally:
         pctx.destroy(linger=0)
+
+
+@pytest.mark.parametrize("size", [16, 4096, 70000])
+def test_bench_helper_opens_what_it_seals(size):
+    """bench/bench_curve.py's timing loops seal with one codec and open with its peer's;
+    a frame that does not open raises (no timing is checked here)."""
+    result = _curve._bench_frames(size, 3)
+    assert set(result) == {
+        "seal",
+        "open",
+        "salsa20_block0",
+        "salsa20_rest",
+        "poly1305",
+        "poly1305_verify",
+    }

@@ -45,6 +45,7 @@ run against libzmq); if the primitives cannot be found the codec uses
 from libc.stdint cimport uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memmove
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 
 ctypedef int (*core_fn)(unsigned char* out, const unsigned char* inp, const unsigned char* k,
@@ -485,3 +486,90 @@ cdef class CurveCodec:
             return out[0], (<char*>out)[1 : n - 32]
         finally:
             free(out)
+
+
+cdef double _mono() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + ts.tv_nsec * 1e-9
+
+
+def _bench_frames(size_t size, size_t count):
+    """ns per frame of `size` body bytes, in nogil loops of `count` (bench/bench_curve.py):
+    the codec's seal (begin_frame + seal_last_from) and open (open_into), and the libsodium
+    calls they make alone (keystream block 0, the rest of the stream, Poly1305, its verify).
+    """
+    if _load() != 2:
+        raise RuntimeError("libsodium's primitives are not available")
+    import os
+
+    key = os.urandom(32)
+    cdef CurveCodec tx = CurveCodec(key, False, 1, 0)
+    cdef CurveCodec rx = CurveCodec(key, True, 1, 0)
+    body_obj = os.urandom(size)
+    cdef const unsigned char* body = <const unsigned char*><const char*>body_obj
+    frames = [_body_of(tx.seal_frame(0, body_obj)) for _ in range(count)]
+    cdef size_t wire = CURVE_OVERHEAD + size
+    joined = b"".join(frames)
+    cdef const unsigned char* src = <const unsigned char*><const char*>joined
+    cdef unsigned char* out = <unsigned char*>malloc(size + 64)
+    cdef unsigned char* scratch = <unsigned char*>malloc(size + 64)
+    cdef unsigned char block[64]
+    cdef unsigned char mac[16]
+    cdef size_t i
+    cdef int bad = 0
+    cdef double t0, t_seal, t_open, t_block, t_rest, t_poly, t_verify
+    if out == NULL or scratch == NULL:
+        free(out)
+        free(scratch)
+        raise MemoryError()
+    memcpy(scratch, body, size)
+    try:
+        with nogil:
+            t0 = _mono()
+            for i in range(count):
+                if tx.begin_frame(size, 0) == NULL:
+                    bad = 1
+                    break
+                tx.seal_last_from(body)
+                tx.ooff = tx.olen  # the staging buffer sent
+            t_seal = _mono() - t0
+            t0 = _mono()
+            for i in range(count):
+                bad |= rx.open_into(src + i * wire, wire, out)
+            t_open = _mono() - t0
+            t0 = _mono()
+            for i in range(count):
+                S.salsa20_xor_ic(block, _zeros, 64, src + i * wire + 8, 0, tx.ssub)
+            t_block = _mono() - t0
+            t0 = _mono()
+            if size > 31:
+                for i in range(count):
+                    S.salsa20_xor_ic(scratch, scratch, size - 31, src + i * wire + 8, 1, tx.ssub)
+            t_rest = _mono() - t0
+            t0 = _mono()
+            for i in range(count):
+                S.poly1305(mac, src + i * wire + 32, 1 + size, block)
+            t_poly = _mono() - t0
+            t0 = _mono()
+            for i in range(count):
+                S.poly1305_verify(mac, src + i * wire + 32, 1 + size, block)
+            t_verify = _mono() - t0
+    finally:
+        free(out)
+        free(scratch)
+    if bad:
+        raise RuntimeError("a frame sealed by the codec did not open (or out of memory)")
+    scale = 1e9 / count
+    return {
+        "seal": t_seal * scale,
+        "open": t_open * scale,
+        "salsa20_block0": t_block * scale,
+        "salsa20_rest": t_rest * scale,
+        "poly1305": t_poly * scale,
+        "poly1305_verify": t_verify * scale,
+    }
+
+
+def _body_of(bytes frame):
+    return frame[2:] if frame[0] == 0 else frame[9:]
