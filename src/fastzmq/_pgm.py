@@ -31,6 +31,11 @@ import struct
 from collections import deque
 from typing import NamedTuple
 
+try:  # the C versions of checksum and the ZMTP 1.0 -> 3 re-encoding (same results)
+    from fastzmq import _pgmcodec
+except ImportError:  # not built: this module's Python (the reference) does it all
+    _pgmcodec = None
+
 SPM, POLL, POLR, ODATA, RDATA, NAK, NNAK, NCF, SPMR = 0, 1, 2, 4, 5, 8, 9, 0x0A, 0x0C
 OPT_PRESENT = 0x01
 OPT_LENGTH, OPT_FRAGMENT, OPT_NAK_LIST, OPT_FIN, OPT_SYN = 0x00, 0x01, 0x02, 0x0E, 0x0D
@@ -53,7 +58,14 @@ class PgmError(ValueError):
 
 
 def checksum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071) of data.
+    """The Internet checksum (RFC 1071) of data (``_pgmcodec.checksum`` when built)."""
+    if _pgmcodec is not None:
+        return _pgmcodec.checksum(data)
+    return checksum_py(data)
+
+
+def checksum_py(data: bytes) -> int:
+    """The Internet checksum (RFC 1071) of data, in Python.
 
     The one's-complement sum of the 16-bit words is the data, read as one big-endian
     number in base 65536, modulo 65535 (65536 = 1 mod 65535), except that a non-zero
@@ -145,8 +157,10 @@ def parse(buf: bytes) -> Packet:
         raise PgmError("shorter than a PGM header")
     sport, dport, ptype, opt, csum, gsi, tsdu_len = HEADER.unpack_from(buf)
     if csum:
-        zeroed = bytes(buf[:6]) + b"\0\0" + bytes(buf[8:])
-        want = checksum(zeroed) or 0xFFFF
+        if _pgmcodec is not None:  # the checksum field read as zero, without a copy
+            want = _pgmcodec.checksum(buf, 6) or 0xFFFF
+        else:
+            want = checksum_py(bytes(buf[:6]) + b"\0\0" + bytes(buf[8:])) or 0xFFFF
         if want != csum:
             raise PgmError("bad checksum")
     off = HEADER.size
@@ -268,7 +282,13 @@ class Packer:
     def add_zmtp3(self, data: bytearray) -> int:
         """Re-encode the whole messages at the front of a ZMTP 3 frame stream (what the
         engine writes; commands skipped); returns the bytes consumed (a partial last
-        message stays for the next call)."""
+        message stays for the next call). In C (``_pgmcodec``) when built."""
+        if _pgmcodec is not None:
+            return _pgmcodec.zmtp3_to_v1(data, self.buf, self.starts)
+        return self.add_zmtp3_py(data)
+
+    def add_zmtp3_py(self, data: bytearray) -> int:
+        """add_zmtp3 in Python (the reference)."""
         out = self.buf
         p, end, done = 0, len(data), 0
         cur = -1  # where the message being re-encoded starts in out
@@ -403,7 +423,22 @@ class Decoder:
         return out
 
     def feed_v3(self, tsdu: bytes) -> tuple:
-        """(ZMTP 3 bytes of the messages completed by this TSDU, how many)."""
+        """(ZMTP 3 bytes of the messages completed by this TSDU, how many); in C
+        (``_pgmcodec.v3``) when built, else ``feed_v3_py``."""
+        if _pgmcodec is None:
+            return self.feed_v3_py(tsdu)
+        if not self._take(tsdu):
+            return b"", 0
+        out, count, used = _pgmcodec.v3(self.buf, self.cur, self.maxmsgsize)
+        if count < 0:
+            raise PgmError(
+                "zero-length ZMTP 1.0 frame" if count == -1 else "frame larger than MAXMSGSIZE"
+            )
+        del self.buf[:used]
+        return out, count
+
+    def feed_v3_py(self, tsdu: bytes) -> tuple:
+        """feed_v3 in Python (the reference)."""
         if not self._take(tsdu):
             return b"", 0
         out = bytearray()
@@ -498,21 +533,26 @@ class Sender:
 
     def on_nak(self, pkt: Packet) -> list:
         """A NAK for us (OpenPGM may list more sequence numbers in OPT_NAK_LIST): the NCFs
-        to multicast at once, one per packet still in the window; the RDATA is queued
-        (``rdata_packet``), once however many ask for it."""
+        to multicast at once, naming the packets still in the window (one NCF for up to
+        NAK_LIST_MAX of them, listed as OpenPGM's source lists them); the RDATA is
+        queued (``rdata_packet``), once however many ask for it."""
         if pkt.gsi != self.gsi or pkt.dport != self.sport or pkt.sport != self.dport:
             return []
         self.naks += 1
-        ncfs = []
+        held = []
         for sqn in requested(pkt):
             if sqn not in self.window:
                 continue
             if sqn not in self.repair_set:
                 self.repair_set.add(sqn)
                 self.repair_q.append(sqn)
-            self.ncfs += 1
+            held.append(sqn)
+        self.ncfs += len(held)
+        ncfs = []
+        for i in range(0, len(held), NAK_LIST_MAX):
+            first, *more = held[i : i + NAK_LIST_MAX]
             ncfs.append(
-                build_nak(self.sport, self.dport, self.gsi, sqn, self.nla, self.group, True)
+                build_nak(self.sport, self.dport, self.gsi, first, self.nla, self.group, True, more)
             )
         return ncfs
 
@@ -531,7 +571,8 @@ class Sender:
 # ------------------------------------------------------------------ the receiver
 NAK_BO_IVL, NAK_RPT_IVL, NAK_RDATA_IVL, NAK_RETRIES = 0.05, 0.2, 0.2, 50  # libzmq's values
 PEER_EXPIRY = 300.0
-NAK_BURST = 256  # NAKs sent per timer run at most
+NAK_BURST = 256  # sqns NAKed per timer run at most
+NAK_LIST_MAX = 63  # sqns per NAK: its own and 62 in OPT_NAK_LIST (OpenPGM's limit)
 BACKOFF, WAIT_NCF, WAIT_DATA = 0, 1, 2
 
 
@@ -550,7 +591,8 @@ class Peer:
         self.decoder = Decoder(maxmsgsize)
         self.sqns = sqns
         self.delivered = self.lost = self.repaired = self.duplicates = 0
-        self.nak_sent = 0
+        self.nak_sent = 0  # sqns NAKed (each try counts)
+        self.nak_packets = 0  # NAKs sent (one lists up to NAK_LIST_MAX sqns)
         self.heard = 0.0  # when we last heard from it
 
 
@@ -577,7 +619,7 @@ class Receiver:
 
     # statistics over every source
     def stats(self) -> dict:
-        keys = ("delivered", "lost", "repaired", "duplicates", "nak_sent")
+        keys = ("delivered", "lost", "repaired", "duplicates", "nak_sent", "nak_packets")
         out = {k: sum(getattr(p, k) for p in self.peers.values()) for k in keys}
         out["held"] = sum(len(p.held) for p in self.peers.values())  # waiting for a repair
         out["naks_pending"] = sum(len(p.naks) for p in self.peers.values())
@@ -724,13 +766,15 @@ class Receiver:
         """(NAKs to send as (address, packet) pairs, messages freed by giving up).
 
         NAK deadlines sit in a heap: the cost is per NAK due, not per NAK pending (a
-        receiver far behind has thousands pending). At most NAK_BURST go out per call;
-        the rest are put off by 10 ms."""
+        receiver far behind has thousands pending). At most NAK_BURST sqns are NAKed
+        per call (the rest are put off by 10 ms), up to NAK_LIST_MAX per NAK packet."""
         naks, freed = [], []
         for peer in list(self.peers.values()):
             if peer.heard and now - peer.heard > PEER_EXPIRY:
                 del self.peers[peer.tsi]  # silent for 300 s (libzmq's PGM_PEER_EXPIRY)
         gave_up: dict = {}
+        asked: dict = {}  # tsi -> the sqns to NAK now, in order
+        n_asked = 0
         while True:
             top = self._top()
             if top is None or top[0] > now:
@@ -744,13 +788,24 @@ class Receiver:
                 gave_up[tsi] = sqn if g is None or seq_lt(g, sqn) else g
                 del peer.naks[sqn]
                 continue
-            if not peer.nla or len(naks) >= NAK_BURST:
+            if not peer.nla or n_asked >= NAK_BURST:
                 self._set_nak(peer, sqn, state, now + 0.01, tries)
                 continue
-            gsi, sport = tsi
-            naks.append((peer.nla, build_nak(self.dport, sport, gsi, sqn, peer.nla, self.group)))
+            asked.setdefault(tsi, []).append(sqn)
+            n_asked += 1
             peer.nak_sent += 1
             self._set_nak(peer, sqn, WAIT_NCF, now + NAK_RPT_IVL, tries + 1)
+        for tsi, sqns in asked.items():  # as OpenPGM: up to 63 sqns a NAK (OPT_NAK_LIST)
+            peer = self.peers[tsi]
+            nla = peer.nla
+            base = sqns[0] if peer.next is None else peer.next
+            sqns.sort(key=lambda q: (q - base) & MASK)  # in sequence (serial arithmetic)
+            gsi, sport = tsi
+            for i in range(0, len(sqns), NAK_LIST_MAX):
+                first, *more = sqns[i : i + NAK_LIST_MAX]
+                nak = build_nak(self.dport, sport, gsi, first, nla, self.group, more=more)
+                naks.append((nla, nak))
+                peer.nak_packets += 1
         for tsi, last in gave_up.items():
             peer = self.peers[tsi]
             self._lose(peer, (last + 1) & MASK)

@@ -35,7 +35,7 @@ import time
 from collections import deque
 from typing import Any
 
-from fastzmq import _pgm
+from fastzmq import _fdio, _pgm, _pgmio
 from fastzmq import constants as _c
 from fastzmq._io import Engine
 from fastzmq._monitor import emit
@@ -168,6 +168,7 @@ class PgmEndpoint:
         a.setblocking(False)
         b.setblocking(False)
         self.inner = b
+        self.inner_fd = b.fileno()
         self.pair_end = a
         self.pipe, _, _ = make_wire_pipe()
         self.pipe.set_sndhwm(max(0, sock.sndhwm))
@@ -216,6 +217,7 @@ class PgmEndpoint:
                 _pysocket.IPPROTO_IP, _pysocket.IP_MULTICAST_IF, _pysocket.inet_aton(self.iface)
             )
         self.out = out
+        self.out_fd = out.fileno()
         if self.source:
             # NAKs come unicast to our address (the SPM's NLA) and the port
             self.nla = _local_address(self.iface, self.group, self.port)
@@ -227,6 +229,7 @@ class PgmEndpoint:
             self.tx = _pgm.Sender(gsi, sport, self.port, self.nla, self.group, sqns)
             self.rx = None
             self.inp = out
+            self.inp_fd = out.fileno()
         else:
             if self.udp:
                 inp = _pysocket.socket(_pysocket.AF_INET, _pysocket.SOCK_DGRAM)
@@ -242,6 +245,7 @@ class PgmEndpoint:
             mreq = _pysocket.inet_aton(self.group) + _pysocket.inet_aton(self.iface or "0.0.0.0")
             inp.setsockopt(_pysocket.IPPROTO_IP, _pysocket.IP_ADD_MEMBERSHIP, mreq)
             self.inp = inp
+            self.inp_fd = inp.fileno()
             self.tx = None
             self.rx = _pgm.Receiver(self.port, self.group, self.socket.maxmsgsize, sqns, v3=True)
 
@@ -270,12 +274,10 @@ class PgmEndpoint:
 
     # ---------------------------------------------------------------- the network
     def _send(self, pkt: bytes, dest: str | None = None) -> None:
-        try:
-            self.out.sendto(pkt, (dest or self.group, self.port if self.udp else 0))
-        except (BlockingIOError, InterruptedError):
-            pass  # the kernel's queue is full: like a loss on the wire, NAKs repair it
-        except OSError:
-            pass  # no route now (a cut cable...): the same
+        """One packet to the group (or to dest); what the kernel refuses (a full queue,
+        no route now: a cut cable...) is like a loss on the wire: NAKs repair it."""
+        addr = self.group_bytes if dest is None else _pysocket.inet_aton(dest)
+        _pgmio.send_batch(self.out_fd, [pkt], addr, self.port if self.udp else 0)
 
     def _net_event(self, mask: int) -> None:
         if self.paused:
@@ -283,17 +285,8 @@ class PgmEndpoint:
         now = time.monotonic()
         got: list = []
         repairs = False
-        for _ in range(512):
-            try:
-                data, addr = self.inp.recvfrom(65536)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                break
-            if not self.udp:  # raw: IP header first; a receiver takes its group's only
-                if not self.source and data[16:20] != self.group_bytes:
-                    continue
-                data = data[(data[0] & 0x0F) * 4 :]
+        group = b"" if self.source else self.group_bytes  # raw: only our group's
+        for data, src in _pgmio.recv_batch(self.inp_fd, 512, not self.udp, group):
             try:
                 pkt = _pgm.parse(data)
             except _pgm.PgmError:
@@ -306,7 +299,7 @@ class PgmEndpoint:
                 elif pkt.type == _pgm.SPMR and pkt.gsi == self.tx.gsi:
                     self._send(self.tx.spm_packet(now))
             else:
-                got.extend(self.rx.on_packet(pkt, addr[0], now))
+                got.extend(self.rx.on_packet(pkt, src, now))
         if got:
             self._deliver(got)
         if repairs:
@@ -333,7 +326,7 @@ class PgmEndpoint:
         polling): the kernel then drops, and NAKs repair from the source's window."""
         while self.to_inner:
             try:
-                n = self.inner.send(self.to_inner)
+                n = _fdio.send(self.inner_fd, self.to_inner)
             except (BlockingIOError, InterruptedError):
                 if self.inner_mask != EPOLLIN | EPOLLOUT:
                     self._inner_mask(EPOLLIN | EPOLLOUT)
@@ -372,7 +365,7 @@ class PgmEndpoint:
             if self.source and self.out_q:
                 return  # paced: read more once the queue has gone out
             try:
-                data = self.inner.recv(_READ)
+                data = _fdio.recv(self.inner_fd, _READ)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
@@ -392,6 +385,7 @@ class PgmEndpoint:
         now = time.monotonic()
         sent = False
         tx = self.tx
+        batch: list = []
         while tx.repair_q or self.out_q:
             if self.t_next > now + 0.002:
                 break
@@ -401,8 +395,10 @@ class PgmEndpoint:
                     break
                 pkt = tx.odata_packet(self.out_q.popleft())
                 sent = True
-            self._send(pkt)
+            batch.append(pkt)
             self.t_next = max(self.t_next, now - 0.01) + (len(pkt) + 28) / self.rate
+        if batch:  # one call, the GIL kept (_pgmio): refused packets are NAKed back
+            _pgmio.send_batch(self.out_fd, batch, self.group_bytes, self.port if self.udp else 0)
         if sent:
             self.tx.data_sent(now)
         want = 0 if self.out_q else EPOLLIN  # stop reading the socket until the queue is out
@@ -517,6 +513,8 @@ class PgmEndpoint:
         io.check_idle()
 
     def _close_sockets(self) -> None:
+        # the raw fd numbers too: a closed number may be reused by the next open()
+        self.out_fd = self.inp_fd = self.inner_fd = -1
         for s in self.pysocks:
             s.close()
         self.pysocks = []

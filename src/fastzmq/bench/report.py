@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List
 
-from fastzmq.bench.runner import Sample, failure_label
+from fastzmq.bench.runner import NOT_RUN, Sample, failure_label
 from fastzmq.bench.stats import median, spread_pct
 from fastzmq.bench.workloads import SUBS, SUBS_QUICK, Workload, size_label
 
@@ -43,7 +43,7 @@ def summarize(samples: List[Sample], kind: str, size: int) -> Cell:
     failed = [s for s in samples if not s.ok]
     if failed:
         label = failure_label(failed[0])
-        if len(failed) > 1 and failed[0].status != "notyet":
+        if len(failed) > 1 and failed[0].status not in NOT_RUN:
             label += f" x{len(failed)}"
         return Cell(failure=label)
     runs = [s for s in samples if s.rep >= 0]
@@ -162,7 +162,14 @@ def table(
     if any(wl.unit == "subs" for wl in workloads):
         lines.append(SUBS_NOTE)
     lines.extend(peer_notes(workloads, groups, labels))
+    lines.extend(epgm_notes(workloads, groups, labels))
     return lines
+
+
+def epgm_notes(workloads: List[Workload], groups: Dict[tuple, List[Sample]], labels) -> List[str]:
+    from fastzmq.bench.epgm import notes
+
+    return notes(workloads, groups, labels)
 
 
 def peer_notes(workloads: List[Workload], groups: Dict[tuple, List[Sample]], labels) -> List[str]:

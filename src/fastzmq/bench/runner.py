@@ -74,7 +74,10 @@ EXTRA_KEYS = (
     "setsockopt_rate",  # subs-subscribe/cancel: the SUB's setsockopt loop alone
     "fds_per_peer",  # scale-router-tcp: the ROUTER's fds and RSS per connected peer
     "rss_kib_per_peer",
+    "pgm_repaired",  # epgm-*: fastzmq's receiver, packets repaired and given up
+    "pgm_lost",
 )
+NOT_RUN = ("notyet", "skipped")  # an implementation is not run again in that cell
 
 
 def make_sample(wl: Workload, impl: Impl, size: int, rep: int, count: int, res: dict) -> Sample:
@@ -136,6 +139,8 @@ def failure_label(sample: Sample) -> str:
     """The table's text for a failed run."""
     if sample.status == "notyet":
         return "not yet"
+    if sample.status == "skipped":  # cannot run here (the reason: sample.detail)
+        return "skipped"
     if sample.status == "lost":
         return sample.detail.split(": ")[-1] if "LOST" in sample.detail else "LOST"
     if sample.status == "timeout":
@@ -171,7 +176,7 @@ class Runner:
         count = count_for(wl, guess_rate(wl, size), target / 2, size)
         for impl in self.impls:
             sample = self.one(wl, impl, size, -1, count)
-            if sample.status == "notyet":
+            if sample.status in NOT_RUN:
                 skip.add(impl.label)
             if sample.ok and sample.rate:  # a tiny run overestimates: grow at most 10x
                 return min(count_for(wl, sample.rate, target, size), max(count, 10 * count))
@@ -183,7 +188,7 @@ class Runner:
         for rep in range(self.settings.repeat):
             for impl in self.impls:
                 if impl.label not in skip:
-                    if self.one(wl, impl, size, rep, count).status == "notyet":
+                    if self.one(wl, impl, size, rep, count).status in NOT_RUN:
                         skip.add(impl.label)
 
     def run(self, workloads: List[Workload]) -> List[Sample]:

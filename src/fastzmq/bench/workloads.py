@@ -305,6 +305,13 @@ def _scale(quick: bool) -> Workload:
     )
 
 
+def _epgm(loss: int) -> Workload:
+    """epgm-pub-sub / epgm-loss1-pub-sub: across two network namespaces (``epgm.py``)."""
+    from fastzmq.bench.epgm import workload
+
+    return workload(loss)
+
+
 def standard(quick: bool = False) -> List[Workload]:
     """All workloads, in table order; `quick` uses SUBS_QUICK subscriptions, not SUBS."""
     n_subs = SUBS_QUICK if quick else SUBS
@@ -327,6 +334,8 @@ def standard(quick: bool = False) -> List[Workload]:
         _scale(quick),
         _client_server(),
         _radio_dish(),
+        _epgm(0),
+        _epgm(1),
     ]
 
 
