@@ -16,10 +16,9 @@ import argparse
 import threading
 import time
 
+from fastzmq import _ring
 from fastzmq._ring import ObjectRing
 from fastzmq._waiter import Waiter
-
-from fastzmq import _ring
 
 
 def bench_single(nmsgs: int) -> None:

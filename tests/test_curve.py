@@ -6,8 +6,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-from fastzmq._frame import Decoder
 
+from fastzmq._frame import Decoder
 from fastzmq.zmtp import BadFrame, PeerError
 from fastzmq.zmtp.handshake import NEED_DATA, Handshake, HandshakeComplete, HandshakeFailed
 from fastzmq.zmtp.zap import AuthenticationFailed, CurveKeyAuthenticator

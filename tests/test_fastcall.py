@@ -7,10 +7,10 @@ import inspect
 import itertools
 
 import pytest
-from fastzmq._socket import SocketCore
 
 import fastzmq as zmq
 from fastzmq import _fastcall
+from fastzmq._socket import SocketCore
 
 _n = itertools.count()
 

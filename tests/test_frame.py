@@ -6,11 +6,11 @@ import struct
 import time
 
 import pytest
-from fastzmq._frame import Decoder, Scanner, encode_command, encode_frame, encode_message, scan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fastzmq import _frame
+from fastzmq._frame import Decoder, Scanner, encode_command, encode_frame, encode_message, scan
 from fastzmq.zmtp import BadFrame, MessageTooLarge, ProtocolError
 from fastzmq.zmtp import commands as cmd
 

@@ -7,8 +7,8 @@ import socket
 import time
 
 import pytest
-from fastzmq._frame import Decoder, encode_message
 
+from fastzmq._frame import Decoder, encode_message
 from fastzmq.zmtp import IncompatibleSocketType
 from fastzmq.zmtp.commands import Subscribe, decode_command, decode_subscription_message
 from fastzmq.zmtp.handshake import NEED_DATA, Handshake, HandshakeComplete, HandshakeFailed

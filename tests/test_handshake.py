@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from fastzmq._frame import Decoder, encode_command, encode_frame, encode_message
 
+from fastzmq._frame import Decoder, encode_command, encode_frame, encode_message
 from fastzmq.zmtp import (
     BadFrame,
     BadGreeting,

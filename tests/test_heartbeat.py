@@ -26,10 +26,10 @@ import threading
 import time
 
 import pytest
-from fastzmq._frame import Decoder, encode_frame
 
 import fastzmq
 from conftest import live_pipes, wait_until
+from fastzmq._frame import Decoder, encode_frame
 from fastzmq.zmtp.commands import encode_ping, encode_pong
 from fastzmq.zmtp.handshake import Handshake, HandshakeComplete
 from zmtp_peer import run_handshake

@@ -17,10 +17,10 @@ import socket
 import time
 
 import pytest
-from fastzmq._frame import encode_message
 
 import fastzmq
 from conftest import bind_retrying, free_tcp_port, live_pipes, wait_until
+from fastzmq._frame import encode_message
 from fastzmq.zmtp.handshake import NEED_DATA, Handshake, HandshakeComplete
 
 zmq = pytest.importorskip("zmq")

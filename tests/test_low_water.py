@@ -5,11 +5,11 @@ slower than its I/O thread woke that thread about once per 140 messages."""
 from __future__ import annotations
 
 import pytest
+
+import fastzmq as zmq
 from fastzmq._pipe import make_inproc_pair, make_wire_pipe
 from fastzmq._ring import PyRing
 from fastzmq._waiter import Waiter
-
-import fastzmq as zmq
 
 NONE = 2**64 - 1  # no mark: any consume may wake (an unlimited queue never blocks anyone)
 

@@ -7,8 +7,8 @@ import socket
 import time
 
 import pytest
-from fastzmq._frame import Decoder, encode_message
 
+from fastzmq._frame import Decoder, encode_message
 from fastzmq.zmtp import BadFrame, PeerError
 from fastzmq.zmtp.handshake import NEED_DATA, Handshake, HandshakeComplete, HandshakeFailed
 from fastzmq.zmtp.mechanisms.plain import (

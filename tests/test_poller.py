@@ -11,9 +11,9 @@ import textwrap
 import time
 
 import pytest
-from fastzmq._waiter import WakeGroup, poller_backend
 
 import fastzmq as zmq
+from fastzmq._waiter import WakeGroup, poller_backend
 
 
 def _fd_targets() -> list:

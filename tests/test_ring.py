@@ -9,13 +9,13 @@ import threading
 import weakref
 
 import pytest
-from fastzmq._ring import ObjectRing, PyRing, Ring
-from fastzmq._waiter import Waiter
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from fastzmq import _ring
+from fastzmq._ring import ObjectRing, PyRing, Ring
+from fastzmq._waiter import Waiter
 
 
 def test_compiled_module_loaded():

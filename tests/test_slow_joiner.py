@@ -21,10 +21,10 @@ import threading
 import time
 
 import pytest
-from fastzmq._frame import Decoder, encode_command
 
 import fastzmq
 from conftest import bind_retrying, free_tcp_port, live_pipes, wait_until
+from fastzmq._frame import Decoder, encode_command
 from fastzmq.zmtp.handshake import Handshake, HandshakeComplete
 from zmtp_peer import run_handshake
 

@@ -13,9 +13,9 @@ Checked fastzmq <-> fastzmq and against libzmq (pyzmq) on the other side.
 from __future__ import annotations
 
 import pytest
-from fastzmq._trie import Mtrie
 
 import fastzmq
+from fastzmq._trie import Mtrie
 from fastzmq._trie_py import Mtrie as MtrieModel
 
 zmq = pytest.importorskip("zmq")

@@ -9,10 +9,10 @@ import threading
 import time
 
 import pytest
-from fastzmq._ring import Ring
-from fastzmq._waiter import Waiter
 
 from fastzmq import _ring, _waiter
+from fastzmq._ring import Ring
+from fastzmq._waiter import Waiter
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ import sys
 import time
 
 import pytest
-from fastzmq._pipe import ZC_MIN_BYTES
 
 import fastzmq
 from conftest import bind_retrying, free_tcp_port, wait_until
+from fastzmq._pipe import ZC_MIN_BYTES
 from fastzmq.zmtp.handshake import Handshake, HandshakeComplete
 from zmtp_peer import run_handshake, zsocket
 
