@@ -445,6 +445,21 @@ _STREAM_NB = _pysocket.SOCK_STREAM | _pysocket.SOCK_NONBLOCK  # created non-bloc
 _RETRY_ACCEPT_S = 0.1  # a listener out of fds tries again after this (or at a close)
 
 
+_TCP_ESTABLISHED = 1  # tcp_info's first byte (Linux)
+_TCP_INFO = getattr(_pysocket, "TCP_INFO", None)
+
+
+def _established(s: Any) -> bool:
+    """A tcp connect() that returned EINPROGRESS is complete already (Linux: TCP_INFO's
+    state byte; elsewhere the poller tells)."""
+    if _TCP_INFO is None:
+        return False
+    try:
+        return s.getsockopt(_pysocket.IPPROTO_TCP, _TCP_INFO, 1)[0] == _TCP_ESTABLISHED
+    except OSError:
+        return False
+
+
 def _is_ip_literal(host: str) -> bool:
     for family in (_pysocket.AF_INET, _pysocket.AF_INET6):
         try:
@@ -757,8 +772,13 @@ class Connecter:
                 return
             self._retry()
             return
-        self.pending = s
         self.peer = sa
+        if err == errno.EINPROGRESS and family != _pysocket.AF_UNIX and _established(s):
+            # (loopback tcp connects inside the call: no poller round for its EPOLLOUT)
+            emit(self.socket, _c.EVENT_CONNECT_DELAYED, err, self.url)
+            self._up(s)
+            return
+        self.pending = s
         self.slot = self.io.new_slot(self)
         self.io.register(s.fileno(), self.slot, KIND_SLOW, EPOLLOUT | EPOLLERR | EPOLLHUP)
         if err:
@@ -805,6 +825,10 @@ class Connecter:
                 return
             self._retry()
             return
+        self._up(s)
+
+    def _up(self, s: Any) -> None:
+        """The OS connection is up: the SOCKS exchange first, or the ZMTP connection."""
         proxy = self.socket.options.get(_c.SOCKS_PROXY) if self.ep.transport == "tcp" else None
         if proxy:
             self._socks_start(s)
