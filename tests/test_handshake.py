@@ -12,7 +12,7 @@ from fastzmq.zmtp import (
     MechanismMismatch,
     PeerError,
 )
-from fastzmq.zmtp.commands import encode_error, encode_metadata, encode_ready
+from fastzmq.zmtp.commands import encode_error, encode_ready
 from fastzmq.zmtp.handshake import (
     NEED_DATA,
     Handshake,
@@ -81,9 +81,7 @@ def test_greeting_layout():
     hs.receive_data(b"\x03")
     assert hs.next_event() is NEED_DATA
     rest = hs.data_to_send()
-    assert first + b"\x03" + rest[:53] == greeting(signature=first)
-    # NULL without ZAP: READY follows the greeting in the same write
-    assert rest[53:] == encode_command(b"READY", encode_metadata({"Socket-Type": b"PUSH"}))
+    assert first + b"\x03" + rest == greeting(signature=first)
     g = staged_greeting(Handshake("PUSH", version=(3, 0), as_server=True))
     assert g == greeting(minor=0, as_server=1, signature=g[:10])
 
@@ -286,24 +284,3 @@ def test_pluggable_mechanism():
     # and mismatch against NULL
     _, ec = pump(Handshake("PAIR", mechanism=EchoMechanism()), Handshake("PAIR"))
     assert isinstance(ec, HandshakeFailed) and isinstance(ec.error, MechanismMismatch)
-
-
-def test_ready_waits_for_the_greeting_when_zap_or_an_old_peer():
-    """READY goes out early only for NULL without ZAP talking to a ZMTP 3 peer."""
-    from fastzmq.zmtp.mechanisms.null import NullMechanism
-
-    hs = Handshake("PUSH", mechanism=NullMechanism(zap_request=object()))
-    hs.data_to_send()
-    hs.receive_data(b"\xff" + bytes(8) + b"\x7f\x03")
-    assert hs.next_event() is NEED_DATA
-    assert len(hs.data_to_send()) == 1 + 53  # major and the greeting's rest, no READY
-    old = Handshake("PUSH")
-    old.data_to_send()
-    old.receive_data(b"\xff" + bytes(8) + b"\x7f\x01")  # ZMTP 2.0
-    assert old.next_event() is NEED_DATA
-    assert b"READY" not in old.data_to_send()
-    # a peer whose greeting names another mechanism still fails the handshake
-    hs = Handshake("PUSH")
-    hs.data_to_send()
-    hs.receive_data(greeting(mechanism=b"CURVE"))
-    assert isinstance(hs.next_event(), HandshakeFailed)

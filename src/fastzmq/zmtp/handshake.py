@@ -15,8 +15,7 @@ stages, as libzmq sends it, so that a peer of any ZMTP revision can read it (RFC
     a first byte other than ``FF``, or a 10th byte with bit 0 clear, is a 1.0 peer
     (``V1_IDENTITY``); else we queue our major version (3) and go to ``REVISION``.
 ``REVISION`` the peer's 11th byte. 2 or more: we queue the rest of our ZMTP 3 greeting
-    (minor, mechanism, as-server, filler; NULL without ZAP: and our READY, which depends on
-    nothing the peer's greeting says) and go to ``GREETING``. 1 (ZMTP 2.0) or 0 (the
+    (minor, mechanism, as-server, filler) and go to ``GREETING``. 1 (ZMTP 2.0) or 0 (the
     versioned ZMTP 1.0 of libzmq 3.0): we queue our socket-type byte (RFC 15 numbers) and
     our identity frame (2.0 framing, or 1.0 framing for revision 0) and go to
     ``OLD_GREETING``.
@@ -287,7 +286,6 @@ class Handshake:
         self._decoder: Decoder | None = None
         self._max_command_size = max_command_size
         self._result: Event | None = None
-        self._started = False  # the mechanism has started (NULL: READY queued early)
 
     # ------------------------------------------------------------------ public API
 
@@ -378,16 +376,9 @@ class Handshake:
                 return NEED_DATA
             revision = buf[SIGNATURE_SIZE]
             if revision >= 2:  # (there never was a revision 2: libzmq reads it as 3)
-                mech = self.mechanism
-                self._out += encode_greeting_tail(mech.name, self.as_server, self.version[1])
+                mech, minor = self.mechanism.name, self.version[1]
+                self._out += encode_greeting_tail(mech, self.as_server, minor)
                 self.state = GREETING
-                if type(mech) is NullMechanism and not mech.authenticates:
-                    # NULL without ZAP: READY depends on nothing the peer's greeting says,
-                    # so it goes out with our greeting (one write; the peer activates a
-                    # round trip sooner). A peer with another mechanism fails on our
-                    # greeting's name either way.
-                    self._queue(mech.start(self._our_metadata(self._metadata_extra or {}), False))
-                    self._started = True
             else:
                 self._refuse_unless_null(f"ZMTP {'2.0' if revision else '1.0'}")
                 code = ZMTP2_TYPE_CODES.get(self.socket_type)
@@ -416,9 +407,8 @@ class Handshake:
         self._decoder = Decoder(self._max_command_size)
         self._decoder.feed(bytes(buf[GREETING_SIZE:]))
         self._greeting = bytearray()
-        if not self._started:
-            metadata = self._our_metadata(self._metadata_extra or {})
-            self._queue(self.mechanism.start(metadata, self.peer_as_server))
+        metadata = self._our_metadata(self._metadata_extra or {})
+        self._queue(self.mechanism.start(metadata, self.peer_as_server))
         return None
 
     def _refuse_unless_null(self, what: str) -> None:
