@@ -245,7 +245,10 @@ class Connection(Engine):
     # ---------------------------------------------------------------- events
     def on_event(self, kind: int, mask: int) -> None:
         if self.state == 0:
-            self._handshake_io(mask)
+            if mask & _HS_IN or self.hs_out:
+                self._handshake_io(mask)
+            # else: writable (the edge every fresh registration reports) or a wake-up
+            # from the socket, with nothing to read and nothing queued: no recv for EAGAIN
         elif self.state == 1:
             if self.error == 0:
                 self.mark_ready(mask)
@@ -460,6 +463,7 @@ class Connection(Engine):
 _EOF = -100  # die(): the peer closed the connection
 _HS_READ = 65536  # a handshake read
 _HS_END = EPOLLRDHUP | EPOLLHUP | EPOLLERR  # an event that may hide an EOF after the data
+_HS_IN = EPOLLIN | _HS_END  # an event that gives the handshake something to read
 _STREAM_NB = _pysocket.SOCK_STREAM | _pysocket.SOCK_NONBLOCK  # created non-blocking
 _RETRY_ACCEPT_S = 0.1  # a listener out of fds tries again after this (or at a close)
 
