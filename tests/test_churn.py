@@ -283,3 +283,33 @@ def test_unbind_close_term_frees_the_port_at_once():
             probe.bind(("127.0.0.1", port))  # EADDRINUSE while anything listens there
         finally:
             probe.close()
+
+
+@pytest.mark.parametrize("tcp_info", [True, False])
+def test_loopback_connect_skips_the_poller_round(ctx, monkeypatch, tcp_info):
+    """A loopback tcp connect is up when connect() returns: the connecter sees that
+    (TCP_INFO) and starts the handshake at once, never waiting for the poller's EPOLLOUT
+    (Connecter.on_event). Without TCP_INFO it waits for the poller, as elsewhere."""
+    from fastzmq import _transport
+
+    if not tcp_info:
+        monkeypatch.setattr(_transport, "_TCP_INFO", None)
+    elif _transport._TCP_INFO is None:
+        pytest.skip("no TCP_INFO on this platform")
+    calls = []
+    real = _transport.Connecter.on_event
+    monkeypatch.setattr(
+        _transport.Connecter, "on_event", lambda self, *a: calls.append(a) or real(self, *a)
+    )
+    pull = ctx.socket(zmq.PULL)
+    pull.rcvtimeo = 5000
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    for i in range(3):
+        push = ctx.socket(zmq.PUSH)
+        push.linger = 1000
+        push.connect(f"tcp://127.0.0.1:{port}")
+        push.send(b"m%d" % i)
+        assert pull.recv() == b"m%d" % i
+        push.close()
+    pull.close()
+    assert (len(calls) == 0) == tcp_info, calls

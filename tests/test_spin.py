@@ -199,3 +199,30 @@ def test_req_rep_round_trips(ctx, transport, spin, budget_us, slow_every):
         s.sndtimeo = 5000
     req.connect(transport.bind(rep))
     _round_trips(req, rep, 1500, slow_every)
+
+
+def test_no_spin_while_no_peer_is_up(ctx, spin):
+    """A recv on a socket whose pipes have no connection yet (a REQ still connecting) sleeps
+    at once: nothing can arrive within a spin budget, so spinning would only burn a CPU."""
+    spin(1_000_000)  # a budget longer than the wait: a spinning recv would burn all of it
+    probe = ctx.socket(zmq.PULL)
+    port = probe.bind_to_random_port("tcp://127.0.0.1")
+    probe.close()  # a port with nobody behind it: the REQ keeps trying to connect
+    req = ctx.socket(zmq.REQ)
+    req.linger = 0
+    req.rcvtimeo = 300
+    req.connect(f"tcp://127.0.0.1:{port}")
+    req.send(b"hello")  # queued on the connecter's pipe
+    cpu = []
+
+    def waiter():
+        c0 = time.thread_time()
+        with pytest.raises(zmq.Again):
+            req.recv()
+        cpu.append(time.thread_time() - c0)
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    t.join(10)
+    assert not t.is_alive()
+    assert cpu[0] < 0.1  # a spin for the whole wait would be ~0.3 s

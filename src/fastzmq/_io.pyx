@@ -1728,9 +1728,15 @@ cdef class IOThread:
         objs = self.by_socket.pop(sock, [])
         if objs:
             self.idle.clear()
-            for obj in objs:
-                self.call(obj.stop, linger)
-            self.call(self.check_idle)
+            self.call(self._stop_all, objs, linger)  # one command: one wake-up
+
+    def _stop_all(self, objs, int linger):
+        for obj in objs:
+            try:
+                obj.stop(linger)
+            except Exception as exc:  # (as _run_commands: one failure stops no other)
+                _report(exc)
+        self.check_idle()
 
     def check_idle(self):
         if not self.lingering:

@@ -446,6 +446,12 @@ cdef class SocketCore:
         cdef Pipe p
         if remaining_ms > 0:
             spin_ns = min(spin_ns, <long long>remaining_ms * 1000000)
+        if self.pipes:
+            for p in self.pipes:
+                if p.connected:
+                    break
+            else:  # no peer is up (e.g. a REQ still connecting): nothing comes that soon
+                return False
         if len(self.pipes) == 1:
             p = self.pipes[0]
             if p.kind == PIPE_INPROC:

@@ -31,7 +31,7 @@ import tempfile
 import time
 from typing import Any
 
-from fastzmq import _endpoint, _fdio, _security, _socks
+from fastzmq import _endpoint, _fdio, _options, _security, _socks
 from fastzmq import constants as _c
 from fastzmq._io import Engine
 from fastzmq._monitor import emit, protocol_error_code
@@ -48,7 +48,26 @@ EPOLLRDHUP, EPOLLET = 0x2000, 1 << 31
 _ENGINE_MASK = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET
 
 
+# Options kept only in the socket's options dict (neither core fields nor security options):
+# read here without Socket._option_value's dispatch, several times per connection.
+_PLAIN_OPTIONS = frozenset(
+    (
+        _c.HANDSHAKE_IVL,
+        _c.RECONNECT_IVL,
+        _c.RECONNECT_IVL_MAX,
+        _c.RECONNECT_STOP,
+        _c.CONNECT_TIMEOUT,
+        _c.BACKLOG,
+        _c.IPV6,
+        _c.USE_FD,
+    )
+)
+
+
 def _opt(sock: Any, option: int) -> int:
+    if option in _PLAIN_OPTIONS:
+        value = sock.options.get(option)
+        return _options.default(option, sock.socket_type) if value is None else value
     return sock._option_value(option)
 
 
@@ -112,10 +131,10 @@ def _tune(pysock: Any, family: int, sock: Any = None) -> None:
         pysock.setsockopt(sol, _pysocket.SO_BINDTODEVICE, device)
 
 
-def _admit(conn: Any, opts: dict) -> bool:
+def _admit(conn: Any, family: int, opts: dict) -> bool:
     """TCP_ACCEPT_FILTER (tcp: the peer's address in one of the networks) and
     IPC_FILTER_PID/UID/GID (ipc: the peer's credentials match one id), as libzmq."""
-    if conn.family == _pysocket.AF_UNIX:
+    if family == _pysocket.AF_UNIX:
         pids = opts.get(_c.IPC_FILTER_PID, ())
         uids = opts.get(_c.IPC_FILTER_UID, ())
         gids = opts.get(_c.IPC_FILTER_GID, ())
@@ -151,13 +170,12 @@ def _peer_address(pysock: Any, peer: Any = None) -> bytes:
     ipc, as libzmq on Linux, ``localhost:UID:GID:PID`` of the peer process. ``peer``:
     the address accept() or connect() already gave (IPv4), which saves a getpeername()."""
     try:
-        if pysock.family == _pysocket.AF_INET and isinstance(peer, tuple):
+        family = pysock.family
+        if family == _pysocket.AF_INET and isinstance(peer, tuple):
             return peer[0].encode()
-        if pysock.family in (_pysocket.AF_INET, _pysocket.AF_INET6):
+        if family in (_pysocket.AF_INET, _pysocket.AF_INET6):
             return pysock.getpeername()[0].encode()
-        if pysock.family == getattr(_pysocket, "AF_UNIX", None) and hasattr(
-            _pysocket, "SO_PEERCRED"
-        ):
+        if family == getattr(_pysocket, "AF_UNIX", None) and hasattr(_pysocket, "SO_PEERCRED"):
             cred = pysock.getsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_PEERCRED, 12)
             pid, uid, gid = struct.unpack("3i", cred)
             return f"localhost:{uid}:{gid}:{pid}".encode()
@@ -227,7 +245,10 @@ class Connection(Engine):
     # ---------------------------------------------------------------- events
     def on_event(self, kind: int, mask: int) -> None:
         if self.state == 0:
-            self._handshake_io(mask)
+            if mask & _HS_IN or self.hs_out:
+                self._handshake_io(mask)
+            # else: writable (the edge every fresh registration reports) or a wake-up
+            # from the socket, with nothing to read and nothing queued: no recv for EAGAIN
         elif self.state == 1:
             if self.error == 0:
                 self.mark_ready(mask)
@@ -402,7 +423,8 @@ class Connection(Engine):
         self.hs = None
         io.lingering.discard(self)
         self.owner.on_dead(self)
-        io.check_idle()
+        if not io.lingering and not io.idle.is_set():  # (io.check_idle, without a lock)
+            io.idle.set()
 
     def stop(self, linger: int) -> None:
         """Close now, or once the outbound ring is flushed (LINGER ms at most)."""
@@ -441,8 +463,24 @@ class Connection(Engine):
 _EOF = -100  # die(): the peer closed the connection
 _HS_READ = 65536  # a handshake read
 _HS_END = EPOLLRDHUP | EPOLLHUP | EPOLLERR  # an event that may hide an EOF after the data
+_HS_IN = EPOLLIN | _HS_END  # an event that gives the handshake something to read
 _STREAM_NB = _pysocket.SOCK_STREAM | _pysocket.SOCK_NONBLOCK  # created non-blocking
 _RETRY_ACCEPT_S = 0.1  # a listener out of fds tries again after this (or at a close)
+
+
+_TCP_ESTABLISHED = 1  # tcp_info's first byte (Linux)
+_TCP_INFO = getattr(_pysocket, "TCP_INFO", None)
+
+
+def _established(s: Any) -> bool:
+    """A tcp connect() that returned EINPROGRESS is complete already (Linux: TCP_INFO's
+    state byte; elsewhere the poller tells)."""
+    if _TCP_INFO is None:
+        return False
+    try:
+        return s.getsockopt(_pysocket.IPPROTO_TCP, _TCP_INFO, 1)[0] == _TCP_ESTABLISHED
+    except OSError:
+        return False
 
 
 def _is_ip_literal(host: str) -> bool:
@@ -580,10 +618,10 @@ class Listener:
                     return
                 continue  # ECONNABORTED and friends: that one connection is gone
             try:
-                if not _admit(conn, self.socket.options):
+                if not _admit(conn, family, self.socket.options):
                     conn.close()
                     continue
-                _tune(conn, conn.family, self.socket)
+                _tune(conn, family, self.socket)
             except OSError as e:
                 emit(self.socket, _c.EVENT_ACCEPT_FAILED, e.errno or errno.EIO, self.url)
                 conn.close()
@@ -757,8 +795,13 @@ class Connecter:
                 return
             self._retry()
             return
-        self.pending = s
         self.peer = sa
+        if err == errno.EINPROGRESS and family != _pysocket.AF_UNIX and _established(s):
+            # (loopback tcp connects inside the call: no poller round for its EPOLLOUT)
+            emit(self.socket, _c.EVENT_CONNECT_DELAYED, err, self.url)
+            self._up(s)
+            return
+        self.pending = s
         self.slot = self.io.new_slot(self)
         self.io.register(s.fileno(), self.slot, KIND_SLOW, EPOLLOUT | EPOLLERR | EPOLLHUP)
         if err:
@@ -805,6 +848,10 @@ class Connecter:
                 return
             self._retry()
             return
+        self._up(s)
+
+    def _up(self, s: Any) -> None:
+        """The OS connection is up: the SOCKS exchange first, or the ZMTP connection."""
         proxy = self.socket.options.get(_c.SOCKS_PROXY) if self.ep.transport == "tcp" else None
         if proxy:
             self._socks_start(s)

@@ -3,8 +3,10 @@
 Spinning: a ``send``/``recv`` that has to block first busy-waits, with the GIL released, for
 up to ``get_spin()`` microseconds (50 by default) before it sleeps on the socket's fd. A
 message that arrives meanwhile wakes it within a fraction of a microsecond and costs its
-sender no syscall. Likewise the I/O thread, after handing a REQ or REP socket a message,
-spins up to the same budget for the reply (or next request) instead of going back to epoll.
+sender no syscall. A socket whose pipes have no connection up yet (a REQ still connecting)
+sleeps at once: nothing can arrive within the budget. Likewise the I/O thread, after
+handing a REQ or REP socket a message, spins up to the same budget for the reply (or next
+request) instead of going back to epoll.
 This is what makes request/reply and inproc ping-pong round trips fast. The price is CPU:
 a socket that waits often and briefly burns up to that budget per wait (a blocked call that
 waits longer than the budget sleeps for the rest, using no CPU). The gain needs a free CPU:
