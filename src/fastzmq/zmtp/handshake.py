@@ -185,19 +185,33 @@ MECHANISM, DONE, FAILED = "MECHANISM", "DONE", "FAILED"
 _GREETING_STATES = (SIGNATURE, REVISION, GREETING, OLD_GREETING, V1_IDENTITY)
 
 
+_EMPTY_SIGNATURE = b"\xff" + bytes(7) + b"\x01\x7f"  # (no identity: the usual case)
+
+
 def encode_signature(identity: bytes = b"") -> bytes:
     """Our first 10 bytes: a signature to ZMTP 2.0+ peers, an identity frame's header (the
     identity size + 1, flags 0x7F) to ZMTP 1.0 peers (RFC 15)."""
+    if not identity:
+        return _EMPTY_SIGNATURE
     return b"\xff" + struct.pack(">Q", len(identity) + 1) + b"\x7f"
+
+
+_TAILS: dict = {}  # (mechanism, as_server, minor) -> greeting tail (a handful of kinds)
 
 
 def encode_greeting_tail(mechanism: bytes, as_server: bool, minor: int) -> bytes:
     """The ZMTP 3 greeting after the signature and the major version (53 bytes)."""
+    key = (mechanism, bool(as_server), minor)
+    tail = _TAILS.get(key)
+    if tail is not None:
+        return tail
     if len(mechanism) > 20:
         raise ValueError("mechanism name is at most 20 bytes")
-    return (
-        bytes((minor,)) + mechanism.ljust(20, b"\x00") + bytes((1 if as_server else 0,)) + bytes(31)
-    )
+    tail = bytes((minor,)) + mechanism.ljust(20, b"\x00") + bytes((1 if as_server else 0,))
+    tail += bytes(31)
+    if len(_TAILS) < 64:
+        _TAILS[key] = tail
+    return tail
 
 
 def encode_greeting(mechanism: bytes, as_server: bool, version=(3, 1)) -> bytes:
