@@ -70,7 +70,9 @@ import threading
 import time
 from collections import deque
 
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, _PyBytes_Resize
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF
 from libc.errno cimport EAGAIN, ECONNRESET, EINTR, EPIPE, errno
 from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
@@ -90,7 +92,7 @@ from fastzmq._frame cimport (
     scan_state,
 )
 from fastzmq._pipe cimport Pipe, ZcQueue, low_water_for, zc_ref
-from fastzmq._ring cimport Ring
+from fastzmq._ring cimport BIG_FRAME_MIN, RefRing, Ring, ref_rec
 from fastzmq._waiter cimport (
     WakeGroup,
     Waiter,
@@ -134,6 +136,9 @@ cdef extern from "_poller.h" nogil:
         FZ_RDHUP
         FZ_BACKEND_POLL
     uint32_t FZ_ET
+
+cdef extern from "Python.h":
+    void _decref "Py_DECREF"(PyObject* o)
 
 # readiness bits (_poller.h's, equal to epoll's numbers: _transport.py spells them so)
 cdef enum:
@@ -194,6 +199,7 @@ cdef enum:
     ERR_EOF = -100
 
 cdef size_t MAX_SEND_BYTES = 4 * 1024 * 1024
+cdef size_t BIG_FIRST_BYTES = 32 * 1024 * 1024  # a huge body's first allocation (then x2)
 cdef size_t CURVE_BATCH_BYTES = 256 * 1024  # sealed bytes staged per send (stays in cache)
 cdef enum:
     SMALL_CMD = 23          # largest command body held back when cut: a PING's
@@ -299,12 +305,23 @@ cdef class Engine:
     cdef bint delivered             # _fill_in handed such a socket a message
     cdef public CurveCodec curve    # CURVE traffic transform (None: plain frames on the wire)
     cdef double rx_at               # monotonic time of the last read that brought bytes
+    # huge frames (BIG_FRAME_MIN or more): body received straight into its bytes object
+    cdef RefRing bigq               # the pipe's queue of such bodies, to the socket
+    cdef PyObject* big              # the bytes object being filled (ours), or NULL
+    cdef char* big_data             # its buffer
+    cdef size_t big_size, big_got, big_cap  # announced body size, bytes in, allocated
+    cdef uint64_t big_pos           # inbound-ring position just after its header
+    cdef ref_rec* bigv              # finished bodies of the message being received (ours)
+    cdef int nbig, capbig
 
     def __cinit__(self):
         self.state = ST_HANDSHAKE
         self.slot = -1
         self.fd = -1
         self._hs_out = b""
+
+    def __dealloc__(self):
+        self._big_release()
 
     @property
     def hs_out(self):
@@ -566,7 +583,10 @@ cdef class Engine:
             if self.rcvhwm and not self.inq.below_hwm(self.rcvhwm):
                 self.throttled = True
                 return 0
-            p = self._in_space(tmp, &room)
+            if self.big != NULL:
+                p = <unsigned char*>self._big_space(&room)  # (hold_len is 0 in a body)
+            else:
+                p = self._in_space(tmp, &room)
             if p == NULL:
                 return 12  # ENOMEM
             n = recv(self.fd, p + self.hold_len, room, MSG_DONTWAIT)
@@ -580,7 +600,10 @@ cdef class Engine:
                     continue
                 return errno
             self.rx_reads += 1
-            rc = self._absorb(p, self.hold_len + <size_t>n, p != tmp)
+            if self.big != NULL:
+                rc = self._big_absorb(<size_t>n)
+            else:
+                rc = self._absorb(p, self.hold_len + <size_t>n, p != tmp)
             if rc != 0:
                 return rc
             # A short read does not prove the kernel buffer is drained (an AF_UNIX
@@ -594,7 +617,7 @@ cdef class Engine:
         cdef scan_state before = self.in_scan
         cdef uint64_t base = self.inq.wpos
         cdef Py_ssize_t last_end
-        cdef size_t nmsgs
+        cdef size_t nmsgs, tail = 0
         cdef int rc
         self.hold_len = 0
         rc = scan_frames(&self.in_scan, buf, n, &last_end, &nmsgs)
@@ -607,14 +630,137 @@ cdef class Engine:
             rc = scan_frames(&self.in_scan, buf, n, &last_end, &nmsgs)
             if rc < 0:
                 return rc
+        if self.in_scan.remaining != 0 and self.in_scan.cur_size >= BIG_FRAME_MIN:
+            tail = self._big_start(buf, n)  # the body's first bytes leave buf
+            if tail == <size_t>-1:
+                return 12  # ENOMEM
+            n -= tail
         if in_ring:
             self.inq.commit(n)
         elif self.inq.write(buf, n) < 0:
             return 12  # ENOMEM
+        if tail:
+            self.big_pos = self.inq.wpos
         if nmsgs:
+            if self.nbig and self._big_publish() != 0:
+                return 12
             self.inq.publish_to(base + <uint64_t>last_end, nmsgs)
             self.delivered = self.expects_reply
         return 0
+
+    # ---------------------------------------------------------------- huge frames
+    # A data frame of BIG_FRAME_MIN bytes or more is received straight into the bytes object
+    # the user gets: allocated (with the GIL) when its header arrives, grown by doubling as
+    # the body arrives (realloc of an mmap'd block: no copy), so memory follows what the peer
+    # sent, not what it announced. The ring gets the header; the object goes to the socket by
+    # the pipe's RefRing when its message is published. Released if the connection dies.
+    cdef size_t _big_start(self, unsigned char* buf, size_t n) noexcept nogil:
+        """The scan of buf[:n] ended inside a huge frame's body: start receiving it by
+        reference, taking the body bytes at the end of buf. How many (0: not here), or -1."""
+        cdef unsigned long long got = self.in_scan.cur_size - self.in_scan.remaining
+        cdef size_t cap
+        if (got > n or self.in_scan.cur_flags & FRAME_COMMAND or self.bigq is None
+                or self.in_scan.cur_size > <unsigned long long>(<size_t>-1 >> 1)):
+            return 0  # the header came earlier, a command, no queue: in the ring as usual
+        cap = <size_t>self.in_scan.cur_size
+        if cap > BIG_FIRST_BYTES:
+            cap = BIG_FIRST_BYTES
+        if self._big_alloc(cap) != 0:
+            return <size_t>-1
+        self.big_size = <size_t>self.in_scan.cur_size
+        self.big_got = <size_t>got
+        memcpy(self.big_data, buf + n - got, <size_t>got)
+        return <size_t>got
+
+    cdef int _big_alloc(self, size_t cap) noexcept with gil:
+        """Allocate the body object (cap bytes), or resize it to cap; -1: out of memory
+        (the object is gone then)."""
+        cdef PyObject* o = self.big
+        try:
+            if o == NULL:
+                obj = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>cap)
+                Py_INCREF(obj)
+                o = <PyObject*>obj
+            else:
+                _PyBytes_Resize(&o, <Py_ssize_t>cap)
+        except BaseException:
+            self.big = NULL  # (_PyBytes_Resize freed it)
+            self.big_data = NULL
+            return -1
+        self.big = o
+        self.big_data = PyBytes_AS_STRING(<object>o)
+        self.big_cap = cap
+        return 0
+
+    cdef char* _big_space(self, size_t* room) noexcept nogil:
+        """Where the body's next bytes go (growing the object when it is full); NULL when
+        out of memory. Never beyond the body: the next frame goes to the ring."""
+        cdef size_t cap
+        if self.big_got == self.big_cap:
+            cap = self.big_cap * 2
+            if cap > self.big_size:
+                cap = self.big_size
+            if self._big_alloc(cap) != 0:
+                return NULL
+        room[0] = self.big_cap - self.big_got
+        return self.big_data + self.big_got
+
+    cdef int _big_absorb(self, size_t n) noexcept nogil:
+        """n more body bytes are in; at the body's end, keep the object for its message
+        (and publish the message if the frame ended it)."""
+        cdef Py_ssize_t last_end
+        cdef size_t nmsgs = 0
+        cdef ref_rec* v
+        cdef int rc = scan_frames(&self.in_scan,
+                                  <const unsigned char*>self.big_data + self.big_got, n,
+                                  &last_end, &nmsgs)
+        if rc < 0:
+            return rc
+        self.big_got += n
+        if self.big_got < self.big_size:
+            return 0
+        if self.nbig == self.capbig:
+            v = <ref_rec*>realloc(self.bigv, (self.capbig * 2 + 4) * sizeof(ref_rec))
+            if v == NULL:
+                return 12
+            self.bigv = v
+            self.capbig = self.capbig * 2 + 4
+        self.bigv[self.nbig].pos = self.big_pos
+        self.bigv[self.nbig].obj = self.big
+        self.nbig += 1
+        self.big = NULL
+        self.big_data = NULL
+        if nmsgs:  # the frame ended its message
+            if self._big_publish() != 0:
+                return 12
+            self.inq.publish_to(self.inq.wpos, 1)
+            self.delivered = self.expects_reply
+        return 0
+
+    cdef int _big_publish(self) noexcept nogil:
+        """Hand the message's bodies to the socket (before its bytes are published)."""
+        cdef int i
+        for i in range(self.nbig):
+            if self.bigq.push(self.bigv[i].pos, self.bigv[i].obj) != 0:
+                self.bigq.unpush()  # none went: they stay ours (released at death)
+                return -1
+        self.bigq.publish()
+        self.nbig = 0
+        return 0
+
+    cdef void _big_release(self):
+        """Death: drop the body being filled and the finished ones never handed over."""
+        cdef int i
+        if self.big != NULL:
+            _decref(self.big)
+        self.big = NULL
+        self.big_data = NULL
+        for i in range(self.nbig):
+            _decref(self.bigv[i].obj)
+        self.nbig = 0
+        free(self.bigv)
+        self.bigv = NULL
+        self.capbig = 0
 
     # ---------------------------------------------------------------- PING, PONG
     cdef size_t _strip(self, unsigned char* buf, size_t n, const scan_state* st) noexcept nogil:
@@ -880,6 +1026,7 @@ cdef class Engine:
         self.inq = pipe.inq
         self.zc = pipe.zc
         self.zc_off = 0
+        self.bigq = pipe.bigin
         self.rcvhwm = rcvhwm
         self.maxmsgsize = maxmsgsize
         scan_init(&self.in_scan, maxmsgsize)
@@ -927,6 +1074,18 @@ cdef class Engine:
         cdef int rc
         self.rx_reads += 1
         while left:
+            if self.big != NULL:  # inside a huge body (see "huge frames")
+                p = <unsigned char*>self._big_space(&room)
+                if p == NULL:
+                    return 12
+                k = left if left < room else room
+                memcpy(p, src, k)
+                src += k
+                left -= k
+                rc = self._big_absorb(k)
+                if rc != 0:
+                    return rc
+                continue
             p = self._in_space(tmp, &room)
             if p == NULL:
                 return 12  # ENOMEM
@@ -1292,6 +1451,8 @@ cdef class Engine:
         if self.wn != NULL:
             waiter_disarm(self.wn)
         self._skip_partial_out()
+        self._big_release()
+        self.bigq = None
         self.inq.rollback()
         self.inq.writer = NULL
         self.out.reader = NULL
