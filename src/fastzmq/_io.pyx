@@ -21,7 +21,9 @@ handshake, errors, closing, timers, commands from socket threads) is queued as a
   record, which lets the socket thread release the object;
 * in: ``recv`` straight into the inbound ring's free space, scan it (validating
   flags, enforcing MAXMSGSIZE), and publish only up to the end of the last complete
-  message, so a socket never sees part of a message; stop reading at RCVHWM;
+  message, so a socket never sees part of a message; stop reading at RCVHWM; a huge
+  data frame's body (``BIG_FRAME_MIN``) is received into the bytes object the user gets
+  and handed over by reference ("huge frames" below, ARCHITECTURE.md);
 * sleep: arm the engine's waiter only when it wants a wake-up from the socket side
   (outbound ring empty, or input throttled), then re-check (Dekker pairing with the
   ring's publish/consume; see _waiter.pxd).
@@ -112,6 +114,7 @@ from fastzmq._waiter cimport (
 )
 
 from fastzmq import constants as _c
+from fastzmq._waiter import check_backend
 from fastzmq.error import ZMQError
 
 
@@ -404,6 +407,22 @@ cdef class Engine:
             self.hb_req = True  # the slow path starts _drain_tick
         return 0
 
+    cdef int _send_failed(self) noexcept nogil:
+        """A send()/sendmsg() returned -1: what errno means for the outbound direction.
+        -1: interrupted, try again; 0: stop sending for now (the kernel's buffer is full, or
+        the peer reads no more: then send no more, but read what it sent); else the errno
+        the connection dies of."""
+        if errno == EAGAIN:
+            self.out_blocked = True
+            return 0
+        if errno == EINTR:
+            return -1
+        if errno == EPIPE or errno == ECONNRESET:
+            self.out_dead = True
+            self.out_blocked = True
+            return 0
+        return errno
+
     cdef bint _arm(self) noexcept nogil:
         """Arm the waiter if we want the socket to wake us; True if work appeared."""
         cdef bint want_out = not self.out_blocked
@@ -522,17 +541,10 @@ cdef class Engine:
             mh.msg_flags = 0
             n = sendmsg(self.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT)
             if n < 0:
-                if errno == EAGAIN:
-                    self.out_blocked = True
-                    return 0
-                if errno == EINTR:
+                rc = self._send_failed()
+                if rc < 0:
                     continue
-                if errno == EPIPE or errno == ECONNRESET:
-                    # the peer stopped reading: send no more, but read what it sent
-                    self.out_dead = True
-                    self.out_blocked = True
-                    return 0
-                return errno
+                return rc
             total = 0
             ring_bytes = 0
             left = <size_t>n
@@ -862,21 +874,14 @@ cdef class Engine:
         """
         cdef ssize_t n
         cdef uint64_t done
+        cdef int rc
         if self.ctl_off < self.ctl_len:
             limit[0] = 0
             n = send(self.fd, self.ctl + self.ctl_off, self.ctl_len - self.ctl_off,
                      MSG_NOSIGNAL | MSG_DONTWAIT)
             if n < 0:
-                if errno == EAGAIN:
-                    self.out_blocked = True
-                    return 0
-                if errno == EINTR:
-                    return 0
-                if errno == EPIPE or errno == ECONNRESET:
-                    self.out_dead = True
-                    self.out_blocked = True
-                    return 0
-                return errno
+                rc = self._send_failed()
+                return rc if rc > 0 else 0  # (interrupted: the caller comes back at once)
             self.ctl_off += <int>n
             if self.ctl_off == self.ctl_len:
                 self.ctl_off = self.ctl_len = 0
@@ -1106,16 +1111,10 @@ cdef class Engine:
             if self.curve.ooff < self.curve.olen:
                 n = send(self.fd, self.curve.obuf + self.curve.ooff, self.curve.olen - self.curve.ooff, MSG_NOSIGNAL | MSG_DONTWAIT)
                 if n < 0:
-                    if errno == EAGAIN:
-                        self.out_blocked = True
-                        return 0
-                    if errno == EINTR:
+                    n = self._send_failed()
+                    if n < 0:
                         continue
-                    if errno == EPIPE or errno == ECONNRESET:
-                        self.out_dead = True
-                        self.out_blocked = True
-                        return 0
-                    return errno
+                    return <int>n
                 self.curve.ooff += <size_t>n
                 continue
             n = self._curve_seal_batch()
@@ -1551,6 +1550,8 @@ cdef class IOThread:
 
     def __cinit__(self, context, int index=0):
         self.poller.fd = -1
+        if waiter_backend() < 0:
+            check_backend()  # FASTZMQ_POLLER names no backend: ZMQError(EINVAL)
         if fz_poller_open(&self.poller, waiter_backend()) < 0:
             raise OSError(errno, os.strerror(errno))
         self.level = self.poller.backend == FZ_BACKEND_POLL

@@ -29,6 +29,12 @@ on the socket thread, the only one that may touch a reference count. Reaping hap
 on the next send, and everything is released when the pipe is freed. Only ``bytes``
 qualify: they are immutable, so the wire sees what ``send`` saw.
 
+Huge frames, inbound (wire pipes). A data frame of ``BIG_FRAME_MIN`` or more arrives by
+reference too: the engine receives its body into the bytes object itself and puts only
+the header into ``inq``; the object comes in ``bigin`` (a ``RefRing``), published before
+the message's bytes, keyed by the ring position just after its header. ``_read_wire``
+takes it there instead of copying a body out of the ring.
+
 HWM counts whole messages: ``out.pending_msgs()`` is published minus consumed
 messages, and the consumer (engine or peer socket) counts the messages it consumes.
 The socket thread is the only caller of every method here.
