@@ -280,3 +280,37 @@ def test_sending_a_huge_body_copies_nothing(ctx, tracing):
     assert not t.is_alive()
     assert bytes(sink[:9]) == b"\x02" + struct.pack(">Q", size)
     assert digest(memoryview(sink)[9 : 9 + size]) == digest(body)
+
+
+def test_huge_frame_arriving_with_the_handshake(ctx):
+    """The peer's READY, a huge frame's header and the start of its body in one write: the
+    engine gets them as the handshake's leftover (Engine._feed), then the rest by reads."""
+    from fastzmq.zmtp.handshake import NEED_DATA
+
+    pull = ctx.socket(zmq.PULL)
+    pull.rcvtimeo = T_MS
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    body = payload(BIG + 5, 11)
+    frame = b"\x02" + struct.pack(">Q", len(body)) + body
+    first = 48 * 1024  # with READY, in one write
+    c = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        hs = Handshake(socket_type="PUSH")
+        c.sendall(hs.data_to_send())
+        ev, sent_ready = NEED_DATA, False
+        deadline = time.monotonic() + 5
+        while not sent_ready and time.monotonic() < deadline:
+            hs.receive_data(c.recv(65536))
+            ev = hs.next_event()
+            out = hs.data_to_send()
+            if b"\x05READY" in out:
+                out += frame[:first]
+                sent_ready = True
+            c.sendall(out)
+        assert sent_ready, ev
+        c.sendall(frame[first:])
+        got = pull.recv()
+        assert digest(got) == digest(body)
+        assert taken(pull) == 1
+    finally:
+        c.close()
