@@ -22,8 +22,10 @@ nb = pytest.importorskip("nacl.bindings")
 
 C2S, S2C = b"CurveZMQMESSAGEC", b"CurveZMQMESSAGES"
 ERR_FRAME, ERR_NONCE, ERR_CRYPTO, ERR_FLAGS = -20, -21, -22, -23
-# around the Salsa20 block (64), the one-time key's half block (32), the short header (255)
-SIZES = [0, 1, 15, 16, 30, 31, 32, 33, 63, 64, 65, 95, 96, 97, 254, 255, 256, 4096, 70000]
+# around the Salsa20 block (64), the one-time key's half block (32), the short header (255),
+# and the 8-byte words the head of block 0 is combined in (7..9, 23..25)
+SIZES = [0, 1, 7, 8, 9, 15, 16, 23, 24, 25, 30, 31, 32, 33, 63, 64, 65, 95, 96, 97, 254, 255, 256]
+SIZES += [4096, 70000]
 
 
 def _key() -> bytes:
@@ -181,3 +183,18 @@ def test_mixed_stream_in_order(ctx, sender, receiver):
             pull.close()
     finally:
         pctx.destroy(linger=0)
+
+
+@pytest.mark.parametrize("size", [16, 4096, 70000])
+def test_bench_helper_opens_what_it_seals(size):
+    """bench/bench_curve.py's timing loops seal with one codec and open with its peer's;
+    a frame that does not open raises (no timing is checked here)."""
+    result = _curve._bench_frames(size, 3)
+    assert set(result) == {
+        "seal",
+        "open",
+        "salsa20_block0",
+        "salsa20_rest",
+        "poly1305",
+        "poly1305_verify",
+    }

@@ -44,7 +44,8 @@ run against libzmq); if the primitives cannot be found the codec uses
 
 from libc.stdint cimport uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcmp, memcpy, memmove
+from libc.string cimport memcpy, memmove
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 
 ctypedef int (*core_fn)(unsigned char* out, const unsigned char* inp, const unsigned char* k,
@@ -144,9 +145,58 @@ cdef extern from *:
     #endif
         return v;
     }
+    /* out[i] = a[i] ^ b[i] for i < n (n is small: the head of a frame in keystream block 0),
+       eight bytes at a time */
+    static inline void fz_xor_bytes(unsigned char* out, const unsigned char* a,
+                                    const unsigned char* b, size_t n) {
+        size_t i = 0;
+        uint64_t x, y;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            x ^= y;
+            memcpy(out + i, &x, 8);
+        }
+        for (; i < n; i++)
+            out[i] = a[i] ^ b[i];
+    }
+    /* wipe a keystream block (its first half is a Poly1305 key): zeroes that the compiler
+       may not drop (the barrier makes the memory observable), as sodium_memzero's fallback */
+    #if defined(__GNUC__)
+    #define FZ_WIPE_INLINE 1
+    static inline void fz_wipe(void* p, size_t n) {
+        memset(p, 0, n);
+        __asm__ __volatile__("" : : "r"(p) : "memory");
+    }
+    #else
+    #define FZ_WIPE_INLINE 0
+    static inline void fz_wipe(void* p, size_t n) { (void)p; (void)n; }
+    #endif
+    /* "\x07MESSAGE": the command name that starts every MESSAGE body (8 bytes) */
+    static const unsigned char fz_message_name[8] = {7, 'M', 'E', 'S', 'S', 'A', 'G', 'E'};
+    static inline void fz_put_name(unsigned char* p) { memcpy(p, fz_message_name, 8); }
+    static inline int fz_is_name(const unsigned char* p) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, fz_message_name, 8);
+        return a == b;
+    }
     """
     void _put_be64 "fz_put_be64"(unsigned char* p, uint64_t v) noexcept nogil
     uint64_t _get_be64 "fz_get_be64"(const unsigned char* p) noexcept nogil
+    void _xor_bytes "fz_xor_bytes"(unsigned char* out, const unsigned char* a,
+                                   const unsigned char* b, size_t n) noexcept nogil
+    void _wipe_inline "fz_wipe"(void* p, size_t n) noexcept nogil
+    int FZ_WIPE_INLINE
+    void _put_name "fz_put_name"(unsigned char* p) noexcept nogil
+    bint _is_name "fz_is_name"(const unsigned char* p) noexcept nogil
+
+
+cdef inline void _wipe(unsigned char* p, size_t n) noexcept nogil:
+    if FZ_WIPE_INLINE:
+        _wipe_inline(p, n)
+    else:
+        S.memzero(p, n)
 
 
 cdef void _seal(unsigned char* mac, unsigned char* c, size_t n, const unsigned char* n8,
@@ -154,14 +204,12 @@ cdef void _seal(unsigned char* mac, unsigned char* c, size_t n, const unsigned c
     """XSalsa20-Poly1305 with the HSalsa20 subkey given: c[0:n] encrypted in place, tag to
     mac (libsodium's crypto_secretbox_detached after its HSalsa20 step)."""
     cdef unsigned char block[64]
-    cdef size_t i, head = n if n < 32 else 32
     S.salsa20_xor_ic(block, _zeros, 64, n8, 0, sub)
-    for i in range(head):
-        c[i] ^= block[32 + i]
+    _xor_bytes(c, c, block + 32, n if n < 32 else 32)
     if n > 32:
         S.salsa20_xor_ic(c + 32, c + 32, n - 32, n8, 1, sub)
     S.poly1305(mac, c, n, block)
-    S.memzero(block, 64)
+    _wipe(block, 64)
 
 
 cdef void _seal_from(unsigned char* mac, unsigned char* c, unsigned char flags,
@@ -171,31 +219,27 @@ cdef void _seal_from(unsigned char* mac, unsigned char* c, unsigned char flags,
     copy first): the flags byte takes keystream byte 32, m[0:31] the rest of block 0, and
     m[31:] starts block 1, so the bulk is one aligned crypto_stream_salsa20_xor_ic."""
     cdef unsigned char block[64]
-    cdef size_t i, head = n if n < 31 else 31
     S.salsa20_xor_ic(block, _zeros, 64, n8, 0, sub)
     c[0] = flags ^ block[32]
-    for i in range(head):
-        c[1 + i] = m[i] ^ block[33 + i]
+    _xor_bytes(c + 1, m, block + 33, n if n < 31 else 31)
     if n > 31:
         S.salsa20_xor_ic(c + 32, m + 31, n - 31, n8, 1, sub)
     S.poly1305(mac, c, 1 + n, block)
-    S.memzero(block, 64)
+    _wipe(block, 64)
 
 
 cdef int _open(unsigned char* out, const unsigned char* mac, const unsigned char* c, size_t n,
                const unsigned char* n8, const unsigned char* sub) noexcept nogil:
     """The inverse: the tag checked first (constant time), then c[0:n] decrypted to out."""
     cdef unsigned char block[64]
-    cdef size_t i, head = n if n < 32 else 32
     S.salsa20_xor_ic(block, _zeros, 64, n8, 0, sub)
     if S.poly1305_verify(mac, c, n, block) != 0:
-        S.memzero(block, 64)
+        _wipe(block, 64)
         return -1
-    for i in range(head):
-        out[i] = c[i] ^ block[32 + i]
+    _xor_bytes(out, c, block + 32, n if n < 32 else 32)
     if n > 32:
         S.salsa20_xor_ic(out + 32, c + 32, n - 32, n8, 1, sub)
-    S.memzero(block, 64)
+    _wipe(block, 64)
     return 0
 
 
@@ -235,13 +279,13 @@ cdef class CurveCodec:
 
     cdef unsigned char* begin_frame(self, size_t size, int flags) noexcept nogil:
         cdef size_t wire = CURVE_OVERHEAD + size
-        cdef size_t need = self.olen + 9 + wire
-        cdef size_t cap
+        cdef size_t hl = 9 if wire > 255 else 2
+        cdef size_t need, cap
         cdef unsigned char* p
         cdef unsigned char* q
         if self.ooff == self.olen:
             self.ooff = self.olen = 0
-            need = 9 + wire
+        need = self.olen + hl + wire
         if need > self.ocap:
             cap = self.ocap
             while cap < need:
@@ -252,29 +296,29 @@ cdef class CurveCodec:
             self.obuf, self.ocap = q, cap
         p = self.obuf + self.olen
         # the wire header: flags 0 (long if needed), body = the MESSAGE command
-        if wire > 255:
+        if hl == 9:
             p[0] = 2
             _put_be64(p + 1, wire)
-            p += 9
         else:
             p[0] = 0
             p[1] = <unsigned char>wire
-            p += 2
-        memcpy(p, <const char*>"\x07MESSAGE", 8)
-        _put_be64(self.snonce + 16, self.send_n)
-        memcpy(p + 8, self.snonce + 16, 8)
+        p += hl
+        _put_name(p)
+        _put_be64(p + 8, self.send_n)  # the short nonce, as Salsa20's nonce (seal_last*)
+        if not self.fast:
+            memcpy(self.snonce + 16, p + 8, 8)
         self.send_n += 1
         p[32] = <unsigned char>(flags & 3)
         # remember where the box starts (the MAC slot) for seal_last
         self._last_box = p + 16
         self._last_len = 1 + size
-        self.olen = <size_t>(p - self.obuf) + wire
+        self.olen += hl + wire
         return p + 33
 
     cdef void seal_last(self) noexcept nogil:
         # in place: the ciphertext lands on the plaintext, the tag in front of it
         if self.fast:
-            _seal(self._last_box, self._last_box + 16, self._last_len, self.snonce + 16,
+            _seal(self._last_box, self._last_box + 16, self._last_len, self._last_box - 8,
                   self.ssub)
         else:  # libsodium allows c + MAC == m
             S.box_easy_afternm(self._last_box, self._last_box + 16, self._last_len,
@@ -284,7 +328,7 @@ cdef class CurveCodec:
         # the body read where it lies: encrypted straight into the staging buffer
         if self.fast:
             _seal_from(self._last_box, self._last_box + 16, self._last_box[16], body,
-                       self._last_len - 1, self.snonce + 16, self.ssub)
+                       self._last_len - 1, self._last_box - 8, self.ssub)
         else:
             memcpy(self._last_box + 17, body, self._last_len - 1)
             S.box_easy_afternm(self._last_box, self._last_box + 16, self._last_len,
@@ -325,7 +369,7 @@ cdef class CurveCodec:
     cdef int open_into(self, const unsigned char* body, size_t size,
                        unsigned char* out) noexcept nogil:
         cdef uint64_t n
-        if size < CURVE_OVERHEAD or memcmp(body, <const char*>"\x07MESSAGE", 8) != 0:
+        if size < CURVE_OVERHEAD or not _is_name(body):
             return CURVE_ERR_FRAME
         n = _get_be64(body + 8)
         if n <= self.recv_n:
@@ -349,17 +393,17 @@ cdef class CurveCodec:
         cdef uint64_t n
         cdef unsigned char block[64]
         cdef unsigned char flags
-        if size < CURVE_OVERHEAD or memcmp(body, <const char*>"\x07MESSAGE", 8) != 0:
+        if size < CURVE_OVERHEAD or not _is_name(body):
             return CURVE_ERR_FRAME
         n = _get_be64(body + 8)
         if n <= self.recv_n:
             return CURVE_ERR_NONCE
         S.salsa20_xor_ic(block, _zeros, 64, body + 8, 0, self.rsub)
         if S.poly1305_verify(body + 16, body + 32, size - 32, block) != 0:
-            S.memzero(block, 64)
+            _wipe(block, 64)
             return CURVE_ERR_CRYPTO
         flags = body[32] ^ block[32]
-        S.memzero(block, 64)
+        _wipe(block, 64)
         self.recv_n = n
         if flags & ~3:
             return CURVE_ERR_FLAGS
@@ -371,14 +415,13 @@ cdef class CurveCodec:
         cdef unsigned char block[64]
         cdef const unsigned char* c = body + 32 + start
         cdef uint64_t at = 32 + start            # keystream offset
-        cdef size_t i, head = (64 - at % 64) % 64
+        cdef size_t head = (64 - at % 64) % 64
         if head > k:
             head = k
         if head:  # into the middle of a keystream block: that block on the side
             S.salsa20_xor_ic(block, _zeros, 64, body + 8, at // 64, self.rsub)
-            for i in range(head):
-                out[i] = c[i] ^ block[at % 64 + i]
-            S.memzero(block, 64)
+            _xor_bytes(out, c, block + at % 64, head)
+            _wipe(block, 64)
         if k > head:
             S.salsa20_xor_ic(out + head, c + head, k - head, body + 8, (at + head) // 64,
                              self.rsub)
@@ -443,3 +486,90 @@ cdef class CurveCodec:
             return out[0], (<char*>out)[1 : n - 32]
         finally:
             free(out)
+
+
+cdef double _mono() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + ts.tv_nsec * 1e-9
+
+
+def _bench_frames(size_t size, size_t count):
+    """ns per frame of `size` body bytes, in nogil loops of `count` (bench/bench_curve.py):
+    the codec's seal (begin_frame + seal_last_from) and open (open_into), and the libsodium
+    calls they make alone (keystream block 0, the rest of the stream, Poly1305, its verify).
+    """
+    if _load() != 2:
+        raise RuntimeError("libsodium's primitives are not available")
+    import os
+
+    key = os.urandom(32)
+    cdef CurveCodec tx = CurveCodec(key, False, 1, 0)
+    cdef CurveCodec rx = CurveCodec(key, True, 1, 0)
+    body_obj = os.urandom(size)
+    cdef const unsigned char* body = <const unsigned char*><const char*>body_obj
+    frames = [_body_of(tx.seal_frame(0, body_obj)) for _ in range(count)]
+    cdef size_t wire = CURVE_OVERHEAD + size
+    joined = b"".join(frames)
+    cdef const unsigned char* src = <const unsigned char*><const char*>joined
+    cdef unsigned char* out = <unsigned char*>malloc(size + 64)
+    cdef unsigned char* scratch = <unsigned char*>malloc(size + 64)
+    cdef unsigned char block[64]
+    cdef unsigned char mac[16]
+    cdef size_t i
+    cdef int bad = 0
+    cdef double t0, t_seal, t_open, t_block, t_rest, t_poly, t_verify
+    if out == NULL or scratch == NULL:
+        free(out)
+        free(scratch)
+        raise MemoryError()
+    memcpy(scratch, body, size)
+    try:
+        with nogil:
+            t0 = _mono()
+            for i in range(count):
+                if tx.begin_frame(size, 0) == NULL:
+                    bad = 1
+                    break
+                tx.seal_last_from(body)
+                tx.ooff = tx.olen  # the staging buffer sent
+            t_seal = _mono() - t0
+            t0 = _mono()
+            for i in range(count):
+                bad |= rx.open_into(src + i * wire, wire, out)
+            t_open = _mono() - t0
+            t0 = _mono()
+            for i in range(count):
+                S.salsa20_xor_ic(block, _zeros, 64, src + i * wire + 8, 0, tx.ssub)
+            t_block = _mono() - t0
+            t0 = _mono()
+            if size > 31:
+                for i in range(count):
+                    S.salsa20_xor_ic(scratch, scratch, size - 31, src + i * wire + 8, 1, tx.ssub)
+            t_rest = _mono() - t0
+            t0 = _mono()
+            for i in range(count):
+                S.poly1305(mac, src + i * wire + 32, 1 + size, block)
+            t_poly = _mono() - t0
+            t0 = _mono()
+            for i in range(count):
+                S.poly1305_verify(mac, src + i * wire + 32, 1 + size, block)
+            t_verify = _mono() - t0
+    finally:
+        free(out)
+        free(scratch)
+    if bad:
+        raise RuntimeError("a frame sealed by the codec did not open (or out of memory)")
+    scale = 1e9 / count
+    return {
+        "seal": t_seal * scale,
+        "open": t_open * scale,
+        "salsa20_block0": t_block * scale,
+        "salsa20_rest": t_rest * scale,
+        "poly1305": t_poly * scale,
+        "poly1305_verify": t_verify * scale,
+    }
+
+
+def _body_of(bytes frame):
+    return frame[2:] if frame[0] == 0 else frame[9:]
