@@ -24,10 +24,10 @@ import time
 import tracemalloc
 
 import pytest
-from fastzmq._ring import BIG_FRAME_BYTES
 
 import fastzmq as zmq
 from conftest import wait_until
+from fastzmq._ring import BIG_FRAME_BYTES
 from fastzmq.zmtp.handshake import Handshake
 
 sys.path.insert(0, os.path.dirname(__file__))
