@@ -240,17 +240,6 @@ class Connection(Engine):
         ivl = _opt(self.socket, _c.HANDSHAKE_IVL)
         if ivl > 0:
             self.timer = io.add_timer(ivl / 1000.0, self._handshake_timeout)
-        if self.owner.kind == "connect":
-            # A connect: our signature goes out at once, and no recv that would meet
-            # EAGAIN (the peer has rarely accepted us yet); whatever it has sent by now,
-            # or its EOF, is reported by the fresh registration's first event.
-            try:
-                self._hs_send()
-            except (BlockingIOError, InterruptedError):
-                pass  # (the rest goes at the next event: hs_out is not empty)
-            except OSError as e:
-                self.die(e.errno or -1)
-            return
         self._handshake_io(EPOLLOUT | EPOLLIN)
 
     # ---------------------------------------------------------------- events
