@@ -1901,7 +1901,10 @@ cdef class IOThread:
         self.check_idle()
 
     def check_idle(self):
-        if not self.lingering:
+        # (is_set first: Event.set takes its Condition's lock and notifies, three times
+        # per closed connection otherwise; a clear() is always followed by a command
+        # whose end calls this, so a set is never missed)
+        if not self.lingering and not self.idle.is_set():
             self.idle.set()
 
     def wait_sockets_closed(self, timeout=None):

@@ -169,10 +169,10 @@ def _peer_address(pysock: Any, peer: Any = None) -> bytes:
     """The peer's IP address (ZAP's "address" frame, the "Peer-Address" property); for
     ipc, as libzmq on Linux, ``localhost:UID:GID:PID`` of the peer process. ``peer``:
     the address accept() or connect() already gave (IPv4), which saves a getpeername()."""
+    if isinstance(peer, tuple) and len(peer) == 2:  # (an IPv4 sockaddr: no family lookup)
+        return peer[0].encode()
     try:
         family = pysock.family
-        if family == _pysocket.AF_INET and isinstance(peer, tuple):
-            return peer[0].encode()
         if family in (_pysocket.AF_INET, _pysocket.AF_INET6):
             return pysock.getpeername()[0].encode()
         if family == getattr(_pysocket, "AF_UNIX", None) and hasattr(_pysocket, "SO_PEERCRED"):

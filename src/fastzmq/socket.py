@@ -92,6 +92,9 @@ def _shadow_target(address: Any) -> Any:
     return target
 
 
+_DECLARED: set = set()  # (class, public attribute name) found declared by __setattr__
+
+
 class Socket(SocketCore, Generic[T]):
     """A fastzmq socket. Create it with ``Context.socket(type)``."""
 
@@ -106,11 +109,15 @@ class Socket(SocketCore, Generic[T]):
         AttributeError, so a mistyped option (``s.lingr = 0``) is never silently kept.
         Private names (``_x``) and what the instance already holds are set as usual."""
         if key[:1] != "_" and key not in self.__dict__:
-            for klass in type(self).__mro__:
-                if key in klass.__dict__ or key in getattr(klass, "__annotations__", ()):
-                    break
-            else:
-                raise AttributeError(f"{type(self).__name__} has no such option: {key.upper()}")
+            cls = type(self)
+            if (cls, key) not in _DECLARED:  # (a few per socket: context, closed, ...)
+                for klass in cls.__mro__:
+                    if key in klass.__dict__ or key in getattr(klass, "__annotations__", ()):
+                        break
+                else:
+                    raise AttributeError(f"{cls.__name__} has no such option: {key.upper()}")
+                if len(_DECLARED) < 4096:
+                    _DECLARED.add((cls, key))
         object.__setattr__(self, key, value)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:

@@ -62,7 +62,14 @@ from fastzmq.zmtp import (
     PeerError,
     ProtocolError,
 )
-from fastzmq.zmtp.commands import ERROR, encode_error_data, get_property, parse_error_reason
+from fastzmq.zmtp.commands import (
+    ERROR,
+    READY,
+    encode_error_data,
+    encode_metadata,
+    get_property,
+    parse_error_reason,
+)
 from fastzmq.zmtp.mechanisms import Mechanism
 from fastzmq.zmtp.mechanisms.null import NullMechanism
 
@@ -178,19 +185,33 @@ MECHANISM, DONE, FAILED = "MECHANISM", "DONE", "FAILED"
 _GREETING_STATES = (SIGNATURE, REVISION, GREETING, OLD_GREETING, V1_IDENTITY)
 
 
+_EMPTY_SIGNATURE = b"\xff" + bytes(7) + b"\x01\x7f"  # (no identity: the usual case)
+
+
 def encode_signature(identity: bytes = b"") -> bytes:
     """Our first 10 bytes: a signature to ZMTP 2.0+ peers, an identity frame's header (the
     identity size + 1, flags 0x7F) to ZMTP 1.0 peers (RFC 15)."""
+    if not identity:
+        return _EMPTY_SIGNATURE
     return b"\xff" + struct.pack(">Q", len(identity) + 1) + b"\x7f"
+
+
+_TAILS: dict = {}  # (mechanism, as_server, minor) -> greeting tail (a handful of kinds)
 
 
 def encode_greeting_tail(mechanism: bytes, as_server: bool, minor: int) -> bytes:
     """The ZMTP 3 greeting after the signature and the major version (53 bytes)."""
+    key = (mechanism, bool(as_server), minor)
+    tail = _TAILS.get(key)
+    if tail is not None:
+        return tail
     if len(mechanism) > 20:
         raise ValueError("mechanism name is at most 20 bytes")
-    return (
-        bytes((minor,)) + mechanism.ljust(20, b"\x00") + bytes((1 if as_server else 0,)) + bytes(31)
-    )
+    tail = bytes((minor,)) + mechanism.ljust(20, b"\x00") + bytes((1 if as_server else 0,))
+    tail += bytes(31)
+    if len(_TAILS) < 64:
+        _TAILS[key] = tail
+    return tail
 
 
 def encode_greeting(mechanism: bytes, as_server: bool, version=(3, 1)) -> bytes:
@@ -255,6 +276,24 @@ def parse_mechanism_name(greeting: bytes) -> bytes:
     return name
 
 
+_NULL_READY: dict = {}  # (socket type, identity) -> our READY command frame
+
+
+def _null_ready(socket_type: str, identity: bytes) -> bytes:
+    """Our NULL READY (Socket-Type, and Identity for the types that send one), cached:
+    the bytes the general path builds through the mechanism, once per socket kind."""
+    key = (socket_type, identity)
+    frame = _NULL_READY.get(key)
+    if frame is None:
+        meta = {"Socket-Type": socket_type.encode()}
+        if socket_type in _SENDS_IDENTITY:
+            meta["Identity"] = identity
+        frame = encode_command(READY, encode_metadata(meta))
+        if len(_NULL_READY) < 1024:  # (bounded: identities are user data)
+            _NULL_READY[key] = frame
+    return frame
+
+
 class Handshake:
     """Greeting + security mechanism + metadata for one connection, sans I/O."""
 
@@ -295,10 +334,10 @@ class Handshake:
             raise RuntimeError("handshake is complete: later bytes belong to the traffic stream")
         if self.state in (DONE, FAILED):
             return
-        if self.state == MECHANISM:
+        if self.state == MECHANISM and self._decoder is not None:
             self._decoder.feed(data)
         else:
-            self._greeting += data
+            self._greeting += data  # (also the NULL fast path's READY, before a decoder)
 
     def data_to_send(self) -> bytes:
         """Everything queued for the peer since the last call (greeting, commands, ERROR)."""
@@ -343,6 +382,10 @@ class Handshake:
     def _advance(self) -> Event:
         if self.state != MECHANISM:
             event = self._on_greeting()
+            if event is not None:
+                return event
+        if self._decoder is None:  # the NULL fast path: the peer's READY, read directly
+            event = self._fast_ready()
             if event is not None:
                 return event
         while True:
@@ -404,11 +447,48 @@ class Handshake:
         self.peer_version = (greeting[10], greeting[11])
         self.peer_as_server = greeting[32] == 1
         self.state = MECHANISM
+        mech = self.mechanism
+        if type(mech) is NullMechanism and mech._ask is None and not self._metadata_extra:
+            # NULL without ZAP and without extra metadata (every plain connection): our
+            # READY is the same bytes for every connection of this socket type and identity
+            # (cached); the peer's READY is read by _fast_ready, which hands anything else
+            # to the general path below.
+            self._out += _null_ready(self.socket_type, self.identity)
+            mech._ready_sent = True
+            del buf[:GREETING_SIZE]
+            return None
         self._decoder = Decoder(self._max_command_size)
         self._decoder.feed(bytes(buf[GREETING_SIZE:]))
         self._greeting = bytearray()
         metadata = self._our_metadata(self._metadata_extra or {})
-        self._queue(self.mechanism.start(metadata, self.peer_as_server))
+        self._queue(mech.start(metadata, self.peer_as_server))
+        return None
+
+    def _fast_ready(self) -> Event | None:
+        """(NULL fast path, in MECHANISM before any decoder) The peer's first command,
+        read from the buffered bytes when it is a short READY: NEED_DATA while it is
+        incomplete, the completion once it is whole. Anything else (a long frame, ERROR,
+        another command, a data frame) gets a Decoder fed with the bytes so far: None,
+        and the general path goes on exactly as if there were no fast path."""
+        buf = self._greeting
+        n = len(buf)
+        if n == 0:
+            return NEED_DATA
+        if buf[0] == 0x04:  # a short command frame
+            if n < 2:
+                return NEED_DATA
+            size = buf[1]
+            if size <= self._max_command_size and (n < 8 or buf[2:8] == b"\x05READY"):
+                if n < 2 + size:
+                    return NEED_DATA
+                if size >= 6:
+                    self.mechanism.receive_command(READY, bytes(buf[8 : 2 + size]))
+                    leftover = bytes(buf[2 + size :])
+                    self._greeting = bytearray()
+                    return self._complete(leftover)
+        self._decoder = Decoder(self._max_command_size)
+        self._decoder.feed(bytes(buf))
+        self._greeting = bytearray()
         return None
 
     def _refuse_unless_null(self, what: str) -> None:
@@ -489,7 +569,7 @@ class Handshake:
             raise PeerError(parse_error_reason(data))
         self._queue(self.mechanism.receive_command(name, data))
 
-    def _complete(self) -> HandshakeComplete:
+    def _complete(self, leftover: bytes | None = None) -> HandshakeComplete:
         meta = self.mechanism.peer_metadata
         raw_type = get_property(meta, "Socket-Type")
         if raw_type is None:
@@ -505,7 +585,7 @@ class Handshake:
             peer_socket_type=peer_type.upper(),
             peer_identity=get_property(meta, "Identity", b""),
             peer_metadata=dict(meta),
-            leftover=self._decoder.pending(),
+            leftover=self._decoder.pending() if leftover is None else leftover,
             version=min(self.version, self.peer_version),
             peer_as_server=self.peer_as_server,
         )
