@@ -35,7 +35,7 @@ import time
 from collections import deque
 from typing import Any
 
-from fastzmq import _fdio, _pgm, _pgmio
+from fastzmq import _fdio, _pgm, _pgmio, _pgmsrc
 from fastzmq import constants as _c
 from fastzmq._io import Engine
 from fastzmq._monitor import emit
@@ -153,6 +153,9 @@ class PgmEndpoint:
         self.timer_runs = 0
         self.inbuf = bytearray()  # source: ZMTP 3 bytes of a message not all read yet
         self.pysocks: list = []
+        self.fds: list = []  # raw fds of a source: its pacing timerfd and notify eventfd
+        self.csrc: Any = None  # a source's C send path (_pgmsrc.Source)
+        self.seen_odata = 0
         try:
             self._open_sockets(opt, sqns)
         except OSError as e:
@@ -187,8 +190,32 @@ class PgmEndpoint:
             eng.detach_rings()
             self._close_sockets()
             raise ZMQError(errno.ENOMEM, "pgm: could not start the pipe")
+        if self.source:
+            try:
+                self._c_source(sqns)
+            except OSError as e:
+                eng.detach_rings()
+                self._close_sockets()
+                raise _zerr(e) from None
         self.pipe.owner = self
         sock._attach(self.pipe)
+
+    def _c_source(self, sqns: int) -> None:
+        """The steady-state send in C, in the I/O thread's nogil dispatch (_pgmsrc): the
+        engine hands its outbound bytes to the hook instead of the socketpair."""
+        tfd = _pgmsrc.timer_fd()
+        self.fds.append(tfd)
+        efd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self.fds.append(efd)
+        tx = self.tx
+        header = _pgm.HEADER.pack(tx.sport, tx.dport, _pgm.ODATA, 0, 0, tx.gsi, 0)
+        port = self.port if self.udp else 0
+        c = _pgmsrc.Source(
+            self.out_fd, header, self.tsdu, sqns, self.rate, self.group_bytes, port, tfd, efd
+        )
+        tx.window = c  # NAKs and RDATA read the C window
+        self.csrc = c
+        self.engine.set_xmit(*c.hook)
 
     # ---------------------------------------------------------------- set-up
     def _open_sockets(self, opt: Any, sqns: int) -> None:
@@ -255,8 +282,13 @@ class PgmEndpoint:
         eng = self.engine
         eng.slot = io.new_slot(eng)
         io.register(self.pair_end.fileno(), eng.slot, KIND_ENGINE, _ENGINE_MASK)
-        self._reg(self.inner, self._inner_event, EPOLLIN)
-        self._reg(self.inp, self._net_event, EPOLLIN)
+        if self.csrc is not None:
+            # the pacing timer wakes the engine itself (its pump, without the GIL)
+            io.register(self.fds[0], eng.slot, KIND_ENGINE, EPOLLIN | EPOLLET)
+            self._reg_fd(self.fds[1], self._notify_event, EPOLLIN)
+        else:
+            self._reg_fd(self.inner_fd, self._inner_event, EPOLLIN)
+        self._reg_fd(self.inp_fd, self._net_event, EPOLLIN)
         self.slot_inner, self.slot_net = self.slots[0], self.slots[1]
         self.inner_mask = EPOLLIN
         if self.source:
@@ -266,11 +298,11 @@ class PgmEndpoint:
         if rc:
             self.bridge_died(rc)
 
-    def _reg(self, s: Any, fn: Any, mask: int) -> None:
+    def _reg_fd(self, fd: int, fn: Any, mask: int) -> None:
         obj = _Fd(fn)
         slot = self.io.new_slot(obj)
-        self.slots.append((s.fileno(), slot, obj))
-        self.io.register(s.fileno(), slot, KIND_SLOW, mask)
+        self.slots.append((fd, slot, obj))
+        self.io.register(fd, slot, KIND_SLOW, mask)
 
     # ---------------------------------------------------------------- the network
     def _send(self, pkt: bytes, dest: str | None = None) -> None:
@@ -297,6 +329,7 @@ class PgmEndpoint:
                         self._send(ncf)
                         repairs = True
                 elif pkt.type == _pgm.SPMR and pkt.gsi == self.tx.gsi:
+                    self._sync(now)
                     self._send(self.tx.spm_packet(now))
             else:
                 got.extend(self.rx.on_packet(pkt, src, now))
@@ -380,8 +413,54 @@ class PgmEndpoint:
             self.out_q.extend(packer.take())
             self._pace()
 
+    def _sync(self, now: float) -> None:
+        """A C source: the Sender learns the window's edges, and that data went out."""
+        c = self.csrc
+        if c is None:
+            return
+        self.tx.lead, self.tx.trail = c.lead, c.trail
+        if c.odata != self.seen_odata:
+            self.seen_odata = c.odata
+            self.tx.data_sent(now)
+
+    def _notify_event(self, mask: int) -> None:
+        """A C source sent data after a quiet spell: the heartbeat SPMs start over."""
+        try:
+            os.eventfd_read(self.fds[1])
+        except OSError:
+            pass
+        self._sync(time.monotonic())
+        self._tick()
+
+    def _pace_c(self) -> None:
+        """A C source's repairs: RDATA at RATE (the C pacing clock), before new ODATA."""
+        now = time.monotonic()
+        c, tx = self.csrc, self.tx
+        self._sync(now)
+        t_next = c.t_next
+        batch: list = []
+        while tx.repair_q and t_next <= now + 0.002:
+            pkt = tx.rdata_packet()
+            if pkt is None:
+                break
+            batch.append(pkt)
+            t_next = max(t_next, now - 0.01) + (len(pkt) + 28) / self.rate
+        c.t_next = t_next
+        if batch:
+            _pgmio.send_batch(self.out_fd, batch, self.group_bytes, self.port if self.udp else 0)
+        c.hold = bool(tx.repair_q)
+        if not c.hold:
+            rc = self.engine.c_pump()  # new data again (it arms its own timer if paced)
+            if rc:
+                self.bridge_died(rc)
+                return
+        self._tick()
+
     def _pace(self) -> None:
         """Send at RATE: repairs (RDATA) first, then new data (ODATA)."""
+        if self.csrc is not None:
+            self._pace_c()
+            return
         now = time.monotonic()
         sent = False
         tx = self.tx
@@ -415,7 +494,10 @@ class PgmEndpoint:
         if self.source:
             due = self.tx.spm_due(now)
             if self.out_q or self.tx.repair_q:
-                due = min(due, self.t_next)
+                due = min(due, self.csrc.t_next if self.csrc is not None else self.t_next)
+            if self.csrc is not None:
+                # data after this would pull the next SPM nearer: have it tell us
+                self.csrc.want_notify = due > now + self.tx.HEARTBEAT[0]
         else:
             due = self.rx.next_deadline()
             if due is None:
@@ -432,6 +514,7 @@ class PgmEndpoint:
             return
         now = time.monotonic()
         if self.source:
+            self._sync(now)
             if self.out_q or self.tx.repair_q:
                 self._pace()
             if self.tx.spm_due(now) <= now:
@@ -490,6 +573,7 @@ class PgmEndpoint:
         if self.stopped:
             return
         if self.source:
+            self._sync(time.monotonic())
             self._send(self.tx.spm_packet(time.monotonic(), fin=True))
         self.stopped = True
         io = self.io
@@ -501,6 +585,9 @@ class PgmEndpoint:
             io.unregister(fd)
             io.free_slot(slot)
         self.slots = []
+        if self.csrc is not None:
+            eng.set_xmit(0, 0)
+            io.unregister(self.fds[0])
         if eng.slot >= 0:
             io.unregister(self.pair_end.fileno())
             io.free_slot(eng.slot)
@@ -518,12 +605,18 @@ class PgmEndpoint:
         for s in self.pysocks:
             s.close()
         self.pysocks = []
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
 
     def stats(self) -> dict:
         if self.source:
             t = self.tx
+            c = self.csrc
             return {
-                "odata": t.odata,
+                "odata": t.odata + (c.odata if c is not None else 0),
+                "paced": c.paced if c is not None else 0,
+                "refused": c.refused if c is not None else 0,
                 "rdata": t.rdata,
                 "naks": t.naks,
                 "ncfs": t.ncfs,
