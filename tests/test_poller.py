@@ -181,10 +181,32 @@ def test_default_backend_is_epoll_with_eventfds():
     assert r.stdout.split() == ["epoll", "epoll", "not-fifo"]
 
 
-def test_unknown_backend_raises_at_import():
-    r = _child("import fastzmq", "select")
-    assert r.returncode != 0
-    assert "FASTZMQ_POLLER='select'" in r.stderr
+_BAD_POLLER = """
+    import errno
+    import fastzmq as zmq  # importing works: the setting is judged where it is used
+    from fastzmq import _waiter
+    for make in (zmq.Context, lambda: _waiter.Waiter(), _waiter.poller_backend):
+        try:
+            make()
+        except zmq.ZMQError as e:
+            assert e.errno == errno.EINVAL, e.errno
+            print(str(e))
+        else:
+            print("accepted")
+"""
+
+
+def test_unknown_backend_is_a_zmqerror_at_context_creation():
+    r = _child(_BAD_POLLER, "Select")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 3 and "accepted" not in lines, lines
+    for line in lines:
+        assert "FASTZMQ_POLLER='Select'" in line, line
+        valid = line.split("valid values are ", 1)[1]
+        assert "poll" in valid and "default" in valid, line
+        if sys.platform.startswith("linux"):
+            assert "epoll" in valid, line
 
 
 def test_this_process_backend_is_reported():

@@ -27,6 +27,7 @@ cdef struct scan_state:
     unsigned char hdr[9]            # a header split across two scan_frames calls
     unsigned long long ncmds        # command frame headers decoded so far (the engine looks
                                     # for PING/PONG only in a buffer where this moved)
+    unsigned long long cur_size     # body size of the frame being skipped (valid while remaining)
 
 
 cdef void scan_init(scan_state* st, long long maxmsgsize) noexcept nogil

@@ -108,6 +108,7 @@ cdef void scan_init(scan_state* st, long long maxmsgsize) noexcept nogil:
     st.in_msg = 0
     st.error = 0
     st.ncmds = 0
+    st.cur_size = 0
 
 
 cdef bint scan_at_boundary(const scan_state* st) noexcept nogil:
@@ -138,6 +139,7 @@ cdef inline int _take_frame(scan_state* st, int flags, unsigned long long size, 
     if size > n - pos[0]:
         st.remaining = size - (n - pos[0])
         st.cur_flags = flags
+        st.cur_size = size
         pos[0] = n
         return 0
     pos[0] += <size_t>size

@@ -21,7 +21,9 @@ handshake, errors, closing, timers, commands from socket threads) is queued as a
   record, which lets the socket thread release the object;
 * in: ``recv`` straight into the inbound ring's free space, scan it (validating
   flags, enforcing MAXMSGSIZE), and publish only up to the end of the last complete
-  message, so a socket never sees part of a message; stop reading at RCVHWM;
+  message, so a socket never sees part of a message; stop reading at RCVHWM; a huge
+  data frame's body (``BIG_FRAME_MIN``) is received into the bytes object the user gets
+  and handed over by reference ("huge frames" below, ARCHITECTURE.md);
 * sleep: arm the engine's waiter only when it wants a wake-up from the socket side
   (outbound ring empty, or input throttled), then re-check (Dekker pairing with the
   ring's publish/consume; see _waiter.pxd).
@@ -70,7 +72,9 @@ import threading
 import time
 from collections import deque
 
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, _PyBytes_Resize
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF
 from libc.errno cimport EAGAIN, ECONNRESET, EINTR, EPIPE, errno
 from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
@@ -90,7 +94,7 @@ from fastzmq._frame cimport (
     scan_state,
 )
 from fastzmq._pipe cimport Pipe, ZcQueue, low_water_for, zc_ref
-from fastzmq._ring cimport Ring
+from fastzmq._ring cimport BIG_FRAME_MIN, RefRing, Ring, ref_rec
 from fastzmq._waiter cimport (
     WakeGroup,
     Waiter,
@@ -110,6 +114,7 @@ from fastzmq._waiter cimport (
 )
 
 from fastzmq import constants as _c
+from fastzmq._waiter import check_backend
 from fastzmq.error import ZMQError
 
 
@@ -134,6 +139,9 @@ cdef extern from "_poller.h" nogil:
         FZ_RDHUP
         FZ_BACKEND_POLL
     uint32_t FZ_ET
+
+cdef extern from "Python.h":
+    void _decref "Py_DECREF"(PyObject* o)
 
 # readiness bits (_poller.h's, equal to epoll's numbers: _transport.py spells them so)
 cdef enum:
@@ -199,6 +207,7 @@ cdef enum:
     ERR_EOF = -100
 
 cdef size_t MAX_SEND_BYTES = 4 * 1024 * 1024
+cdef size_t BIG_FIRST_BYTES = 32 * 1024 * 1024  # a huge body's first allocation (then x2)
 cdef size_t CURVE_BATCH_BYTES = 256 * 1024  # sealed bytes staged per send (stays in cache)
 cdef enum:
     SMALL_CMD = 23          # largest command body held back when cut: a PING's
@@ -306,12 +315,23 @@ cdef class Engine:
     cdef double rx_at               # monotonic time of the last read that brought bytes
     cdef xmit_fn xmit               # not NULL: the outbound bytes go to this hook (PGM)
     cdef void* xctx
+    # huge frames (BIG_FRAME_MIN or more): body received straight into its bytes object
+    cdef RefRing bigq               # the pipe's queue of such bodies, to the socket
+    cdef PyObject* big              # the bytes object being filled (ours), or NULL
+    cdef char* big_data             # its buffer
+    cdef size_t big_size, big_got, big_cap  # announced body size, bytes in, allocated
+    cdef uint64_t big_pos           # inbound-ring position just after its header
+    cdef ref_rec* bigv              # finished bodies of the message being received (ours)
+    cdef int nbig, capbig
 
     def __cinit__(self):
         self.state = ST_HANDSHAKE
         self.slot = -1
         self.fd = -1
         self._hs_out = b""
+
+    def __dealloc__(self):
+        self._big_release()
 
     @property
     def hs_out(self):
@@ -393,6 +413,22 @@ cdef class Engine:
             shutdown(self.fd, SHUT_WR)
             self.hb_req = True  # the slow path starts _drain_tick
         return 0
+
+    cdef int _send_failed(self) noexcept nogil:
+        """A send()/sendmsg() returned -1: what errno means for the outbound direction.
+        -1: interrupted, try again; 0: stop sending for now (the kernel's buffer is full, or
+        the peer reads no more: then send no more, but read what it sent); else the errno
+        the connection dies of."""
+        if errno == EAGAIN:
+            self.out_blocked = True
+            return 0
+        if errno == EINTR:
+            return -1
+        if errno == EPIPE or errno == ECONNRESET:
+            self.out_dead = True
+            self.out_blocked = True
+            return 0
+        return errno
 
     cdef bint _arm(self) noexcept nogil:
         """Arm the waiter if we want the socket to wake us; True if work appeared."""
@@ -517,17 +553,10 @@ cdef class Engine:
             else:
                 n = sendmsg(self.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT)
             if n < 0:
-                if errno == EAGAIN:
-                    self.out_blocked = True
-                    return 0
-                if errno == EINTR:
+                rc = self._send_failed()
+                if rc < 0:
                     continue
-                if errno == EPIPE or errno == ECONNRESET:
-                    # the peer stopped reading: send no more, but read what it sent
-                    self.out_dead = True
-                    self.out_blocked = True
-                    return 0
-                return errno
+                return rc
             total = 0
             ring_bytes = 0
             left = <size_t>n
@@ -578,7 +607,10 @@ cdef class Engine:
             if self.rcvhwm and not self.inq.below_hwm(self.rcvhwm):
                 self.throttled = True
                 return 0
-            p = self._in_space(tmp, &room)
+            if self.big != NULL:
+                p = <unsigned char*>self._big_space(&room)  # (hold_len is 0 in a body)
+            else:
+                p = self._in_space(tmp, &room)
             if p == NULL:
                 return 12  # ENOMEM
             n = recv(self.fd, p + self.hold_len, room, MSG_DONTWAIT)
@@ -592,7 +624,10 @@ cdef class Engine:
                     continue
                 return errno
             self.rx_reads += 1
-            rc = self._absorb(p, self.hold_len + <size_t>n, p != tmp)
+            if self.big != NULL:
+                rc = self._big_absorb(<size_t>n)
+            else:
+                rc = self._absorb(p, self.hold_len + <size_t>n, p != tmp)
             if rc != 0:
                 return rc
             # A short read does not prove the kernel buffer is drained (an AF_UNIX
@@ -606,7 +641,7 @@ cdef class Engine:
         cdef scan_state before = self.in_scan
         cdef uint64_t base = self.inq.wpos
         cdef Py_ssize_t last_end
-        cdef size_t nmsgs
+        cdef size_t nmsgs, tail = 0
         cdef int rc
         self.hold_len = 0
         rc = scan_frames(&self.in_scan, buf, n, &last_end, &nmsgs)
@@ -619,14 +654,137 @@ cdef class Engine:
             rc = scan_frames(&self.in_scan, buf, n, &last_end, &nmsgs)
             if rc < 0:
                 return rc
+        if self.in_scan.remaining != 0 and self.in_scan.cur_size >= BIG_FRAME_MIN:
+            tail = self._big_start(buf, n)  # the body's first bytes leave buf
+            if tail == <size_t>-1:
+                return 12  # ENOMEM
+            n -= tail
         if in_ring:
             self.inq.commit(n)
         elif self.inq.write(buf, n) < 0:
             return 12  # ENOMEM
+        if tail:
+            self.big_pos = self.inq.wpos
         if nmsgs:
+            if self.nbig and self._big_publish() != 0:
+                return 12
             self.inq.publish_to(base + <uint64_t>last_end, nmsgs)
             self.delivered = self.expects_reply
         return 0
+
+    # ---------------------------------------------------------------- huge frames
+    # A data frame of BIG_FRAME_MIN bytes or more is received straight into the bytes object
+    # the user gets: allocated (with the GIL) when its header arrives, grown by doubling as
+    # the body arrives (realloc of an mmap'd block: no copy), so memory follows what the peer
+    # sent, not what it announced. The ring gets the header; the object goes to the socket by
+    # the pipe's RefRing when its message is published. Released if the connection dies.
+    cdef size_t _big_start(self, unsigned char* buf, size_t n) noexcept nogil:
+        """The scan of buf[:n] ended inside a huge frame's body: start receiving it by
+        reference, taking the body bytes at the end of buf. How many (0: not here), or -1."""
+        cdef unsigned long long got = self.in_scan.cur_size - self.in_scan.remaining
+        cdef size_t cap
+        if (got > n or self.in_scan.cur_flags & FRAME_COMMAND or self.bigq is None
+                or self.in_scan.cur_size > <unsigned long long>(<size_t>-1 >> 1)):
+            return 0  # the header came earlier, a command, no queue: in the ring as usual
+        cap = <size_t>self.in_scan.cur_size
+        if cap > BIG_FIRST_BYTES:
+            cap = BIG_FIRST_BYTES
+        if self._big_alloc(cap) != 0:
+            return <size_t>-1
+        self.big_size = <size_t>self.in_scan.cur_size
+        self.big_got = <size_t>got
+        memcpy(self.big_data, buf + n - got, <size_t>got)
+        return <size_t>got
+
+    cdef int _big_alloc(self, size_t cap) noexcept with gil:
+        """Allocate the body object (cap bytes), or resize it to cap; -1: out of memory
+        (the object is gone then)."""
+        cdef PyObject* o = self.big
+        try:
+            if o == NULL:
+                obj = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>cap)
+                Py_INCREF(obj)
+                o = <PyObject*>obj
+            else:
+                _PyBytes_Resize(&o, <Py_ssize_t>cap)
+        except BaseException:
+            self.big = NULL  # (_PyBytes_Resize freed it)
+            self.big_data = NULL
+            return -1
+        self.big = o
+        self.big_data = PyBytes_AS_STRING(<object>o)
+        self.big_cap = cap
+        return 0
+
+    cdef char* _big_space(self, size_t* room) noexcept nogil:
+        """Where the body's next bytes go (growing the object when it is full); NULL when
+        out of memory. Never beyond the body: the next frame goes to the ring."""
+        cdef size_t cap
+        if self.big_got == self.big_cap:
+            cap = self.big_cap * 2
+            if cap > self.big_size:
+                cap = self.big_size
+            if self._big_alloc(cap) != 0:
+                return NULL
+        room[0] = self.big_cap - self.big_got
+        return self.big_data + self.big_got
+
+    cdef int _big_absorb(self, size_t n) noexcept nogil:
+        """n more body bytes are in; at the body's end, keep the object for its message
+        (and publish the message if the frame ended it)."""
+        cdef Py_ssize_t last_end
+        cdef size_t nmsgs = 0
+        cdef ref_rec* v
+        cdef int rc = scan_frames(&self.in_scan,
+                                  <const unsigned char*>self.big_data + self.big_got, n,
+                                  &last_end, &nmsgs)
+        if rc < 0:
+            return rc
+        self.big_got += n
+        if self.big_got < self.big_size:
+            return 0
+        if self.nbig == self.capbig:
+            v = <ref_rec*>realloc(self.bigv, (self.capbig * 2 + 4) * sizeof(ref_rec))
+            if v == NULL:
+                return 12
+            self.bigv = v
+            self.capbig = self.capbig * 2 + 4
+        self.bigv[self.nbig].pos = self.big_pos
+        self.bigv[self.nbig].obj = self.big
+        self.nbig += 1
+        self.big = NULL
+        self.big_data = NULL
+        if nmsgs:  # the frame ended its message
+            if self._big_publish() != 0:
+                return 12
+            self.inq.publish_to(self.inq.wpos, 1)
+            self.delivered = self.expects_reply
+        return 0
+
+    cdef int _big_publish(self) noexcept nogil:
+        """Hand the message's bodies to the socket (before its bytes are published)."""
+        cdef int i
+        for i in range(self.nbig):
+            if self.bigq.push(self.bigv[i].pos, self.bigv[i].obj) != 0:
+                self.bigq.unpush()  # none went: they stay ours (released at death)
+                return -1
+        self.bigq.publish()
+        self.nbig = 0
+        return 0
+
+    cdef void _big_release(self):
+        """Death: drop the body being filled and the finished ones never handed over."""
+        cdef int i
+        if self.big != NULL:
+            _decref(self.big)
+        self.big = NULL
+        self.big_data = NULL
+        for i in range(self.nbig):
+            _decref(self.bigv[i].obj)
+        self.nbig = 0
+        free(self.bigv)
+        self.bigv = NULL
+        self.capbig = 0
 
     # ---------------------------------------------------------------- PING, PONG
     cdef size_t _strip(self, unsigned char* buf, size_t n, const scan_state* st) noexcept nogil:
@@ -728,21 +886,14 @@ cdef class Engine:
         """
         cdef ssize_t n
         cdef uint64_t done
+        cdef int rc
         if self.ctl_off < self.ctl_len:
             limit[0] = 0
             n = send(self.fd, self.ctl + self.ctl_off, self.ctl_len - self.ctl_off,
                      MSG_NOSIGNAL | MSG_DONTWAIT)
             if n < 0:
-                if errno == EAGAIN:
-                    self.out_blocked = True
-                    return 0
-                if errno == EINTR:
-                    return 0
-                if errno == EPIPE or errno == ECONNRESET:
-                    self.out_dead = True
-                    self.out_blocked = True
-                    return 0
-                return errno
+                rc = self._send_failed()
+                return rc if rc > 0 else 0  # (interrupted: the caller comes back at once)
             self.ctl_off += <int>n
             if self.ctl_off == self.ctl_len:
                 self.ctl_off = self.ctl_len = 0
@@ -892,6 +1043,7 @@ cdef class Engine:
         self.inq = pipe.inq
         self.zc = pipe.zc
         self.zc_off = 0
+        self.bigq = pipe.bigin
         self.rcvhwm = rcvhwm
         self.maxmsgsize = maxmsgsize
         scan_init(&self.in_scan, maxmsgsize)
@@ -939,6 +1091,18 @@ cdef class Engine:
         cdef int rc
         self.rx_reads += 1
         while left:
+            if self.big != NULL:  # inside a huge body (see "huge frames")
+                p = <unsigned char*>self._big_space(&room)
+                if p == NULL:
+                    return 12
+                k = left if left < room else room
+                memcpy(p, src, k)
+                src += k
+                left -= k
+                rc = self._big_absorb(k)
+                if rc != 0:
+                    return rc
+                continue
             p = self._in_space(tmp, &room)
             if p == NULL:
                 return 12  # ENOMEM
@@ -959,16 +1123,10 @@ cdef class Engine:
             if self.curve.ooff < self.curve.olen:
                 n = send(self.fd, self.curve.obuf + self.curve.ooff, self.curve.olen - self.curve.ooff, MSG_NOSIGNAL | MSG_DONTWAIT)
                 if n < 0:
-                    if errno == EAGAIN:
-                        self.out_blocked = True
-                        return 0
-                    if errno == EINTR:
+                    n = self._send_failed()
+                    if n < 0:
                         continue
-                    if errno == EPIPE or errno == ECONNRESET:
-                        self.out_dead = True
-                        self.out_blocked = True
-                        return 0
-                    return errno
+                    return <int>n
                 self.curve.ooff += <size_t>n
                 continue
             n = self._curve_seal_batch()
@@ -1304,6 +1462,8 @@ cdef class Engine:
         if self.wn != NULL:
             waiter_disarm(self.wn)
         self._skip_partial_out()
+        self._big_release()
+        self.bigq = None
         self.inq.rollback()
         self.inq.writer = NULL
         self.out.reader = NULL
@@ -1408,6 +1568,8 @@ cdef class IOThread:
 
     def __cinit__(self, context, int index=0):
         self.poller.fd = -1
+        if waiter_backend() < 0:
+            check_backend()  # FASTZMQ_POLLER names no backend: ZMQError(EINVAL)
         if fz_poller_open(&self.poller, waiter_backend()) < 0:
             raise OSError(errno, os.strerror(errno))
         self.level = self.poller.backend == FZ_BACKEND_POLL

@@ -4,7 +4,7 @@ cimport cython
 from cpython.object cimport PyObject
 from libc.stdint cimport uint64_t
 
-from fastzmq._ring cimport Ring
+from fastzmq._ring cimport RefRing, Ring
 
 cdef enum:
     PIPE_WIRE = 0       # tcp/ipc: rings carry ZMTP-encoded frames; the peer is an engine
@@ -63,6 +63,7 @@ cdef class Pipe:
     cdef public object twin      # inproc, connecter's end only: the binder's end, which the
                                  # binder may not have adopted yet (its attach is in the mailbox)
     cdef public ZcQueue zc       # wire: bodies sent by reference (None for inproc)
+    cdef public RefRing bigin    # wire: huge bodies received by reference (None for inproc)
     cdef public object properties  # wire: the connection's metadata for Frame.get (User-Id...)
     cdef list stash              # inproc: remaining frames of a multipart message being read
 

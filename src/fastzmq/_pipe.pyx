@@ -29,6 +29,12 @@ on the socket thread, the only one that may touch a reference count. Reaping hap
 on the next send, and everything is released when the pipe is freed. Only ``bytes``
 qualify: they are immutable, so the wire sees what ``send`` saw.
 
+Huge frames, inbound (wire pipes). A data frame of ``BIG_FRAME_MIN`` or more arrives by
+reference too: the engine receives its body into the bytes object itself and puts only
+the header into ``inq``; the object comes in ``bigin`` (a ``RefRing``), published before
+the message's bytes, keyed by the ring position just after its header. ``_read_wire``
+takes it there instead of copying a body out of the ring.
+
 HWM counts whole messages: ``out.pending_msgs()`` is published minus consumed
 messages, and the consumer (engine or peer socket) counts the messages it consumes.
 The socket thread is the only caller of every method here.
@@ -42,7 +48,7 @@ from libc.string cimport memcpy
 from collections import deque
 
 from fastzmq._frame cimport FRAME_COMMAND, FRAME_LONG, FRAME_MORE, decode_header, encode_header
-from fastzmq._ring cimport Ring
+from fastzmq._ring cimport BIG_FRAME_MIN, RefRing, Ring
 from fastzmq._waiter cimport fz_load_acquire_u64
 
 # Bodies of at least this many bytes go to the wire by reference (see "Zero copy").
@@ -152,6 +158,7 @@ cdef class Pipe:
         self.connected = False
         self.stash = None
         self.zc = ZcQueue() if kind == PIPE_WIRE else None
+        self.bigin = RefRing() if kind == PIPE_WIRE else None
 
     def set_sndhwm(self, uint64_t hwm):
         """Messages our side may queue (0: unlimited); the consumer of our outbound ring wakes
@@ -302,6 +309,7 @@ cdef class Pipe:
         cdef int h, fl
         cdef unsigned long long size
         cdef bytes b
+        cdef object o
         cdef unsigned char hdr[9]
         if src == NULL:
             return None
@@ -323,6 +331,13 @@ cdef class Pipe:
         h = 9 if hdr[0] & 2 else 2
         self.inq.read(hdr + 1, h - 1)
         decode_header(hdr, h, &fl, &size)
+        if size >= BIG_FRAME_MIN:
+            # a huge body the engine received straight into its bytes (_ring.pyx, RefRing)
+            o = self.bigin.take_at(self.inq.rpos)
+            if o is not None:
+                self.inq.consume(0, 0 if fl & FRAME_MORE else 1)
+                flags[0] = fl
+                return o
         b = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>size)
         if size:
             self.inq.read(PyBytes_AS_STRING(b), size)

@@ -126,3 +126,34 @@ cdef class ObjectRing:
     cpdef object get(self)
     # Same without the GIL: a new reference the caller owns, or NULL if empty.
     cdef PyObject* take(self) noexcept nogil
+
+
+# Frames whose body is at least this big are received by a tcp/ipc engine straight into their
+# final bytes object, not into the inbound ring (theory in _ring.pyx, "Huge frames").
+cdef enum:
+    BIG_FRAME_MIN = 8 << 20
+
+
+# One body handed over by reference: the object holding the body of the frame whose header
+# ends at inbound-ring position pos (the ring holds the header, not the body).
+cdef struct ref_rec:
+    uint64_t pos
+    PyObject* obj       # a strong reference, owned by the queue until taken
+
+
+# SPSC queue of ref_rec (engine -> socket), beside a wire pipe's inbound ring. The producer
+# pushes the records of a message and publishes them before it publishes the message's bytes
+# (so a consumer that sees the bytes sees the records); the consumer takes the head record
+# when it reads a header ending at that position. Freeing the queue drops what is left.
+@cython.final
+cdef class RefRing:
+    cdef Ring ring
+    cdef size_t npushed         # producer: records pushed since the last publish
+    # producer (no GIL needed: ownership of obj moves, no count changes). 0 ok, -1 no memory.
+    cdef int push(self, uint64_t pos, PyObject* obj) noexcept nogil
+    cdef void publish(self) noexcept nogil
+    # forget what was pushed since the last publish (the producer keeps those objects)
+    cdef void unpush(self) noexcept nogil
+    # consumer: the head record's object if its pos is pos (the queue's reference moves to the
+    # caller), else None
+    cdef object take_at(self, uint64_t pos)

@@ -105,6 +105,7 @@ from fastzmq._waiter cimport (
 )
 
 DEFAULT_CHUNK_SIZE = 65536
+BIG_FRAME_BYTES = BIG_FRAME_MIN  # frames this big are received by reference (RefRing)
 
 cdef enum:
     _CHUNK_HDR = 64          # chunk header size: keeps the data cache-line aligned
@@ -739,6 +740,71 @@ cdef class ObjectRing:
         """Release every queued reference and free the chunks."""
         _drop_all(self)
         self.ring._free_all()
+
+
+# ---------------------------------------------------------------------------------------------
+# RefRing: bodies received by reference (huge frames)
+# ---------------------------------------------------------------------------------------------
+
+cdef class RefRing:
+    """Huge frames (theory in ARCHITECTURE.md, "Huge frames"): an engine that reads a data
+    frame header announcing BIG_FRAME_MIN bytes or more allocates the final bytes object and
+    receives the body straight into it; the inbound ring gets the header only, and this
+    queue a record (position just after the header, the object). The socket's read of that
+    header takes the object: the body is neither staged in ring chunks nor copied out."""
+
+    def __cinit__(self):
+        self.ring = Ring(4096)  # 256 records a chunk: a record never straddles two
+
+    def __dealloc__(self):
+        cdef ref_rec rec
+        if self.ring is None or self.ring.closed:
+            return
+        # both sides are gone: drop what was handed over and never taken (a record pushed
+        # and not published cannot be here: the engine publishes or unpushes at once)
+        while self.ring.read(&rec, sizeof(ref_rec)) == 0:
+            _decref(rec.obj)
+
+    cdef int push(self, uint64_t pos, PyObject* obj) noexcept nogil:
+        cdef size_t avail
+        cdef ref_rec* r = <ref_rec*>self.ring.write_space(&avail)
+        if r == NULL:
+            return -1
+        r.pos = pos
+        r.obj = obj
+        self.ring.commit(sizeof(ref_rec))
+        self.npushed += 1
+        return 0
+
+    cdef void publish(self) noexcept nogil:
+        # no waiter: the inbound ring's publish_to that follows wakes the socket
+        self.ring.publish(self.npushed)
+        self.npushed = 0
+
+    cdef void unpush(self) noexcept nogil:
+        self.ring.rollback()
+        self.npushed = 0
+
+    cdef object take_at(self, uint64_t pos):
+        cdef size_t avail
+        cdef const ref_rec* r = <const ref_rec*>self.ring.read_space(&avail)
+        cdef object o
+        if r == NULL or r.pos != pos:
+            return None
+        o = <object>r.obj   # a new reference for the caller...
+        _decref(r.obj)      # ...and the queue's one dropped
+        self.ring.consume(sizeof(ref_rec), 1)
+        return o
+
+    @property
+    def pending(self):
+        """Bodies handed over and not yet taken by the socket."""
+        return self.ring.pending_msgs()
+
+    @property
+    def taken(self):
+        """Bodies the socket has taken (received by reference) so far."""
+        return self.ring.consumed_bytes() // sizeof(ref_rec)
 
 
 # ---------------------------------------------------------------------------------------------

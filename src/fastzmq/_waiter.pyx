@@ -116,8 +116,11 @@ _BACKEND_NAMES = {FZ_BACKEND_EPOLL: "epoll", FZ_BACKEND_KQUEUE: "kqueue", FZ_BAC
 
 def _choose_backend():
     """FASTZMQ_POLLER: unset (or "default") = this build's native poller; "poll" = poll(2)
-    with self-pipes; "epoll" / "kqueue" where this build has them. Anything else raises:
-    a setting is never accepted and ignored."""
+    with self-pipes; "epoll" / "kqueue" where this build has them. Anything else is -1:
+    check_backend() then raises at the first Context, socket or I/O thread (a setting is
+    never accepted and ignored; an ImportError at ``import fastzmq`` would read as a missing
+    module, and code that falls back to another library on ImportError would hide it)."""
+    global _bad_setting
     want = os.environ.get("FASTZMQ_POLLER", "").strip().lower()
     have = {"poll": FZ_BACKEND_POLL}
     if FZ_HAVE_EPOLL:
@@ -127,13 +130,26 @@ def _choose_backend():
     if want in ("", "default"):
         return fz_native_backend()
     if want not in have:
-        raise ImportError(
-            f"FASTZMQ_POLLER={want!r}: this build has {', '.join(sorted(have))} (or unset)"
+        _bad_setting = (
+            f"FASTZMQ_POLLER={os.environ['FASTZMQ_POLLER']!r} is not a poller backend: "
+            f"valid values are {', '.join(sorted(have))} or default (or leave it unset)"
         )
+        return -1
     return have[want]
 
 
+_bad_setting = None
 cdef int _backend = _choose_backend()
+
+
+def check_backend():
+    """Raise ZMQError(EINVAL) naming the valid values if FASTZMQ_POLLER is not one."""
+    if _backend < 0:
+        from errno import EINVAL
+
+        from fastzmq.error import ZMQError
+
+        raise ZMQError(EINVAL, _bad_setting)
 
 
 cdef int waiter_backend() noexcept nogil:
@@ -142,6 +158,7 @@ cdef int waiter_backend() noexcept nogil:
 
 def poller_backend():
     """The readiness poller this process uses: "epoll", "kqueue" or "poll"."""
+    check_backend()
     return _BACKEND_NAMES[_backend]
 
 
@@ -291,6 +308,8 @@ cdef class Waiter:
         self.w.asleep = 0
         self.w.fd = -1
         self.w.wfd = -1
+        if _backend < 0:
+            check_backend()
         if _wake_open(&self.w.fd, &self.w.wfd) < 0:
             PyErr_SetFromErrno(OSError)
 

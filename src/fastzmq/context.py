@@ -34,6 +34,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from fastzmq import constants as _c
+from fastzmq._waiter import check_backend
 from fastzmq.error import ZMQError
 
 T = TypeVar("T", bound="Context")
@@ -131,6 +132,7 @@ class Context(Generic[ST]):
         else:
             if not isinstance(io_threads, int) or io_threads < 0:
                 raise ZMQError(_c.EINVAL, "io_threads must be an int >= 0")
+            check_backend()  # a bad FASTZMQ_POLLER: ZMQError(EINVAL) naming the valid ones
             u = _Underlying(io_threads)
             self._shadow = False
         self._u = u
