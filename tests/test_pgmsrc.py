@@ -60,6 +60,7 @@ def test_libzmq_packet_byte_exact(udp):
     assert src.packet(0) == LIB_ODATA
     assert udp[0].recv(65536) == LIB_ODATA  # sent as built
     assert (src.lead, src.trail, src.odata, len(src)) == (0, 0, 1, 1)
+    assert src.odata_bytes == len(LIB_ODATA)
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -19,6 +19,8 @@ handshake, errors, closing, timers, commands from socket threads) is queued as a
   in at their positions (``_gather``); scan what left to count finished messages
   (SNDHWM is whole messages), consume; a body whose last byte left completes its
   record, which lets the socket thread release the object;
+  (an engine given a C hook by ``set_xmit``, a PGM source's, hands it the iovecs instead
+  of ``sendmsg``; EAGAIN from it means paced: its own timer fd wakes the engine);
 * in: ``recv`` straight into the inbound ring's free space, scan it (validating
   flags, enforcing MAXMSGSIZE), and publish only up to the end of the last complete
   message, so a socket never sees part of a message; stop reading at RCVHWM; a huge

@@ -5,11 +5,14 @@ becomes a PGM source, a SUB/XSUB a PGM receiver (other types: ENOCOMPATPROTO, as
 libzmq). bind and connect do the same thing, as in libzmq. Errors (no such interface,
 address in use) raise there; the rest runs in the I/O thread.
 
-The socket side is a normal wire pipe served by a normal ``Engine`` (``_io.pyx``) whose
-fd is one end of an AF_UNIX socketpair: rings, HWMs, wake-ups and multipart atomicity
-are the tcp ones. The other end is ours, in Python, in the I/O thread (with the GIL):
-ZMTP 3 frames in and out of it, PGM packets (``_pgm``) in and out of UDP or raw sockets.
-So the PGM data path is not GIL-free (tcp's is): a deliberate first step.
+The socket side is a normal wire pipe served by a normal ``Engine`` (``_io.pyx``): rings,
+HWMs, wake-ups and multipart atomicity are the tcp ones. A source's engine hands its
+outbound bytes to ``_pgmsrc`` (``Engine.set_xmit``): packing, ODATA, checksums, the
+window and pacing run in C in the I/O thread's nogil dispatch, woken by the socket or by
+a timerfd on the engine's slot. A receiver's engine reads one end of an AF_UNIX
+socketpair whose other end is ours, in Python, in the I/O thread (with the GIL): PGM
+packets (``_pgm``) in from UDP or raw sockets, ZMTP 3 frames out. What is rare (SPMs,
+NAKs, NCFs, RDATA, the timers) is Python for both.
 
 A source subscribes its pipe to everything (as libzmq: PGM carries no subscriptions;
 the receiving SUB filters), by one ZMTP 3.0 SUBSCRIBE message fed at set-up (so an XPUB
@@ -26,13 +29,9 @@ lost packets (``stats``) and emits ``EVENT_PGM_DATA_LOST`` (value: packets lost)
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import socket as _pysocket
-import struct
-import termios
 import time
-from collections import deque
 from typing import Any
 
 from fastzmq import _fdio, _pgm, _pgmio, _pgmsrc
@@ -145,13 +144,10 @@ class PgmEndpoint:
         self.slots: list = []
         self.closing_deadline: float | None = None
         self.timer = None
-        self.out_q: deque = deque()  # packets waiting for the rate limit
-        self.t_next = 0.0  # pacing: when the next ODATA may go
         self.to_inner = bytearray()  # receiver: ZMTP bytes the bridge has not taken yet
         self.paused = False  # receiver: not reading the network (the socket's side is full)
         self.pauses = 0
         self.timer_runs = 0
-        self.inbuf = bytearray()  # source: ZMTP 3 bytes of a message not all read yet
         self.pysocks: list = []
         self.fds: list = []  # raw fds of a source: its pacing timerfd and notify eventfd
         self.csrc: Any = None  # a source's C send path (_pgmsrc.Source)
@@ -388,15 +384,15 @@ class PgmEndpoint:
         self.inner_mask = mask
         self.io.register(fd, slot, KIND_SLOW, mask)  # (EEXIST: modified)
 
-    # ---------------------------------------------------------------- socket -> source
+    # ---------------------------------------------------------------- a receiver's socketpair
     def _inner_event(self, mask: int) -> None:
-        if mask & EPOLLOUT and not self.source:
+        """A receiver's socketpair: room again (EPOLLOUT), or what its socket wrote (only
+        subscriptions, which PGM does not carry: read and dropped)."""
+        if mask & EPOLLOUT:
             self._flush_inner()
         if not mask & (EPOLLIN | 0x10):
             return
         for _ in range(16):  # a bounded batch: epoll (level-triggered) says if more waits
-            if self.source and self.out_q:
-                return  # paced: read more once the queue has gone out
             try:
                 data = _fdio.recv(self.inner_fd, _READ)
             except (BlockingIOError, InterruptedError):
@@ -405,13 +401,6 @@ class PgmEndpoint:
                 data = b""
             if not data:
                 return
-            if not self.source:
-                continue  # a receiver's socket writes only subscriptions: PGM carries none
-            self.inbuf += data
-            packer = _pgm.Packer(self.tsdu)
-            del self.inbuf[: packer.add_zmtp3(self.inbuf)]
-            self.out_q.extend(packer.take())
-            self._pace()
 
     def _sync(self, now: float) -> None:
         """A C source: the Sender learns the window's edges, and that data went out."""
@@ -432,8 +421,9 @@ class PgmEndpoint:
         self._sync(time.monotonic())
         self._tick()
 
-    def _pace_c(self) -> None:
-        """A C source's repairs: RDATA at RATE (the C pacing clock), before new ODATA."""
+    def _pace(self) -> None:
+        """A source's repairs: RDATA at RATE (the C path's pacing clock), before new ODATA
+        (which the C path holds back meanwhile)."""
         now = time.monotonic()
         c, tx = self.csrc, self.tx
         self._sync(now)
@@ -456,35 +446,6 @@ class PgmEndpoint:
                 return
         self._tick()
 
-    def _pace(self) -> None:
-        """Send at RATE: repairs (RDATA) first, then new data (ODATA)."""
-        if self.csrc is not None:
-            self._pace_c()
-            return
-        now = time.monotonic()
-        sent = False
-        tx = self.tx
-        batch: list = []
-        while tx.repair_q or self.out_q:
-            if self.t_next > now + 0.002:
-                break
-            pkt = tx.rdata_packet() if tx.repair_q else None
-            if pkt is None:
-                if not self.out_q:
-                    break
-                pkt = tx.odata_packet(self.out_q.popleft())
-                sent = True
-            batch.append(pkt)
-            self.t_next = max(self.t_next, now - 0.01) + (len(pkt) + 28) / self.rate
-        if batch:  # one call, the GIL kept (_pgmio): refused packets are NAKed back
-            _pgmio.send_batch(self.out_fd, batch, self.group_bytes, self.port if self.udp else 0)
-        if sent:
-            self.tx.data_sent(now)
-        want = 0 if self.out_q else EPOLLIN  # stop reading the socket until the queue is out
-        if want != self.inner_mask:
-            self._inner_mask(want)
-        self._tick()
-
     # ---------------------------------------------------------------- timers
     def _tick(self) -> None:
         """(Re)arm the one timer: pacing, SPMs (source) or NAKs (receiver)."""
@@ -493,11 +454,10 @@ class PgmEndpoint:
         now = time.monotonic()
         if self.source:
             due = self.tx.spm_due(now)
-            if self.out_q or self.tx.repair_q:
-                due = min(due, self.csrc.t_next if self.csrc is not None else self.t_next)
-            if self.csrc is not None:
-                # data after this would pull the next SPM nearer: have it tell us
-                self.csrc.want_notify = due > now + self.tx.HEARTBEAT[0]
+            if self.tx.repair_q:
+                due = min(due, self.csrc.t_next)
+            # data after this would pull the next SPM nearer: have the C path tell us
+            self.csrc.want_notify = due > now + self.tx.HEARTBEAT[0]
         else:
             due = self.rx.next_deadline()
             if due is None:
@@ -515,7 +475,7 @@ class PgmEndpoint:
         now = time.monotonic()
         if self.source:
             self._sync(now)
-            if self.out_q or self.tx.repair_q:
+            if self.tx.repair_q:
                 self._pace()
             if self.tx.spm_due(now) <= now:
                 self._send(self.tx.spm_packet(now))
@@ -547,16 +507,13 @@ class PgmEndpoint:
         self._hard_stop()
 
     def _pending(self) -> bool:
-        unread = struct.unpack("i", fcntl.ioctl(self.inner.fileno(), termios.FIONREAD, b"\0" * 4))[
-            0
-        ]
-        return bool(self.out_q or self.pipe.out_pending() or self.inbuf or unread)
+        """A source has data its engine has not handed to the C path yet."""
+        return bool(self.pipe.out_pending())
 
     def _check_flushed(self) -> None:
         if self.stopped:
             return
         self.engine.c_pump()
-        self._inner_event(EPOLLIN)
         if not self._pending():
             self._hard_stop()
             return
@@ -617,6 +574,7 @@ class PgmEndpoint:
                 "odata": t.odata + (c.odata if c is not None else 0),
                 "paced": c.paced if c is not None else 0,
                 "refused": c.refused if c is not None else 0,
+                "odata_bytes": c.odata_bytes if c is not None else 0,
                 "rdata": t.rdata,
                 "naks": t.naks,
                 "ncfs": t.ncfs,

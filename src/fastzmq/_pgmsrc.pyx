@@ -105,6 +105,7 @@ ctypedef struct src_t:
     bint hold               # Python has repairs queued: no ODATA now
     bint want_notify
     uint64_t odata, refused, paced
+    uint64_t odata_bytes    # PGM bytes of the ODATA sent (headers included)
     # the packet being filled (lives in its window slot)
     unsigned char* cur
     size_t plen             # TSDU bytes in cur (2 = empty: the offset only)
@@ -193,6 +194,7 @@ cdef void _send_packet(src_t* s) noexcept nogil:
     if rc < 0:
         s.refused += 1  # a full queue, no route: like a loss on the wire, NAKs repair it
     s.odata += 1
+    s.odata_bytes += HDR + tsdu
     if s.t_next < s.now - 0.01:
         s.t_next = s.now - 0.01
     s.t_next += (HDR + tsdu + 28) / s.rate
@@ -406,6 +408,10 @@ cdef class Source:
     @property
     def odata(self):
         return self.s.odata
+
+    @property
+    def odata_bytes(self):
+        return self.s.odata_bytes
 
     @property
     def refused(self):
