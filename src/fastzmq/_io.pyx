@@ -19,6 +19,8 @@ handshake, errors, closing, timers, commands from socket threads) is queued as a
   in at their positions (``_gather``); scan what left to count finished messages
   (SNDHWM is whole messages), consume; a body whose last byte left completes its
   record, which lets the socket thread release the object;
+  (an engine given a C hook by ``set_xmit``, a PGM source's, hands it the iovecs instead
+  of ``sendmsg``; EAGAIN from it means paced: its own timer fd wakes the engine);
 * in: ``recv`` straight into the inbound ring's free space, scan it (validating
   flags, enforcing MAXMSGSIZE), and publish only up to the end of the last complete
   message, so a socket never sees part of a message; stop reading at RCVHWM; a huge
@@ -185,6 +187,11 @@ cdef extern from "sys/socket.h" nogil:
     enum:
         SHUT_WR
 
+# An engine's outbound transmit hook (PGM sources, _pgmsrc.pyx): takes the gathered
+# iovecs instead of sendmsg() on the fd; returns the bytes taken, or -1 with errno
+# (EAGAIN: paced, the hook's own timer fd, registered on the engine's slot, wakes it).
+ctypedef ssize_t (*xmit_fn)(void* ctx, iovec* iov, int cnt) noexcept nogil
+
 cdef enum:
     KIND_ENGINE = 0     # an engine's OS socket
     KIND_WAKE = 1       # the I/O thread's wake group fd (engines signalled by sockets)
@@ -308,6 +315,8 @@ cdef class Engine:
     cdef bint delivered             # _fill_in handed such a socket a message
     cdef public CurveCodec curve    # CURVE traffic transform (None: plain frames on the wire)
     cdef double rx_at               # monotonic time of the last read that brought bytes
+    cdef xmit_fn xmit               # not NULL: the outbound bytes go to this hook (PGM)
+    cdef void* xctx
     # huge frames (BIG_FRAME_MIN or more): body received straight into its bytes object
     cdef RefRing bigq               # the pipe's queue of such bodies, to the socket
     cdef PyObject* big              # the bytes object being filled (ours), or NULL
@@ -357,7 +366,7 @@ cdef class Engine:
         cdef uint32_t ev = 0
         if not self.in_ready:
             ev |= FZ_IN
-        if self.out_blocked and not self.out_dead:
+        if self.out_blocked and not self.out_dead and self.xmit == NULL:
             ev |= FZ_OUT
         fz_poller_want(self.poller, self.fd, ev)
 
@@ -521,6 +530,8 @@ cdef class Engine:
         cdef size_t limit
         if self.curve is not None:
             return self._curve_flush_out()
+        if self.xmit != NULL:
+            self.out_blocked = False  # a hook is never kernel-blocked: it asks its pacing
         while not self.out_blocked:
             limit = MAX_SEND_BYTES
             if self.ctl_off < self.ctl_len or self.ctl_due:
@@ -539,7 +550,10 @@ cdef class Engine:
             mh.msg_control = NULL
             mh.msg_controllen = 0
             mh.msg_flags = 0
-            n = sendmsg(self.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT)
+            if self.xmit != NULL:
+                n = self.xmit(self.xctx, iov, cnt)
+            else:
+                n = sendmsg(self.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT)
             if n < 0:
                 rc = self._send_failed()
                 if rc < 0:
@@ -1494,6 +1508,12 @@ cdef class Engine:
 
     def set_fd(self, int fd):
         self.fd = fd
+
+    def set_xmit(self, size_t fn, size_t ctx):
+        """Send the outbound bytes through a C hook (an ``xmit_fn`` and its context, as
+        addresses; 0, 0: sendmsg on the fd again). The owner keeps ctx alive meanwhile."""
+        self.xmit = <xmit_fn>fn
+        self.xctx = <void*>ctx
 
     def fileno(self):
         return self.fd

@@ -5,11 +5,14 @@ becomes a PGM source, a SUB/XSUB a PGM receiver (other types: ENOCOMPATPROTO, as
 libzmq). bind and connect do the same thing, as in libzmq. Errors (no such interface,
 address in use) raise there; the rest runs in the I/O thread.
 
-The socket side is a normal wire pipe served by a normal ``Engine`` (``_io.pyx``) whose
-fd is one end of an AF_UNIX socketpair: rings, HWMs, wake-ups and multipart atomicity
-are the tcp ones. The other end is ours, in Python, in the I/O thread (with the GIL):
-ZMTP 3 frames in and out of it, PGM packets (``_pgm``) in and out of UDP or raw sockets.
-So the PGM data path is not GIL-free (tcp's is): a deliberate first step.
+The socket side is a normal wire pipe served by a normal ``Engine`` (``_io.pyx``): rings,
+HWMs, wake-ups and multipart atomicity are the tcp ones. A source's engine hands its
+outbound bytes to ``_pgmsrc`` (``Engine.set_xmit``): packing, ODATA, checksums, the
+window and pacing run in C in the I/O thread's nogil dispatch, woken by the socket or by
+a timerfd on the engine's slot. A receiver's engine reads one end of an AF_UNIX
+socketpair whose other end is ours, in Python, in the I/O thread (with the GIL): PGM
+packets (``_pgm``) in from UDP or raw sockets, ZMTP 3 frames out. What is rare (SPMs,
+NAKs, NCFs, RDATA, the timers) is Python for both.
 
 A source subscribes its pipe to everything (as libzmq: PGM carries no subscriptions;
 the receiving SUB filters), by one ZMTP 3.0 SUBSCRIBE message fed at set-up (so an XPUB
@@ -26,16 +29,12 @@ lost packets (``stats``) and emits ``EVENT_PGM_DATA_LOST`` (value: packets lost)
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import socket as _pysocket
-import struct
-import termios
 import time
-from collections import deque
 from typing import Any
 
-from fastzmq import _fdio, _pgm, _pgmio
+from fastzmq import _fdio, _pgm, _pgmio, _pgmsrc
 from fastzmq import constants as _c
 from fastzmq._io import Engine
 from fastzmq._monitor import emit
@@ -145,14 +144,14 @@ class PgmEndpoint:
         self.slots: list = []
         self.closing_deadline: float | None = None
         self.timer = None
-        self.out_q: deque = deque()  # packets waiting for the rate limit
-        self.t_next = 0.0  # pacing: when the next ODATA may go
         self.to_inner = bytearray()  # receiver: ZMTP bytes the bridge has not taken yet
         self.paused = False  # receiver: not reading the network (the socket's side is full)
         self.pauses = 0
         self.timer_runs = 0
-        self.inbuf = bytearray()  # source: ZMTP 3 bytes of a message not all read yet
         self.pysocks: list = []
+        self.fds: list = []  # raw fds of a source: its pacing timerfd and notify eventfd
+        self.csrc: Any = None  # a source's C send path (_pgmsrc.Source)
+        self.seen_odata = 0
         try:
             self._open_sockets(opt, sqns)
         except OSError as e:
@@ -187,8 +186,32 @@ class PgmEndpoint:
             eng.detach_rings()
             self._close_sockets()
             raise ZMQError(errno.ENOMEM, "pgm: could not start the pipe")
+        if self.source:
+            try:
+                self._c_source(sqns)
+            except OSError as e:
+                eng.detach_rings()
+                self._close_sockets()
+                raise _zerr(e) from None
         self.pipe.owner = self
         sock._attach(self.pipe)
+
+    def _c_source(self, sqns: int) -> None:
+        """The steady-state send in C, in the I/O thread's nogil dispatch (_pgmsrc): the
+        engine hands its outbound bytes to the hook instead of the socketpair."""
+        tfd = _pgmsrc.timer_fd()
+        self.fds.append(tfd)
+        efd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self.fds.append(efd)
+        tx = self.tx
+        header = _pgm.HEADER.pack(tx.sport, tx.dport, _pgm.ODATA, 0, 0, tx.gsi, 0)
+        port = self.port if self.udp else 0
+        c = _pgmsrc.Source(
+            self.out_fd, header, self.tsdu, sqns, self.rate, self.group_bytes, port, tfd, efd
+        )
+        tx.window = c  # NAKs and RDATA read the C window
+        self.csrc = c
+        self.engine.set_xmit(*c.hook)
 
     # ---------------------------------------------------------------- set-up
     def _open_sockets(self, opt: Any, sqns: int) -> None:
@@ -255,8 +278,13 @@ class PgmEndpoint:
         eng = self.engine
         eng.slot = io.new_slot(eng)
         io.register(self.pair_end.fileno(), eng.slot, KIND_ENGINE, _ENGINE_MASK)
-        self._reg(self.inner, self._inner_event, EPOLLIN)
-        self._reg(self.inp, self._net_event, EPOLLIN)
+        if self.csrc is not None:
+            # the pacing timer wakes the engine itself (its pump, without the GIL)
+            io.register(self.fds[0], eng.slot, KIND_ENGINE, EPOLLIN | EPOLLET)
+            self._reg_fd(self.fds[1], self._notify_event, EPOLLIN)
+        else:
+            self._reg_fd(self.inner_fd, self._inner_event, EPOLLIN)
+        self._reg_fd(self.inp_fd, self._net_event, EPOLLIN)
         self.slot_inner, self.slot_net = self.slots[0], self.slots[1]
         self.inner_mask = EPOLLIN
         if self.source:
@@ -266,11 +294,11 @@ class PgmEndpoint:
         if rc:
             self.bridge_died(rc)
 
-    def _reg(self, s: Any, fn: Any, mask: int) -> None:
+    def _reg_fd(self, fd: int, fn: Any, mask: int) -> None:
         obj = _Fd(fn)
         slot = self.io.new_slot(obj)
-        self.slots.append((s.fileno(), slot, obj))
-        self.io.register(s.fileno(), slot, KIND_SLOW, mask)
+        self.slots.append((fd, slot, obj))
+        self.io.register(fd, slot, KIND_SLOW, mask)
 
     # ---------------------------------------------------------------- the network
     def _send(self, pkt: bytes, dest: str | None = None) -> None:
@@ -297,6 +325,7 @@ class PgmEndpoint:
                         self._send(ncf)
                         repairs = True
                 elif pkt.type == _pgm.SPMR and pkt.gsi == self.tx.gsi:
+                    self._sync(now)
                     self._send(self.tx.spm_packet(now))
             else:
                 got.extend(self.rx.on_packet(pkt, src, now))
@@ -355,15 +384,15 @@ class PgmEndpoint:
         self.inner_mask = mask
         self.io.register(fd, slot, KIND_SLOW, mask)  # (EEXIST: modified)
 
-    # ---------------------------------------------------------------- socket -> source
+    # ---------------------------------------------------------------- a receiver's socketpair
     def _inner_event(self, mask: int) -> None:
-        if mask & EPOLLOUT and not self.source:
+        """A receiver's socketpair: room again (EPOLLOUT), or what its socket wrote (only
+        subscriptions, which PGM does not carry: read and dropped)."""
+        if mask & EPOLLOUT:
             self._flush_inner()
         if not mask & (EPOLLIN | 0x10):
             return
         for _ in range(16):  # a bounded batch: epoll (level-triggered) says if more waits
-            if self.source and self.out_q:
-                return  # paced: read more once the queue has gone out
             try:
                 data = _fdio.recv(self.inner_fd, _READ)
             except (BlockingIOError, InterruptedError):
@@ -372,38 +401,49 @@ class PgmEndpoint:
                 data = b""
             if not data:
                 return
-            if not self.source:
-                continue  # a receiver's socket writes only subscriptions: PGM carries none
-            self.inbuf += data
-            packer = _pgm.Packer(self.tsdu)
-            del self.inbuf[: packer.add_zmtp3(self.inbuf)]
-            self.out_q.extend(packer.take())
-            self._pace()
+
+    def _sync(self, now: float) -> None:
+        """A C source: the Sender learns the window's edges, and that data went out."""
+        c = self.csrc
+        if c is None:
+            return
+        self.tx.lead, self.tx.trail = c.lead, c.trail
+        if c.odata != self.seen_odata:
+            self.seen_odata = c.odata
+            self.tx.data_sent(now)
+
+    def _notify_event(self, mask: int) -> None:
+        """A C source sent data after a quiet spell: the heartbeat SPMs start over."""
+        try:
+            os.eventfd_read(self.fds[1])
+        except OSError:
+            pass
+        self._sync(time.monotonic())
+        self._tick()
 
     def _pace(self) -> None:
-        """Send at RATE: repairs (RDATA) first, then new data (ODATA)."""
+        """A source's repairs: RDATA at RATE (the C path's pacing clock), before new ODATA
+        (which the C path holds back meanwhile)."""
         now = time.monotonic()
-        sent = False
-        tx = self.tx
+        c, tx = self.csrc, self.tx
+        self._sync(now)
+        t_next = c.t_next
         batch: list = []
-        while tx.repair_q or self.out_q:
-            if self.t_next > now + 0.002:
-                break
-            pkt = tx.rdata_packet() if tx.repair_q else None
+        while tx.repair_q and t_next <= now + 0.002:
+            pkt = tx.rdata_packet()
             if pkt is None:
-                if not self.out_q:
-                    break
-                pkt = tx.odata_packet(self.out_q.popleft())
-                sent = True
+                break
             batch.append(pkt)
-            self.t_next = max(self.t_next, now - 0.01) + (len(pkt) + 28) / self.rate
-        if batch:  # one call, the GIL kept (_pgmio): refused packets are NAKed back
+            t_next = max(t_next, now - 0.01) + (len(pkt) + 28) / self.rate
+        c.t_next = t_next
+        if batch:
             _pgmio.send_batch(self.out_fd, batch, self.group_bytes, self.port if self.udp else 0)
-        if sent:
-            self.tx.data_sent(now)
-        want = 0 if self.out_q else EPOLLIN  # stop reading the socket until the queue is out
-        if want != self.inner_mask:
-            self._inner_mask(want)
+        c.hold = bool(tx.repair_q)
+        if not c.hold:
+            rc = self.engine.c_pump()  # new data again (it arms its own timer if paced)
+            if rc:
+                self.bridge_died(rc)
+                return
         self._tick()
 
     # ---------------------------------------------------------------- timers
@@ -414,8 +454,10 @@ class PgmEndpoint:
         now = time.monotonic()
         if self.source:
             due = self.tx.spm_due(now)
-            if self.out_q or self.tx.repair_q:
-                due = min(due, self.t_next)
+            if self.tx.repair_q:
+                due = min(due, self.csrc.t_next)
+            # data after this would pull the next SPM nearer: have the C path tell us
+            self.csrc.want_notify = due > now + self.tx.HEARTBEAT[0]
         else:
             due = self.rx.next_deadline()
             if due is None:
@@ -432,7 +474,8 @@ class PgmEndpoint:
             return
         now = time.monotonic()
         if self.source:
-            if self.out_q or self.tx.repair_q:
+            self._sync(now)
+            if self.tx.repair_q:
                 self._pace()
             if self.tx.spm_due(now) <= now:
                 self._send(self.tx.spm_packet(now))
@@ -464,16 +507,13 @@ class PgmEndpoint:
         self._hard_stop()
 
     def _pending(self) -> bool:
-        unread = struct.unpack("i", fcntl.ioctl(self.inner.fileno(), termios.FIONREAD, b"\0" * 4))[
-            0
-        ]
-        return bool(self.out_q or self.pipe.out_pending() or self.inbuf or unread)
+        """A source has data its engine has not handed to the C path yet."""
+        return bool(self.pipe.out_pending())
 
     def _check_flushed(self) -> None:
         if self.stopped:
             return
         self.engine.c_pump()
-        self._inner_event(EPOLLIN)
         if not self._pending():
             self._hard_stop()
             return
@@ -490,6 +530,7 @@ class PgmEndpoint:
         if self.stopped:
             return
         if self.source:
+            self._sync(time.monotonic())
             self._send(self.tx.spm_packet(time.monotonic(), fin=True))
         self.stopped = True
         io = self.io
@@ -501,6 +542,9 @@ class PgmEndpoint:
             io.unregister(fd)
             io.free_slot(slot)
         self.slots = []
+        if self.csrc is not None:
+            eng.set_xmit(0, 0)
+            io.unregister(self.fds[0])
         if eng.slot >= 0:
             io.unregister(self.pair_end.fileno())
             io.free_slot(eng.slot)
@@ -518,12 +562,19 @@ class PgmEndpoint:
         for s in self.pysocks:
             s.close()
         self.pysocks = []
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
 
     def stats(self) -> dict:
         if self.source:
             t = self.tx
+            c = self.csrc
             return {
-                "odata": t.odata,
+                "odata": t.odata + (c.odata if c is not None else 0),
+                "paced": c.paced if c is not None else 0,
+                "refused": c.refused if c is not None else 0,
+                "odata_bytes": c.odata_bytes if c is not None else 0,
                 "rdata": t.rdata,
                 "naks": t.naks,
                 "ncfs": t.ncfs,
