@@ -76,8 +76,15 @@ def pair(ctx, endpoint, **pull_opts):
 
 
 def the_pipe(sock):
-    sock._events()
-    (p,) = [p for p in sock._get_pipes() if p.connected]
+    """The socket's one connected pipe, once the connection is up (a send returns when
+    queued, which can be before the peer's handshake is done)."""
+
+    def connected():
+        sock._events()
+        return [p for p in sock._get_pipes() if p.connected]
+
+    wait_until(lambda: len(connected()) == 1, 10.0, "one connected pipe")
+    (p,) = connected()
     return p
 
 
