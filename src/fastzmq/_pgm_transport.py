@@ -201,7 +201,7 @@ class PgmEndpoint:
         engine hands its outbound bytes to the hook instead of the socketpair."""
         tfd = _pgmsrc.timer_fd()
         self.fds.append(tfd)
-        efd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        efd = _pgmsrc.event_fd()
         self.fds.append(efd)
         tx = self.tx
         header = _pgm.HEADER.pack(tx.sport, tx.dport, _pgm.ODATA, 0, 0, tx.gsi, 0)
@@ -415,7 +415,7 @@ class PgmEndpoint:
     def _notify_event(self, mask: int) -> None:
         """A C source sent data after a quiet spell: the heartbeat SPMs start over."""
         try:
-            os.eventfd_read(self.fds[1])
+            os.read(self.fds[1], 8)  # the eventfd's counter (os.eventfd_read is 3.10+)
         except OSError:
             pass
         self._sync(time.monotonic())

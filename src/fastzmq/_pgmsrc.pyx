@@ -59,6 +59,12 @@ cdef extern from "<unistd.h>" nogil:
     ssize_t c_write "write"(int fd, const void* buf, size_t n)
 
 
+cdef extern from "<sys/eventfd.h>" nogil:
+    int c_eventfd "eventfd"(unsigned int initval, int flags)
+    int EFD_NONBLOCK
+    int EFD_CLOEXEC
+
+
 cdef extern from "<sys/timerfd.h>" nogil:
     struct itimerspec:
         timespec it_interval
@@ -352,6 +358,14 @@ def timer_fd():
     cdef int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)
     if fd < 0:
         raise OSError(errno, "timerfd_create")
+    return fd
+
+
+def event_fd():
+    """A new non-blocking eventfd (``Source``'s notify fd; os.eventfd needs Python 3.10)."""
+    cdef int fd = c_eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)
+    if fd < 0:
+        raise OSError(errno, "eventfd")
     return fd
 
 

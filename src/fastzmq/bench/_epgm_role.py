@@ -13,6 +13,8 @@ first probe, then takes every message in order; its rate is from the first numbe
 message to the last.
 """
 
+from __future__ import annotations
+
 import importlib
 import json
 import select
