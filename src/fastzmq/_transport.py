@@ -40,7 +40,13 @@ from fastzmq._socket import SOCKET_TYPE_NAMES
 from fastzmq._stream import RawConnection
 from fastzmq.error import ZMQError
 from fastzmq.zmtp import BadGreeting, IncompatibleSocketType, MechanismMismatch
-from fastzmq.zmtp.handshake import NEED_DATA, Handshake, HandshakeComplete, HandshakeFailed
+from fastzmq.zmtp.handshake import (
+    MECHANISM,
+    NEED_DATA,
+    Handshake,
+    HandshakeComplete,
+    HandshakeFailed,
+)
 
 KIND_ENGINE, KIND_WAKE, KIND_SLOW = 0, 1, 2
 EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP = 0x001, 0x004, 0x008, 0x010
@@ -62,6 +68,9 @@ _PLAIN_OPTIONS = frozenset(
         _c.USE_FD,
     )
 )
+
+
+_HANDSHAKE_IVL = _options.default(_c.HANDSHAKE_IVL, _c.REQ)  # (the same for every type)
 
 
 def _opt(sock: Any, option: int) -> int:
@@ -237,7 +246,9 @@ class Connection(Engine):
         except OSError as e:
             self.die(e.errno or errno.EIO)
             return
-        ivl = _opt(self.socket, _c.HANDSHAKE_IVL)
+        ivl = self.socket.options.get(_c.HANDSHAKE_IVL)  # (as _opt, one call less)
+        if ivl is None:
+            ivl = _HANDSHAKE_IVL
         if ivl > 0:
             self.timer = io.add_timer(ivl / 1000.0, self._handshake_timeout)
         self._handshake_io(EPOLLOUT | EPOLLIN)
@@ -310,8 +321,9 @@ class Connection(Engine):
                     emit(self.socket, report[0], report[1], self.endpoint)
             self.die(errno.EPROTO)
             return True
-        request = self.hs.zap_request
-        if request is not None and not self.zap_asked:
+        hs = self.hs
+        request = hs.mechanism.zap_request  # (Handshake.zap_request, without the call)
+        if request is not None and hs.state == MECHANISM and not self.zap_asked:
             self.zap_asked = True  # one ZAP exchange per handshake
             if not _security.zap_client(self.io).request(self, request):
                 reply = _security.no_handler_reply(self.hs.mechanism, self.socket)
@@ -615,6 +627,7 @@ class Listener:
         if self.paused is not None or self.slot < 0:
             return
         lfd = self.pysock.fileno()
+        sock = self.socket
         while True:
             try:  # accept4 non-blocking, keeping the GIL (see _fdio)
                 cfd, family, addr = _fdio.accept(lfd)
@@ -631,17 +644,19 @@ class Listener:
                     return
                 continue  # ECONNABORTED and friends: that one connection is gone
             try:
-                if not _admit(conn, family, self.socket.options):
+                opts = sock.options
+                if opts and not _admit(conn, family, opts):
                     conn.close()
                     continue
-                _tune(conn, family, self.socket)
+                _tune(conn, family, sock)
             except OSError as e:
                 emit(self.socket, _c.EVENT_ACCEPT_FAILED, e.errno or errno.EIO, self.url)
                 conn.close()
                 continue
-            kind = RawConnection if self.socket.impl.raw else Connection  # (STREAM: raw)
-            c = kind(self.io, self.socket, conn, self, self._endpoint_of(conn), addr)
-            emit(self.socket, _c.EVENT_ACCEPTED, c.fileno(), c.endpoint)
+            kind = RawConnection if sock.impl.raw else Connection  # (STREAM: raw)
+            endpoint = self.url if sock._monitor is None else self._endpoint_of(conn)
+            c = kind(self.io, sock, conn, self, endpoint, addr)
+            emit(sock, _c.EVENT_ACCEPTED, c.fileno(), c.endpoint)
             self.conns.add(c)
             c.start()
 
