@@ -71,6 +71,8 @@ _PLAIN_OPTIONS = frozenset(
 
 
 _HANDSHAKE_IVL = _options.default(_c.HANDSHAKE_IVL, _c.REQ)  # (the same for every type)
+_RECONNECT_IVL = _options.default(_c.RECONNECT_IVL, _c.REQ)
+_CONNECT_ROUTING_ID = int(_c.CONNECT_ROUTING_ID)
 
 
 def _opt(sock: Any, option: int) -> int:
@@ -286,8 +288,7 @@ class Connection(Engine):
                 if not data:
                     self.die(_EOF)
                     return
-                self.hs.receive_data(data)
-                if self._hs_step(self.hs.next_event()):
+                if self._hs_step(*self.hs.step(data)):
                     return
                 if len(data) < _HS_READ and not mask & _HS_END:
                     # A short read drained the socket (edge-triggered: a later arrival is
@@ -302,10 +303,14 @@ class Connection(Engine):
             self.die(-1)
             raise
 
-    def _hs_step(self, ev: Any) -> bool:
-        """Queue what the handshake produced and act on ``ev``; True once it is over (then
-        the output is flushed first: an ERROR, or the last bytes before the engine's)."""
-        self.hs_out += self.hs.data_to_send()
+    def _hs_step(self, ev: Any, out: Any = None) -> bool:
+        """Queue what the handshake produced (``out``, else its data_to_send()) and act on
+        ``ev``; True once it is over (then the output is flushed first: an ERROR, or the
+        last bytes before the engine's)."""
+        if out is None:
+            out = self.hs.data_to_send()
+        if out:
+            self.hs_out += out
         if ev is not NEED_DATA:
             # Our last handshake bytes with MSG_MORE when the engine sends at once after
             # (messages queued before the connection): one segment, one wake-up of the peer.
@@ -756,12 +761,13 @@ class Connecter:
         self.conn = None
         self.pending = None
         self.slot = -1
-        self.ivl = max(0, _opt(sock, _c.RECONNECT_IVL))
+        ivl = sock.options.get(_c.RECONNECT_IVL)  # (as _opt, one call less)
+        self.ivl = max(0, _RECONNECT_IVL if ivl is None else ivl)
         self.pipe, _, _ = make_wire_pipe()
         self.pipe.set_sndhwm(max(0, sock.sndhwm))
         self.pipe.endpoint = self.url
         # CONNECT_ROUTING_ID: the name this ROUTER gives the peer; it serves one connect()
-        self.fixed_rid = sock.options.pop(int(_c.CONNECT_ROUTING_ID), None)
+        self.fixed_rid = sock.options.pop(_CONNECT_ROUTING_ID, None)
         if self.fixed_rid:
             self.pipe.routing_id = self.fixed_rid
         # Messages may queue before the peer exists, unless IMMEDIATE (or a ROUTER,
