@@ -73,6 +73,8 @@ _PLAIN_OPTIONS = frozenset(
 _HANDSHAKE_IVL = _options.default(_c.HANDSHAKE_IVL, _c.REQ)  # (the same for every type)
 _RECONNECT_IVL = _options.default(_c.RECONNECT_IVL, _c.REQ)
 _CONNECT_ROUTING_ID = int(_c.CONNECT_ROUTING_ID)
+# (endpoint, the socket's IPV6 option as stored) -> (sockaddr, family) of an IP literal
+_LITERALS: dict = {}
 
 
 def _opt(sock: Any, option: int) -> int:
@@ -796,6 +798,8 @@ class Connecter:
                     sa = "\0" + sa[1:]
             elif self.resolved is not None:
                 sa, family = self.resolved
+            elif (known := self._known_literal()) is not None:
+                self.resolved = sa, family = known
             else:
                 ipv6 = bool(_opt(self.socket, _c.IPV6))
                 proxy = self.socket.options.get(_c.SOCKS_PROXY)
@@ -810,6 +814,8 @@ class Connecter:
                     source, _ = _endpoint.resolve_host(src, sport, v6, True)
                 if not proxy and not self.ep.source and _is_ip_literal(self.ep.host):
                     self.resolved = (sa, family)  # no DNS behind it: resolve once
+                    if len(_LITERALS) < 256:  # (and once per process: a new socket's too)
+                        _LITERALS[self.ep, self.socket.options.get(_c.IPV6)] = self.resolved
             s = _pysocket.socket(family, _STREAM_NB)
         except (OSError, ZMQError):
             self._retry()
@@ -843,6 +849,13 @@ class Connecter:
         timeout = _opt(self.socket, _c.CONNECT_TIMEOUT)
         if timeout > 0:
             self.io.add_timer(timeout / 1000.0, lambda: self._connect_timeout(s))
+
+    def _known_literal(self) -> tuple | None:
+        """The address of this endpoint's IP literal, resolved by an earlier connecter."""
+        opts = self.socket.options
+        if opts.get(_c.SOCKS_PROXY):
+            return None
+        return _LITERALS.get((self.ep, opts.get(_c.IPV6)))
 
     def _connect_timeout(self, s: Any) -> None:
         """CONNECT_TIMEOUT: a connect still in progress is abandoned and retried."""
