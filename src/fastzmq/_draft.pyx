@@ -212,7 +212,7 @@ cdef class PeerType(_RoutedType):
 
 
 cdef class _OnePeerType(_DraftType):
-    """CHANNEL, DGRAM: one peer (libzmq refuses the others)."""
+    """CHANNEL: one peer (libzmq refuses the others)."""
 
     cdef bint d_attach(self, list pipes, Pipe p) except -1:
         cdef Pipe q
@@ -233,7 +233,10 @@ cdef class ChannelType(_OnePeerType):
     pass
 
 
-cdef class DgramType(_OnePeerType):
+cdef class DgramType(_DraftType):
+    """DGRAM: a pipe per udp endpoint (only udp:// reaches it), fair-queued; sends go out
+    through ``udp_out`` (``_udp.py``), never a pipe."""
+
     def __cinit__(self):
         self.pairs = True
 

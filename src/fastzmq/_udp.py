@@ -4,16 +4,19 @@ Endpoints as libzmq's ``udp_address_t`` reads them (IPv4; with the IPV6 option I
 ``udp://[::1]:port``, see ``UdpAddress``):
 
 - ``udp://host:port``: a DISH or DGRAM bind listens on host:port (``*``: every
-  interface); a connect sends to host:port (RADIO) or listens on *:port (DISH, DGRAM:
-  libzmq binds the port of a unicast destination on any address);
+  interface); a RADIO's connect sends to host:port;
 - ``udp://group:port`` with a multicast group: listen on *:port and join the group
   (DISH), send to the group (RADIO);
 - ``udp://iface;group:port``: the same on one interface (an IP literal, ``*`` or a NIC
   name; IPv6 multicast needs a NIC name or ``*``, as libzmq: ENODEV); the address after
   ``;`` must then be multicast (EINVAL otherwise).
 
-A RADIO may only connect (bind: ENOCOMPATPROTO), a DISH or DGRAM bind or connect, any
-other type: ENOCOMPATPROTO. Datagrams (at most 8192 bytes, libzmq's MAX_UDP_MSG):
+As in libzmq 4.3.5, a RADIO may only connect, a DISH or DGRAM only bind (the other
+call, and any other type: ENOCOMPATPROTO); each may do so several times: a RADIO sends
+to every destination, a DISH or DGRAM receives on every endpoint, and a DGRAM sends
+from the first endpoint of the destination's family (libzmq accepts a DGRAM's second
+bind but drops its pipe, so nothing arrives there; here it works). Datagrams (at most
+8192 bytes, libzmq's MAX_UDP_MSG):
 
 - RADIO -> DISH: one byte group length, the group, the body. A RADIO sends to every udp
   destination whatever the group; the DISH drops groups it has not joined.
@@ -314,13 +317,19 @@ class Sender:
 
     def send_to(self, address: bytes, body: bytes) -> None:
         """DGRAM: body to the b"ip:port" (or b"[ip6]:port") of the first frame (invalid:
-        dropped, as libzmq; a trailing NUL, as received addresses carry, is allowed)."""
-        dest = _dgram_dest(address, self.s.family)
+        dropped, as libzmq; a trailing NUL, as received addresses carry, is allowed).
+        With several endpoints the first one (in bind order) of the destination's
+        family sends it (an IPv4 destination: an IPv4 socket, else a dual-stack one)."""
+        s = self.s
+        outs = self.sock.udp_out
+        if len(outs) > 1:
+            s = _dgram_socket_for(address, outs)
+        dest = _dgram_dest(address, s.family)
         if dest is None or len(body) > MAX_UDP_MSG:
             self.dropped += 1
             return
         try:
-            self.s.sendto(body, _MSG_DONTWAIT, dest)
+            s.sendto(body, _MSG_DONTWAIT, dest)
         except OSError:
             self.dropped += 1
 
@@ -408,6 +417,14 @@ def _dgram_address(peer: tuple) -> bytes:
     return b"%s:%d\0" % (host.encode(), peer[1])
 
 
+def _dgram_socket_for(address: bytes, outs: list) -> _pysocket.socket:
+    """The socket of the first DGRAM endpoint fit for the address's family."""
+    v4 = [o.s for o in outs if o.s.family == _pysocket.AF_INET]
+    v6 = [o.s for o in outs if o.s.family == _pysocket.AF_INET6]
+    fits = v6 if address[:1] == b"[" else v4 + v6
+    return fits[0] if fits else outs[0].s
+
+
 def _dgram_dest(address: bytes, family: int) -> tuple | None:
     """The socket address a DGRAM sends to, from b"ip:port" / b"[ip6]:port" (None: invalid
     or not reachable from this socket's family; port 0 is invalid, as libzmq's)."""
@@ -441,8 +458,8 @@ def _dgram_dest(address: bytes, family: int) -> tuple | None:
 
 def _check_type(sock: Any, bind: bool) -> None:
     t = sock.socket_type
-    if t not in UDP_TYPES or (bind and t == _c.RADIO):
-        raise ZMQError(_c.ENOCOMPATPROTO, "udp:// is for RADIO (connect), DISH and DGRAM")
+    if t not in UDP_TYPES or (bind and t == _c.RADIO) or (not bind and t != _c.RADIO):
+        raise ZMQError(_c.ENOCOMPATPROTO, "udp:// is for RADIO (connect), DISH and DGRAM (bind)")
 
 
 def _os_error(e: OSError) -> ZMQError:
@@ -457,23 +474,21 @@ def bind(sock: Any, url: str) -> str:
 
 
 def connect(sock: Any, url: str) -> str:
-    """RADIO: send there; DISH: listen on *:port (multicast: join); DGRAM: as libzmq."""
+    """RADIO: send there (DISH, DGRAM: ENOCOMPATPROTO, as libzmq 4.3.5)."""
     _check_type(sock, False)
     addr = UdpAddress(url, False, _ipv6(sock))
-    if sock.socket_type == _c.RADIO:
-        s = _udp_socket(addr.family)
-        try:
-            if addr.multicast:
-                _multicast_out(s, sock, addr)
-        except OSError as e:
-            s.close()
-            raise _os_error(e) from None
-        sender = Sender(sock, addr, s, True)
-        io = sock._io_thread()
-        io.by_socket.setdefault(sock, []).append(sender)
-        sock.udp_out.append(sender)
-        return url
-    return _open(sock, addr, "connect")
+    s = _udp_socket(addr.family)
+    try:
+        if addr.multicast:
+            _multicast_out(s, sock, addr)
+    except OSError as e:
+        s.close()
+        raise _os_error(e) from None
+    sender = Sender(sock, addr, s, True)
+    io = sock._io_thread()
+    io.by_socket.setdefault(sock, []).append(sender)
+    sock.udp_out.append(sender)
+    return url
 
 
 def _ipv6(sock: Any) -> bool:
@@ -492,9 +507,6 @@ def _open(sock: Any, addr: UdpAddress, kind: str) -> str:
     io = sock._io_thread()
     rec = Receiver(io, sock, addr, s, kind)
     if sock.socket_type == _c.DGRAM:
-        if sock.udp_out:
-            s.close()
-            raise ZMQError(_c.EINVAL, "a DGRAM socket has one udp endpoint (libzmq: one peer)")
         rec.sender = Sender(sock, addr, s, False)
         sock.udp_out.append(rec.sender)
     sock._locked_call(sock._attach, rec.mine)
