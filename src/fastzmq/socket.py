@@ -459,7 +459,6 @@ class Socket(SocketCore, Generic[T]):
             ep = _endpoint.parse(addr)
         except ZMQError as e:
             raise _with_addr(e, addr) from None
-        _check_raw(self, ep)
         if ep.transport == "inproc":
             from fastzmq import _inproc
 
@@ -488,7 +487,6 @@ class Socket(SocketCore, Generic[T]):
             ep = _endpoint.parse(addr, connect=True)
         except ZMQError as e:
             raise _with_addr(e, addr) from None
-        _check_raw(self, ep)
         if ep.transport == "inproc":
             from fastzmq import _inproc
 
@@ -749,13 +747,6 @@ class Socket(SocketCore, Generic[T]):
         """Stop monitoring: the monitor PAIR sends MONITOR_STOPPED and closes."""
         self._monitor_socket = None
         self.monitor(None, 0)
-
-
-def _check_raw(sock: Socket, ep: Any) -> None:
-    """A raw (STREAM) socket speaks raw bytes over tcp and ipc connections only: its peers
-    over inproc (libzmq would hand it their frames) are refused rather than ignored."""
-    if sock.impl.raw and ep.transport not in ("tcp", "ipc"):
-        raise ZMQError(_c.ENOTSUP, f"STREAM sockets take tcp:// and ipc:// only, not {ep.raw}")
 
 
 def _with_addr(e: ZMQError, addr: Any) -> ZMQError:
