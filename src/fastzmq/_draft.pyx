@@ -673,6 +673,8 @@ cdef class DraftCore(SocketCore):
 
     def recv(self, int flags=0, bint copy=True, bint track=False):
         """One message (bytes; a Frame with .routing_id / .group with copy=False)."""
+        if self.target is not None:  # a shadow: the socket's
+            return DraftCore.recv(self.target, flags, copy, track)
         return self._recv_one(flags, not copy)
 
     cdef object _frame(self, object body):
@@ -685,6 +687,8 @@ cdef class DraftCore(SocketCore):
         return f
 
     def recv_multipart(self, int flags=0, copy=True, track=False):
+        if self.target is not None:
+            return DraftCore.recv_multipart(self.target, flags, copy, track)
         cdef list parts = [self._recv_one(flags, not copy)]
         while self.rcvmore:  # DGRAM: the body after the address
             parts.append(self._recv_one(flags, not copy))
@@ -695,6 +699,8 @@ cdef class DraftCore(SocketCore):
              group=None):
         """Send one message: ``routing_id`` (SERVER, PEER) and ``group`` (RADIO) as
         pyzmq's draft API, or carried by a Frame (``frame.routing_id``/``frame.group``)."""
+        if self.target is not None:
+            return DraftCore.send(self.target, data, flags, copy, track, routing_id, group)
         cdef int t = self.socket_type
         cdef bytes body
         if type(data) is bytes and not track and not flags & SNDMORE and t != DGRAM:
@@ -724,6 +730,8 @@ cdef class DraftCore(SocketCore):
         return None
 
     def send_multipart(self, msg_parts, int flags=0, copy=True, track=False, **kwargs):
+        if self.target is not None:
+            return DraftCore.send_multipart(self.target, msg_parts, flags, copy, track, **kwargs)
         parts = list(msg_parts)
         if not parts:
             raise ValueError("cannot send an empty multipart message")
@@ -845,6 +853,8 @@ cdef class DraftCore(SocketCore):
     # ------------------------------------------------------------------ groups, peers
     def join(self, group):
         """DISH: receive the messages of ``group`` (str or bytes, at most 255 bytes)."""
+        if self.target is not None:
+            return DraftCore.join(self.target, group)
         cdef bytes g = _group_bytes(group)
         cdef Pipe p
         if self.socket_type != DISH:
@@ -864,6 +874,8 @@ cdef class DraftCore(SocketCore):
 
     def leave(self, group):
         """DISH: stop receiving ``group``."""
+        if self.target is not None:
+            return DraftCore.leave(self.target, group)
         cdef bytes g = _group_bytes(group)
         cdef Pipe p
         if self.socket_type != DISH:
@@ -888,6 +900,8 @@ cdef class DraftCore(SocketCore):
 
     def _locked_call(self, fn, *args):
         """Run fn under the socket's lock (bind/connect from several threads)."""
+        if self.target is not None:  # (a shadow's own lock guards nothing)
+            return DraftCore._locked_call(self.target, fn, *args)
         self._lock()
         try:
             return fn(*args)
@@ -896,6 +910,8 @@ cdef class DraftCore(SocketCore):
 
     # ------------------------------------------------------------------ polling
     def _events(self):
+        if self.target is not None:
+            return DraftCore._events(self.target)
         cdef int ev = 0
         cdef int t = self.socket_type
         self._lock()
