@@ -112,3 +112,22 @@ def test_connect_is_radio_only_as_libzmq(ctx, kind):
     with pytest.raises(zmq.ZMQError) as e:
         radio.bind("udp://127.0.0.1:5555")
     assert e.value.errno == zmq.ENOCOMPATPROTO
+
+
+@pytest.mark.parametrize("kind", ["PUSH", "SUB", "STREAM", "ROUTER"])
+def test_classic_types_refuse_udp_as_libzmq(ctx, kind):
+    import zmq as pyzmq
+
+    pctx = pyzmq.Context()
+    try:
+        ps = pctx.socket(getattr(pyzmq, kind))
+        with pytest.raises(pyzmq.ZMQError) as theirs:
+            ps.bind("udp://127.0.0.1:5555")
+        ps.close(0)
+    finally:
+        pctx.term()
+    s = ctx.socket(getattr(zmq, kind))
+    for op in (s.bind, s.connect):
+        with pytest.raises(zmq.ZMQError) as ours:
+            op("udp://127.0.0.1:5555")
+        assert ours.value.errno == theirs.value.errno == zmq.ENOCOMPATPROTO
