@@ -122,3 +122,13 @@ def test_asyncio_from_socket_of_a_draft_socket(ctx):
         assert loop.run_until_complete(main()) == b"re:async"
     finally:
         loop.close()
+
+
+def test_copy_of_a_draft_socket_is_a_shadow(ctx):
+    import copy
+
+    server, client = _server_client(ctx)
+    twin = copy.copy(server)
+    assert type(twin) is type(server) and twin.underlying == server.underlying
+    client.send(b"copied")
+    assert twin.recv() == b"copied"
