@@ -32,16 +32,6 @@ cdef extern from "<sys/socket.h>" nogil:
     int accept4(int fd, sockaddr* addr, socklen_t* addrlen, int flags)
     int MSG_DONTWAIT
     int MSG_NOSIGNAL
-
-
-cdef extern from *:
-    """
-    #include <sys/socket.h>
-    #ifndef MSG_MORE
-    #define MSG_MORE 0  /* (not Linux: the bytes go at once) */
-    #endif
-    """
-    int MSG_MORE
     int SOCK_NONBLOCK
     int SOCK_CLOEXEC
     int AF_INET
@@ -79,11 +69,10 @@ cdef object _error(int code):
     return OSError(code, os.strerror(code))
 
 
-def send(int fd, const unsigned char[::1] data, bint more=False):
-    """send() what fits now; the number of bytes sent. ``more``: MSG_MORE (the kernel
-    holds the bytes until a send without it, so they share a segment with what follows)."""
+def send(int fd, const unsigned char[::1] data):
+    """send() what fits now; the number of bytes sent."""
     cdef ssize_t n = c_send(fd, &data[0] if data.shape[0] else NULL, data.shape[0],
-                            MSG_DONTWAIT | MSG_NOSIGNAL | (MSG_MORE if more else 0))
+                            MSG_DONTWAIT | MSG_NOSIGNAL)
     if n < 0:
         raise _error(errno)
     return n
