@@ -52,7 +52,8 @@ def test_scale_runs_and_reports_per_peer_costs(module):
     assert result["rss_kib_per_peer"] > 0
     impl = Impl("fastzmq", module)
     sample = runner.make_sample(wl, impl, peers, 0, 2000, result)
-    assert set(sample.extra) == {"fds_per_peer", "rss_kib_per_peer"}
+    assert set(sample.extra) == {"fds_per_peer", "rss_kib_per_peer", "listen_overflows"}
+    assert result["listen_overflows"] >= 0  # (Linux: read from /proc/net/netstat)
     wl_small = workloads.Workload(**{**wl.__dict__, "sizes": (peers,)})
     lines = report.table([wl_small], [sample], ["fastzmq"], 1)
     note = [ln for ln in lines if ln.startswith("scale-router-tcp 40:")]

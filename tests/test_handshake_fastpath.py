@@ -163,3 +163,55 @@ def test_extra_metadata_or_zap_take_the_general_path():
     ev, sent, _ = run(hs, peer, 10_000)
     assert ev is NEED_DATA and hs.zap_request is not None  # waiting for the handler
     assert b"READY" not in sent  # our READY waits for the verdict
+
+
+def run_step(hs: Handshake, stream: bytes, step: int):
+    """As run(), through Handshake.step (one call per read, as the engine uses it)."""
+    sent = hs.data_to_send()
+    ev = NEED_DATA
+    for i in range(0, len(stream), step):
+        ev, out = hs.step(stream[i : i + step])
+        sent += out
+        if ev is not NEED_DATA:
+            return ev, sent, stream[i + step :]
+    return ev, sent, b""
+
+
+OLD_PEERS = {
+    # a ZMTP 2.0 peer (revision 1, socket type ROUTER, an empty identity frame), then traffic
+    "zmtp20": ("DEALER", b"\xff" + bytes(8) + b"\x7f\x01\x06" + b"\x00\x00" + TRAFFIC),
+    # a ZMTP 1.0 peer: its identity frame is its greeting
+    "zmtp10": ("DEALER", b"\x01\x00" + b"\x01\x00x"),
+    "curve-peer": ("DEALER", encode_greeting(b"CURVE", False)),
+}
+
+
+@pytest.mark.parametrize("step", [1, 3, 11, 64, 10_000])
+@pytest.mark.parametrize("case", sorted(CASES) + sorted(OLD_PEERS))
+@pytest.mark.parametrize("general", [False, True])
+def test_step_is_receive_next_event_and_data_to_send(case, step, general):
+    socket_type, stream = {**CASES, **OLD_PEERS}[case]
+
+    def make():
+        mech = GeneralNull() if general else None
+        return Handshake(socket_type, identity=b"me", mechanism=mech)
+
+    ev_a, sent_a, rest_a = run(make(), stream, step)
+    ev_b, sent_b, rest_b = run_step(make(), stream, step)
+    assert summary(ev_a) == summary(ev_b)
+    assert sent_a == sent_b and rest_a == rest_b
+    if isinstance(ev_a, HandshakeComplete):
+        assert ev_a == ev_b  # version, peer type, identity, metadata, leftover
+
+
+def test_step_after_the_end():
+    hs = Handshake("DEALER")
+    ev, _, rest = run_step(hs, CASES["compatible"][1], 10_000)
+    assert isinstance(ev, HandshakeComplete)
+    assert hs.step(b"") == (ev, b"")  # nothing more to say, the same event
+    with pytest.raises(RuntimeError):
+        hs.step(b"more")  # later bytes belong to the traffic stream
+    failed = Handshake("REQ")
+    ev, _, _ = run_step(failed, CASES["incompatible"][1], 10_000)
+    assert isinstance(ev, HandshakeFailed)
+    assert failed.step(b"ignored") == (ev, b"")

@@ -35,8 +35,21 @@ class Endpoint(NamedTuple):  # not a dataclass: `dataclasses` costs ~10 ms at im
         return f"{self.transport}://{self.address}"
 
 
+_PARSED: dict = {}  # (addr, connect) -> Endpoint: an application connects to a few, often
+
+
 def parse(addr: str | bytes, connect: bool = False) -> Endpoint:
     """Split and validate an endpoint (raises ZMQError with pyzmq's errno)."""
+    ep = _PARSED.get((addr, connect)) if type(addr) is str else None
+    if ep is not None:
+        return ep
+    ep = _parse(addr, connect)
+    if type(addr) is str and ep.transport == "tcp" and len(_PARSED) < 256:
+        _PARSED[(addr, connect)] = ep  # (immutable; tcp only: nothing read at parse time)
+    return ep
+
+
+def _parse(addr: str | bytes, connect: bool) -> Endpoint:
     if isinstance(addr, bytes):
         addr = addr.decode("utf-8")
     if not isinstance(addr, str):

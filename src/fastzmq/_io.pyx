@@ -1562,6 +1562,7 @@ cdef class IOThread:
     cdef double deadline            # monotonic time of the first timer, 0: none
     cdef public bint stopping
     cdef public object thread
+    cdef unsigned long thread_ident  # the I/O thread's threading.get_ident() (0: not running)
     cdef public object context
     cdef public int index
     cdef public dict by_socket      # fastzmq socket -> list of Listener/Connecter/Engine
@@ -1659,6 +1660,7 @@ cdef class IOThread:
         cdef waiter_t* gw = &self.wake.g.w
         cdef void** pending = &self.wake.g.head
         cdef bint armed
+        self.thread_ident = threading.get_ident()
         # The steady state never holds the GIL: it is taken only when a slow event, a
         # command or a due timer is there (see the module docstring).
         with nogil:
@@ -1797,7 +1799,7 @@ cdef class IOThread:
         """Run fn() in the I/O thread after delay_s; returns a handle for cancel_timer."""
         self.timer_seq += 1
         entry = [time.monotonic() + delay_s, self.timer_seq, fn]
-        if self.thread is not None and threading.current_thread() is not self.thread:
+        if self.thread is not None and threading.get_ident() != self.thread_ident:
             self.call(self._push_timer, entry)  # the heap is the I/O thread's alone
         else:
             self._push_timer(entry)

@@ -290,15 +290,18 @@ def properties(ev: Any, mechanism: Any, peer_address: bytes) -> dict:
     """A connection's message properties (``Frame.get``), as libzmq builds them: the peer's
     handshake metadata, then the ZAP handler's metadata, ``User-Id`` and ``Peer-Address``."""
 
-    def text(value: bytes) -> str:
-        return bytes(value).decode("utf-8", "replace")
-
-    props = {name: text(value) for name, value in ev.peer_metadata.items()}
-    props.update((name, text(value)) for name, value in mechanism.zap_metadata.items())
+    props = {
+        name: bytes(value).decode("utf-8", "replace") for name, value in ev.peer_metadata.items()
+    }
+    if mechanism.zap_metadata:
+        props.update(
+            (name, bytes(value).decode("utf-8", "replace"))
+            for name, value in mechanism.zap_metadata.items()
+        )
     if mechanism.user_id:
-        props["User-Id"] = text(mechanism.user_id)
+        props["User-Id"] = bytes(mechanism.user_id).decode("utf-8", "replace")
     if peer_address:
-        props["Peer-Address"] = text(peer_address)
+        props["Peer-Address"] = bytes(peer_address).decode("utf-8", "replace")
     return props
 
 

@@ -40,7 +40,13 @@ from fastzmq._socket import SOCKET_TYPE_NAMES
 from fastzmq._stream import RawConnection
 from fastzmq.error import ZMQError
 from fastzmq.zmtp import BadGreeting, IncompatibleSocketType, MechanismMismatch
-from fastzmq.zmtp.handshake import NEED_DATA, Handshake, HandshakeComplete, HandshakeFailed
+from fastzmq.zmtp.handshake import (
+    MECHANISM,
+    NEED_DATA,
+    Handshake,
+    HandshakeComplete,
+    HandshakeFailed,
+)
 
 KIND_ENGINE, KIND_WAKE, KIND_SLOW = 0, 1, 2
 EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP = 0x001, 0x004, 0x008, 0x010
@@ -62,6 +68,13 @@ _PLAIN_OPTIONS = frozenset(
         _c.USE_FD,
     )
 )
+
+
+_HANDSHAKE_IVL = _options.default(_c.HANDSHAKE_IVL, _c.REQ)  # (the same for every type)
+_RECONNECT_IVL = _options.default(_c.RECONNECT_IVL, _c.REQ)
+_CONNECT_ROUTING_ID = int(_c.CONNECT_ROUTING_ID)
+# (endpoint, the socket's IPV6 option as stored) -> (sockaddr, family) of an IP literal
+_LITERALS: dict = {}
 
 
 def _opt(sock: Any, option: int) -> int:
@@ -237,7 +250,9 @@ class Connection(Engine):
         except OSError as e:
             self.die(e.errno or errno.EIO)
             return
-        ivl = _opt(self.socket, _c.HANDSHAKE_IVL)
+        ivl = self.socket.options.get(_c.HANDSHAKE_IVL)  # (as _opt, one call less)
+        if ivl is None:
+            ivl = _HANDSHAKE_IVL
         if ivl > 0:
             self.timer = io.add_timer(ivl / 1000.0, self._handshake_timeout)
         self._handshake_io(EPOLLOUT | EPOLLIN)
@@ -275,8 +290,7 @@ class Connection(Engine):
                 if not data:
                     self.die(_EOF)
                     return
-                self.hs.receive_data(data)
-                if self._hs_step(self.hs.next_event()):
+                if self._hs_step(*self.hs.step(data)):
                     return
                 if len(data) < _HS_READ and not mask & _HS_END:
                     # A short read drained the socket (edge-triggered: a later arrival is
@@ -291,11 +305,18 @@ class Connection(Engine):
             self.die(-1)
             raise
 
-    def _hs_step(self, ev: Any) -> bool:
-        """Queue what the handshake produced and act on ``ev``; True once it is over (then
-        the output is flushed first: an ERROR, or the last bytes before the engine's)."""
-        self.hs_out += self.hs.data_to_send()
+    def _hs_step(self, ev: Any, out: Any = None) -> bool:
+        """Queue what the handshake produced (``out``, else its data_to_send()) and act on
+        ``ev``; True once it is over (then the output is flushed first: an ERROR, or the
+        last bytes before the engine's)."""
+        if out is None:
+            out = self.hs.data_to_send()
+        if out:
+            self.hs_out += out
         if ev is not NEED_DATA:
+            # (Sending our last handshake bytes with MSG_MORE, so that they share a segment
+            # with the first queued message, was measured slower: the peer then starts its
+            # own completion only after our activation, instead of alongside it.)
             self._hs_send()
         if isinstance(ev, HandshakeComplete):
             self._activate(ev)  # reports HANDSHAKE_SUCCEEDED
@@ -308,8 +329,9 @@ class Connection(Engine):
                     emit(self.socket, report[0], report[1], self.endpoint)
             self.die(errno.EPROTO)
             return True
-        request = self.hs.zap_request
-        if request is not None and not self.zap_asked:
+        hs = self.hs
+        request = hs.mechanism.zap_request  # (Handshake.zap_request, without the call)
+        if request is not None and hs.state == MECHANISM and not self.zap_asked:
             self.zap_asked = True  # one ZAP exchange per handshake
             if not _security.zap_client(self.io).request(self, request):
                 reply = _security.no_handler_reply(self.hs.mechanism, self.socket)
@@ -602,6 +624,7 @@ class Listener:
         if self.paused is not None or self.slot < 0:
             return
         lfd = self.pysock.fileno()
+        sock = self.socket
         while True:
             try:  # accept4 non-blocking, keeping the GIL (see _fdio)
                 cfd, family, addr = _fdio.accept(lfd)
@@ -618,17 +641,19 @@ class Listener:
                     return
                 continue  # ECONNABORTED and friends: that one connection is gone
             try:
-                if not _admit(conn, family, self.socket.options):
+                opts = sock.options
+                if opts and not _admit(conn, family, opts):
                     conn.close()
                     continue
-                _tune(conn, family, self.socket)
+                _tune(conn, family, sock)
             except OSError as e:
                 emit(self.socket, _c.EVENT_ACCEPT_FAILED, e.errno or errno.EIO, self.url)
                 conn.close()
                 continue
-            kind = RawConnection if self.socket.impl.raw else Connection  # (STREAM: raw)
-            c = kind(self.io, self.socket, conn, self, self._endpoint_of(conn), addr)
-            emit(self.socket, _c.EVENT_ACCEPTED, c.fileno(), c.endpoint)
+            kind = RawConnection if sock.impl.raw else Connection  # (STREAM: raw)
+            endpoint = self.url if sock._monitor is None else self._endpoint_of(conn)
+            c = kind(self.io, sock, conn, self, endpoint, addr)
+            emit(sock, _c.EVENT_ACCEPTED, c.fileno(), c.endpoint)
             self.conns.add(c)
             c.start()
 
@@ -728,12 +753,13 @@ class Connecter:
         self.conn = None
         self.pending = None
         self.slot = -1
-        self.ivl = max(0, _opt(sock, _c.RECONNECT_IVL))
+        ivl = sock.options.get(_c.RECONNECT_IVL)  # (as _opt, one call less)
+        self.ivl = max(0, _RECONNECT_IVL if ivl is None else ivl)
         self.pipe, _, _ = make_wire_pipe()
         self.pipe.set_sndhwm(max(0, sock.sndhwm))
         self.pipe.endpoint = self.url
         # CONNECT_ROUTING_ID: the name this ROUTER gives the peer; it serves one connect()
-        self.fixed_rid = sock.options.pop(int(_c.CONNECT_ROUTING_ID), None)
+        self.fixed_rid = sock.options.pop(_CONNECT_ROUTING_ID, None)
         if self.fixed_rid:
             self.pipe.routing_id = self.fixed_rid
         # Messages may queue before the peer exists, unless IMMEDIATE (or a ROUTER,
@@ -762,6 +788,8 @@ class Connecter:
                     sa = "\0" + sa[1:]
             elif self.resolved is not None:
                 sa, family = self.resolved
+            elif (known := self._known_literal()) is not None:
+                self.resolved = sa, family = known
             else:
                 ipv6 = bool(_opt(self.socket, _c.IPV6))
                 proxy = self.socket.options.get(_c.SOCKS_PROXY)
@@ -776,6 +804,8 @@ class Connecter:
                     source, _ = _endpoint.resolve_host(src, sport, v6, True)
                 if not proxy and not self.ep.source and _is_ip_literal(self.ep.host):
                     self.resolved = (sa, family)  # no DNS behind it: resolve once
+                    if len(_LITERALS) < 256:  # (and once per process: a new socket's too)
+                        _LITERALS[self.ep, self.socket.options.get(_c.IPV6)] = self.resolved
             s = _pysocket.socket(family, _STREAM_NB)
         except (OSError, ZMQError):
             self._retry()
@@ -809,6 +839,13 @@ class Connecter:
         timeout = _opt(self.socket, _c.CONNECT_TIMEOUT)
         if timeout > 0:
             self.io.add_timer(timeout / 1000.0, lambda: self._connect_timeout(s))
+
+    def _known_literal(self) -> tuple | None:
+        """The address of this endpoint's IP literal, resolved by an earlier connecter."""
+        opts = self.socket.options
+        if opts.get(_c.SOCKS_PROXY):
+            return None
+        return _LITERALS.get((self.ep, opts.get(_c.IPV6)))
 
     def _connect_timeout(self, s: Any) -> None:
         """CONNECT_TIMEOUT: a connect still in progress is abandoned and retried."""

@@ -227,7 +227,9 @@ class Socket(SocketCore, Generic[T]):
         self._check_alive()
         option = int(option)
         value = _options.check_set(option, self.socket_type, value)
-        from fastzmq import _security  # here, not at import: it loads the ZMTP mechanisms
+        # here, not at import: it loads the ZMTP mechanisms (and in this form, without the
+        # Python-level _handle_fromlist call of "from fastzmq import ...")
+        import fastzmq._security as _security
 
         if option in _security.OPTIONS:  # security options (owner: _security.py)
             _security.set_option(self, option, value)
@@ -667,7 +669,7 @@ class Socket(SocketCore, Generic[T]):
             linger = self.linger
             if self.context is not None and _c.LINGER in getattr(self.context, "sockopts", {}):
                 linger = self.context.sockopts[_c.LINGER] if self.linger == -1 else linger
-        from fastzmq import _inproc
+        import fastzmq._inproc as _inproc  # (no _handle_fromlist call: see setsockopt)
 
         _inproc.close_socket(self)
         if self.context is not None:

@@ -185,10 +185,12 @@ def peer_notes(workloads: List[Workload], groups: Dict[tuple, List[Sample]], lab
                 runs = [s for s in groups.get((wl.name, size, lb), []) if s.ok and s.rep >= 0]
                 fds = [s.extra["fds_per_peer"] for s in runs if "fds_per_peer" in s.extra]
                 rss = [s.extra["rss_kib_per_peer"] for s in runs if "rss_kib_per_peer" in s.extra]
+                drops = [s.extra["listen_overflows"] for s in runs if "listen_overflows" in s.extra]
                 if fds and rss:
-                    parts.append(
-                        f"{abbrev(lb)} {median(fds):.2f} fds, {median(rss):.1f} KiB RSS per peer"
-                    )
+                    part = f"{abbrev(lb)} {median(fds):.2f} fds, {median(rss):.1f} KiB RSS per peer"
+                    if drops and max(drops) > 0:  # SYN back-off shaped the set-up time
+                        part += f", {max(drops)} SYNs dropped"
+                    parts.append(part)
                 else:
                     parts.append(f"{abbrev(lb)} -")
             out.append(f"{wl.name} {size_label(wl, size)}: " + "; ".join(parts))

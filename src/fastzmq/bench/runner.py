@@ -75,6 +75,7 @@ EXTRA_KEYS = (
     "setsockopt_rate",  # subs-subscribe/cancel: the SUB's setsockopt loop alone
     "fds_per_peer",  # scale-router-tcp: the ROUTER's fds and RSS per connected peer
     "rss_kib_per_peer",
+    "listen_overflows",  # scale-router-tcp: SYNs the kernel dropped during set-up
     "pgm_repaired",  # epgm-*: fastzmq's receiver, packets repaired and given up
     "pgm_lost",
 )

@@ -339,6 +339,33 @@ class Handshake:
         else:
             self._greeting += data  # (also the NULL fast path's READY, before a decoder)
 
+    def step(self, data: bytes) -> Tuple[Event, bytes]:
+        """``receive_data(data)``, ``next_event()`` and ``data_to_send()`` in one call (an
+        engine's use after each read, at one Python call instead of three): (event, the
+        bytes queued for the peer)."""
+        state = self.state
+        if state == MECHANISM and self._decoder is not None:
+            self._decoder.feed(data)
+        elif state == DONE:
+            if data:
+                raise RuntimeError("handshake is complete: later bytes belong to the traffic")
+        elif state != FAILED:
+            self._greeting += data
+        event = self._result
+        if event is None:
+            try:
+                event = self._advance()
+            except ProtocolError as exc:
+                event = self._fail(exc)
+            if event is not NEED_DATA:
+                self._result = event
+        out = self._out
+        if not out:
+            return event, b""
+        sent = bytes(out)
+        out.clear()
+        return event, sent
+
     def data_to_send(self) -> bytes:
         """Everything queued for the peer since the last call (greeting, commands, ERROR)."""
         out = bytes(self._out)
