@@ -34,12 +34,17 @@ import socket as _pysocket
 import time
 from typing import Any
 
-from fastzmq import _fdio, _pgm, _pgmio, _pgmsrc
+from fastzmq import _fdio, _pgm, _pgmio
 from fastzmq import constants as _c
 from fastzmq._io import Engine
 from fastzmq._monitor import emit
 from fastzmq._pipe import make_wire_pipe
 from fastzmq.error import ZMQError
+
+try:  # built on Linux only (timerfd, eventfd): setup.py
+    from fastzmq import _pgmsrc
+except ImportError:  # pragma: no cover - other platforms
+    _pgmsrc = None  # type: ignore[assignment]
 
 KIND_ENGINE, KIND_WAKE, KIND_SLOW = 0, 1, 2
 EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLRDHUP, EPOLLET = 0x001, 0x004, 0x008, 0x2000, 1 << 31
@@ -588,8 +593,19 @@ class PgmEndpoint:
         return d
 
 
+def available() -> bool:
+    """Whether this build has PGM's C modules (Linux only)."""
+    return _pgmsrc is not None
+
+
 def open(io: Any, sock: Any, ep: Any, kind: str) -> str:
     """Socket thread: make the endpoint (errors raise here), start it in the I/O thread."""
+    if not available():
+        raise ZMQError(
+            _c.EPROTONOSUPPORT,
+            f"{ep.transport}:// is not supported on this platform: fastzmq's PGM needs"
+            " Linux (its C data path uses timerfd and eventfd)",
+        )
     obj = PgmEndpoint(io, sock, ep, kind)
     io.by_socket.setdefault(sock, []).append(obj)
     io.call(obj.start)
