@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join("src", "fastzmq")
 # Modules that only build on Linux (timerfd, eventfd, recvmmsg); elsewhere they are left
 # out and pgm:// / epgm:// raise EPROTONOSUPPORT at bind/connect (_pgm_transport.py).
-LINUX_ONLY = {"_pgmsrc"}
+LINUX_ONLY = {"_pgmsrc", "_pgmrcv"}
 
 
 def _flags():
