@@ -120,6 +120,74 @@ def _local_address(iface: str, group: str, port: int) -> str:
         s.close()
 
 
+class RxPath:
+    """A receiver's packets: the C path (``_pgmrcv.Receiver``, in the engine's pump) takes
+    the in-order data of the sources it is handed; the sans-I/O ``_pgm.Receiver`` the
+    rest, which the C path queues (``slow``), and its timers (``due``). Each entry takes
+    the sources back from C first (``enter``) and hands the in-order ones over again
+    after (``leave``), so one side at a time owns a source's state."""
+
+    def __init__(self, rx: Any, crx: Any) -> None:
+        self.rx, self.crx = rx, crx
+
+    def slow(self, now: float) -> list:
+        """The packets the C path queued, as they came: the ZMTP 3 bytes they free."""
+        self.enter()
+        got: list = []
+        rx = self.rx
+        for data, src in self.crx.take():
+            try:
+                pkt = _pgm.parse(data)
+            except _pgm.PgmError:
+                continue
+            got.extend(rx.on_packet(pkt, src, now))
+        self.leave()
+        return got
+
+    def due(self, now: float) -> tuple:
+        """The Receiver's timers (NAKs to send, what giving up frees)."""
+        self.enter()
+        out = self.rx.due(now)
+        self.leave()
+        return out
+
+    def stats(self) -> dict:
+        self.enter()
+        d = self.rx.stats()
+        self.leave()
+        d.update(self.crx.stats())
+        return d
+
+    def enter(self) -> None:
+        """Python takes the C path's sources back (their state since the last hand-over)."""
+        peers = self.rx.peers
+        for gsi, sport, nxt, lead, trail, heard, delivered, ip in self.crx.pull():
+            peer = peers.get((gsi, sport))
+            if peer is None:
+                continue
+            peer.next, peer.lead, peer.trail = nxt, lead, trail
+            peer.heard = max(peer.heard, heard)
+            peer.delivered += delivered
+            if ip and not peer.spm_nla:
+                peer.nla = ip
+
+    def leave(self) -> None:
+        """The C path takes the sources that are in order: nothing missing or held."""
+        fast = []
+        for (gsi, sport), p in self.rx.peers.items():
+            nxt = p.next
+            if (
+                nxt is not None
+                and p.lead == (nxt - 1) & MASK
+                and not p.held
+                and not p.naks
+                and not _pgm.seq_lt(nxt, p.trail)
+                and isinstance(p.decoder, _pgmrcv.Decoder)
+            ):
+                fast.append((gsi, sport, p.decoder, nxt, p.lead, p.trail))
+        self.crx.push(fast)
+
+
 class PgmEndpoint:
     """One pgm/epgm endpoint of a socket: its pipe, bridge engine, and PGM sockets."""
 
@@ -289,6 +357,7 @@ class PgmEndpoint:
             efd = _pgmsrc.event_fd()  # the C path has packets for Python
             self.fds.append(efd)
             self.crx = _pgmrcv.Receiver(self.inp_fd, not self.udp, self.group_bytes, self.port, efd)
+            self.path = RxPath(self.rx, self.crx)
 
     def start(self) -> None:
         """I/O thread: register the fds and start the timers."""
@@ -354,49 +423,10 @@ class PgmEndpoint:
             pass
         if self.stopped:
             return
-        now = time.monotonic()
-        self._rx_enter()
-        got: list = []
-        for data, src in self.crx.take():
-            try:
-                pkt = _pgm.parse(data)
-            except _pgm.PgmError:
-                continue
-            got.extend(self.rx.on_packet(pkt, src, now))
-        self._rx_leave()
-        if got:
-            self._deliver(got)
+        got = self.path.slow(time.monotonic())
+        self._deliver(got)  # (and the engine reads on: the C path may have let us run)
         self._check_losses()
         self._tick()
-
-    def _rx_enter(self) -> None:
-        """Python takes the C path's sources back (their state since the last hand-over)."""
-        peers = self.rx.peers
-        for gsi, sport, nxt, lead, trail, heard, delivered, ip in self.crx.pull():
-            peer = peers.get((gsi, sport))
-            if peer is None:
-                continue
-            peer.next, peer.lead, peer.trail = nxt, lead, trail
-            peer.heard = max(peer.heard, heard)
-            peer.delivered += delivered
-            if ip and not peer.spm_nla:
-                peer.nla = ip
-
-    def _rx_leave(self) -> None:
-        """The C path takes the sources that are in order: nothing missing or held."""
-        fast = []
-        for (gsi, sport), p in self.rx.peers.items():
-            nxt = p.next
-            if (
-                nxt is not None
-                and p.lead == (nxt - 1) & MASK
-                and not p.held
-                and not p.naks
-                and not _pgm.seq_lt(nxt, p.trail)
-                and isinstance(p.decoder, _pgmrcv.Decoder)
-            ):
-                fast.append((gsi, sport, p.decoder, nxt, p.lead, p.trail))
-        self.crx.push(fast)
 
     def _check_losses(self) -> None:
         while self.rx.losses:
@@ -497,9 +527,7 @@ class PgmEndpoint:
             if self.closing_deadline is not None:
                 self._maybe_finish()
         else:
-            self._rx_enter()
-            naks, freed = self.rx.due(now)
-            self._rx_leave()
+            naks, freed = self.path.due(now)
             for dest, pkt in naks:
                 self._send(pkt, dest)
             if freed:
@@ -603,13 +631,10 @@ class PgmEndpoint:
                 "spms": t.spms,
                 "window": len(t.window),
             }
-        self._rx_enter()
-        d = self.rx.stats()
-        self._rx_leave()
+        d = self.path.stats()
         d["pauses"] = self.engine.throttles
         d["timer_runs"] = self.timer_runs
         d["sources"] = len(self.rx.peers)
-        d.update(self.crx.stats())
         return d
 
 

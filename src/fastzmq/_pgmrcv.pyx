@@ -62,6 +62,7 @@ cdef enum:
     VLEN = 16           # datagrams per recvmmsg
     SLOT = 65536        # bytes per datagram slot
     MAXSRC = 16         # sources in the fast table
+    SLOW_YIELD = 1024   # packets queued for Python before the hook lets it run
     NO_START = 0xFFFF
 
 
@@ -99,6 +100,7 @@ ctypedef struct rx_t:
     gbuf out            # ZMTP 3 bytes of whole messages, for the engine
     gbuf slow           # queued for Python: records of u32 length, u32 address, packet
     size_t slow_max
+    int slow_count      # packets queued since Python's last take
     int nsrc
     rsrc_t src[MAXSRC]
     mmsghdr* mm
@@ -325,6 +327,7 @@ cdef void _packet(rx_t* r, unsigned char* d, size_t n, uint32_t ip, double now) 
         r.slow_dropped += 1
         return
     r.slow_packets += 1
+    r.slow_count += 1
 
 
 cdef ssize_t _recv(void* ctx, unsigned char* buf, size_t n) noexcept nogil:
@@ -343,7 +346,8 @@ cdef ssize_t _recv(void* ctx, unsigned char* buf, size_t n) noexcept nogil:
             if r.out.off == r.out.len:
                 r.out.off = r.out.len = 0
             return <ssize_t>k
-        if r.fd < 0:
+        if r.fd < 0 or r.slow_count >= SLOW_YIELD:
+            # (Python's turn: it takes the queue, then pumps the engine again)
             fz_set_errno(EAGAIN)
             return -1
         for i in range(VLEN):
@@ -510,6 +514,7 @@ cdef class Receiver:
                         f"{a[0]}.{a[1]}.{a[2]}.{a[3]}"))
             p += 8 + n
         self.r.slow.len = 0
+        self.r.slow_count = 0
         return out
 
     def deliver(self, bytes data):
