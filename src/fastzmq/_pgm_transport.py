@@ -9,10 +9,11 @@ The socket side is a normal wire pipe served by a normal ``Engine`` (``_io.pyx``
 HWMs, wake-ups and multipart atomicity are the tcp ones. A source's engine hands its
 outbound bytes to ``_pgmsrc`` (``Engine.set_xmit``): packing, ODATA, checksums, the
 window and pacing run in C in the I/O thread's nogil dispatch, woken by the socket or by
-a timerfd on the engine's slot. A receiver's engine reads one end of an AF_UNIX
-socketpair whose other end is ours, in Python, in the I/O thread (with the GIL): PGM
-packets (``_pgm``) in from UDP or raw sockets, ZMTP 3 frames out. What is rare (SPMs,
-NAKs, NCFs, RDATA, the timers) is Python for both.
+a timerfd on the engine's slot. A receiver's engine sits on the network socket and
+reads through ``_pgmrcv``'s hook (``Engine.set_recv``): the in-order data of the sources
+it is handed, re-framed as ZMTP 3, in C without the GIL; the rest it queues for the
+sans-I/O ``_pgm.Receiver`` (``RxPath``: gaps, NAKs, repairs, joins, loss). What is rare
+(SPMs, NAKs, NCFs, RDATA, the timers) is Python for both.
 
 A source subscribes its pipe to everything (as libzmq: PGM carries no subscriptions;
 the receiving SUB filters), by one ZMTP 3.0 SUBSCRIBE message fed at set-up (so an XPUB
