@@ -162,10 +162,14 @@ class RxPath:
     def enter(self) -> None:
         """Python takes the C path's sources back (their state since the last hand-over)."""
         peers = self.rx.peers
-        for gsi, sport, nxt, lead, trail, heard, delivered, ip in self.crx.pull():
+        for gsi, sport, nxt, lead, trail, heard, delivered, ip, held in self.crx.pull():
             peer = peers.get((gsi, sport))
             if peer is None:
                 continue
+            if held:  # new data past the gap, in order: as _on_data holds it
+                first = (lead - len(held) + 1) & MASK
+                for i, tsdu in enumerate(held):
+                    peer.held[(first + i) & MASK] = tsdu
             peer.next, peer.lead, peer.trail = nxt, lead, trail
             peer.heard = max(peer.heard, heard)
             peer.delivered += delivered
@@ -173,20 +177,24 @@ class RxPath:
                 peer.nla = ip
 
     def leave(self) -> None:
-        """The C path takes the sources that are in order: nothing missing or held."""
-        fast = []
+        """The C path takes the sources that are in order (nothing missing or held: it
+        decodes their next packets) and those waiting for a repair (it holds the new data
+        that follows the highest packet known, as the Receiver would)."""
+        out = []
         for (gsi, sport), p in self.rx.peers.items():
-            nxt = p.next
+            nxt, lead = p.next, p.lead
             if (
-                nxt is not None
-                and p.lead == (nxt - 1) & MASK
-                and not p.held
-                and not p.naks
-                and not _pgm.seq_lt(nxt, p.trail)
-                and isinstance(p.decoder, _pgmrcv.Decoder)
+                nxt is None
+                or lead is None
+                or _pgm.seq_lt(nxt, p.trail)
+                or not isinstance(p.decoder, _pgmrcv.Decoder)
             ):
-                fast.append((gsi, sport, p.decoder, nxt, p.lead, p.trail))
-        self.crx.push(fast)
+                continue
+            if lead == (nxt - 1) & MASK and not p.held and not p.naks:
+                out.append((gsi, sport, p.decoder, nxt, lead, p.trail, p.sqns, False))
+            elif p.naks and not _pgm.seq_lt(lead, nxt):
+                out.append((gsi, sport, p.decoder, nxt, lead, p.trail, p.sqns, True))
+        self.crx.push(out)
 
 
 class PgmEndpoint:

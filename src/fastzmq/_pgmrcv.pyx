@@ -80,14 +80,26 @@ ctypedef struct dec_t:
     gbuf cur            # ZMTP 3 bytes of a message not complete yet
 
 
+cdef enum:
+    M_PYTHON = 0        # Python has the source: its packets queue for Python
+    M_FAST = 1          # in order: the next packet is decoded here
+    M_HOLD = 2          # a gap waits for repair (Python's NAKs): new data just past the
+                        # highest known packet is held here, in order, for Python
+
+
 ctypedef struct rsrc_t:
     unsigned char tsi[8]  # GSI (6) and source port (2), as on the wire
-    bint fast
-    uint32_t next, lead, trail
+    int mode
+    uint32_t next       # the next packet to hand on (M_HOLD: the gap's first)
+    uint32_t lead       # the highest packet known (M_FAST: next - 1)
+    uint32_t trail
+    uint32_t sqns       # the receive window (packets)
     double heard
     uint64_t delivered  # messages, since the last pull
     uint32_t ip         # the last datagram's source address (network order)
     dec_t* dec
+    gbuf held           # M_HOLD: TSDUs lead+1... as records of u32 length and bytes
+    uint32_t nheld
 
 
 ctypedef struct rx_t:
@@ -107,7 +119,8 @@ ctypedef struct rx_t:
     iovec* iov
     sockaddr_in* names
     unsigned char* bufs
-    uint64_t fast_packets, slow_packets, slow_dropped, bad_checksums, delivered
+    uint64_t fast_packets, held_packets, slow_packets, slow_dropped, bad_checksums
+    uint64_t delivered
 
 
 cdef inline double _now() noexcept nogil:
@@ -272,7 +285,7 @@ cdef inline void _len32(unsigned char* rec, uint32_t n) noexcept nogil:
 cdef void _packet(rx_t* r, unsigned char* d, size_t n, uint32_t ip, double now) noexcept nogil:
     cdef size_t hl
     cdef rsrc_t* s
-    cdef uint32_t sqn, trail, tlen
+    cdef uint32_t sqn, trail, tlen, u
     cdef int c
     cdef unsigned char rec[8]
     cdef uint64_t one = 1
@@ -294,28 +307,46 @@ cdef void _packet(rx_t* r, unsigned char* d, size_t n, uint32_t ip, double now) 
         r.bad_checksums += 1
         return
     s = _find(r, d)
-    if (s != NULL and s.fast and (d[4] == ODATA or d[4] == RDATA) and d[5] == 0
+    if (s != NULL and s.mode != M_PYTHON and (d[4] == ODATA or d[4] == RDATA) and d[5] == 0
             and n >= HDR):
         sqn = _be32(d + 16)
         trail = _be32(d + 20)
         tlen = (<uint32_t>d[14] << 8) | d[15]
-        if tlen == n - HDR and sqn == s.next and not _seq_lt(sqn + 1, trail):
-            s.heard = now
-            s.ip = ip
-            if _seq_lt(s.trail, trail):
-                s.trail = trail
-            s.next = sqn + 1
-            s.lead = sqn
-            c = _feed(s.dec, d + HDR, tlen, &r.out)
-            if c < 0:
-                _dec_reset(s.dec)
-            else:
-                s.delivered += <uint64_t>c
-                r.delivered += <uint64_t>c
-            r.fast_packets += 1
-            return
+        if tlen == n - HDR and sqn == s.lead + 1:
+            if s.mode == M_FAST and not _seq_lt(sqn + 1, trail):
+                s.heard = now
+                s.ip = ip
+                if _seq_lt(s.trail, trail):
+                    s.trail = trail
+                s.next = sqn + 1
+                s.lead = sqn
+                c = _feed(s.dec, d + HDR, tlen, &r.out)
+                if c < 0:
+                    _dec_reset(s.dec)
+                else:
+                    s.delivered += <uint64_t>c
+                    r.delivered += <uint64_t>c
+                r.fast_packets += 1
+                return
+            # M_HOLD: what the Python Receiver would do with it (held, no NAK, lead
+            # moves) unless the trail passed the gap or it lies beyond the window
+            if (s.mode == M_HOLD and not _seq_lt(s.next, trail)
+                    and <uint32_t>(sqn - s.next) < s.sqns
+                    and s.held.len + tlen + 4 <= r.slow_max):
+                u = tlen
+                if _append(&s.held, <unsigned char*>&u, 4) == 0:
+                    if _append(&s.held, d + HDR, tlen) == 0:
+                        s.heard = now
+                        s.ip = ip
+                        if _seq_lt(s.trail, trail):
+                            s.trail = trail
+                        s.lead = sqn
+                        s.nheld += 1
+                        r.held_packets += 1
+                        return
+                    s.held.len -= 4
     if s != NULL:
-        s.fast = False  # Python has it now: its later packets queue behind this one
+        s.mode = M_PYTHON  # Python has it now: its later packets queue behind this one
     if r.slow.len + n + 8 > r.slow_max:
         r.slow_dropped += 1  # Python is far behind: like a loss on the wire (NAKed)
         return
@@ -471,6 +502,9 @@ cdef class Receiver:
             self.r.mm[i].msg_hdr.msg_name = &self.r.names[i]
 
     def __dealloc__(self):
+        cdef int i
+        for i in range(MAXSRC):
+            free(self.r.src[i].held.p)
         free(self.r.mm)
         free(self.r.iov)
         free(self.r.names)
@@ -531,51 +565,70 @@ cdef class Receiver:
 
     def pull(self):
         """Python takes over every source of the table: a list of (gsi, sport, next,
-        lead, trail, heard, messages delivered since the last pull, source IPv4 text);
-        the table is emptied (``push`` refills it)."""
+        lead, trail, heard, messages delivered since the last pull, source IPv4 text,
+        the TSDUs held since (lead - len + 1 ... lead)); the table is emptied (``push``
+        refills it)."""
         cdef list out = []
         cdef int i
+        cdef uint32_t k
+        cdef size_t p
         cdef rsrc_t* s
         for i in range(self.r.nsrc):
             s = &self.r.src[i]
             a = <unsigned char*>&s.ip
+            held = []
+            p = 0
+            for _ in range(s.nheld):
+                memcpy(&k, s.held.p + p, 4)
+                held.append(PyBytes_FromStringAndSize(<char*>s.held.p + p + 4, k))
+                p += 4 + k
+            s.held.len = 0
+            s.nheld = 0
             out.append((
                 PyBytes_FromStringAndSize(<char*>s.tsi, 6), (s.tsi[6] << 8) | s.tsi[7],
                 s.next, s.lead, s.trail, s.heard, s.delivered,
-                f"{a[0]}.{a[1]}.{a[2]}.{a[3]}" if s.ip else "",
+                f"{a[0]}.{a[1]}.{a[2]}.{a[3]}" if s.ip else "", held,
             ))
         self.r.nsrc = 0
         self.decs = []
         return out
 
     def push(self, list sources):
-        """The sources the C path takes next: (gsi, sport, Decoder, next, lead, trail)
-        each, in order, with nothing missing or held (up to 16; the rest stay Python's)."""
+        """The sources the C path takes next: (gsi, sport, Decoder, next, lead, trail,
+        window, hold) each; hold False: in order, nothing missing or held (next is
+        lead + 1); True: a gap at next waits for repair, new data past lead is held
+        (up to 16 sources; the rest stay Python's)."""
         cdef rsrc_t* s
         cdef Decoder dec
+        cdef gbuf keep
         self.r.nsrc = 0
         self.decs = []
-        for gsi, sport, dec, nxt, lead, trail in sources[:MAXSRC]:
+        for gsi, sport, dec, nxt, lead, trail, sqns, hold in sources[:MAXSRC]:
             if len(gsi) != 6:
                 raise ValueError("gsi: 6 bytes")
             s = &self.r.src[self.r.nsrc]
+            keep = s.held  # (its buffer is reused)
             memset(s, 0, sizeof(rsrc_t))
+            s.held.p = keep.p
+            s.held.cap = keep.cap
             memcpy(s.tsi, PyBytes_AS_STRING(gsi), 6)
             s.tsi[6] = (sport >> 8) & 0xFF
             s.tsi[7] = sport & 0xFF
-            s.fast = True
-            s.next, s.lead, s.trail = nxt, lead, trail
+            s.mode = M_HOLD if hold else M_FAST
+            s.next, s.lead, s.trail, s.sqns = nxt, lead, trail, sqns
             s.dec = dec.d
             self.decs.append(dec)
             self.r.nsrc += 1
 
     @property
-    def fast_sources(self):
-        return sum(1 for i in range(self.r.nsrc) if self.r.src[i].fast)
+    def modes(self):
+        """Each table entry's mode (tests): 1 in order, 2 holding, 0 Python's."""
+        return [self.r.src[i].mode for i in range(self.r.nsrc)]
 
     def stats(self):
         return {
             "fast_packets": self.r.fast_packets,
+            "held_packets": self.r.held_packets,
             "slow_packets": self.r.slow_packets,
             "slow_dropped": self.r.slow_dropped,
             "bad_checksums": self.r.bad_checksums,
