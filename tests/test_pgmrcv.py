@@ -244,25 +244,34 @@ def test_two_sources_interleaved_and_maxmsgsize():
     assert st["delivered"] < 80
 
 
-def test_random_loss_reorder_duplicates():
+def test_random_loss_repair_reorder_duplicates():
     rng = random.Random(8)
-    for _ in range(20):
-        pkts = data_packets(messages(60, seed=rng.randrange(1000)))
-        order = []
+    seen = {"held_packets": 0, "fast_packets": 0, "repaired": 0}
+    for _ in range(30):
+        pkts = data_packets(messages(80, seed=rng.randrange(1000)))
+        order: list = []
+        repairs: list = []  # (position, packet)
         for i, p in enumerate(pkts):
+            pkt = _pgm.parse(p)
             r = rng.random()
-            if r < 0.1:
-                continue  # lost
-            if r < 0.2 and order:
-                order.insert(rng.randrange(len(order)), p)  # late
-                continue
-            order.append(p)
-            if r > 0.95:
-                order.append(p)  # duplicate
-            if r > 0.97:
-                pkt = _pgm.parse(p)
-                order.append(_pgm.build_spm(SPORT, DPORT, GSI, i, 0, pkt.sqn, "127.0.0.1"))
-        check(order, batch=rng.random() < 0.5)
+            if r < 0.12:  # lost; mostly repaired a little later
+                if rng.random() < 0.8:
+                    rd = _pgm.build_data(SPORT, DPORT, GSI, i, 0, pkt.data, repair=True)
+                    repairs.append((len(order) + rng.randrange(1, 15), rd))
+            elif r < 0.17 and order:
+                order.insert(rng.randrange(max(0, len(order) - 5), len(order)), p)  # late
+            else:
+                order.append(p)
+                if r > 0.96:
+                    order.append(p)  # duplicate
+                if r > 0.98:
+                    order.append(_pgm.build_spm(SPORT, DPORT, GSI, i, 0, i, "127.0.0.1"))
+        for pos, rd in sorted(repairs, key=lambda x: -x[0]):
+            order.insert(min(pos, len(order)), rd)
+        st = check(order, batch=rng.random() < 0.3)
+        for k in seen:
+            seen[k] += st[k]
+    assert all(seen.values()), seen  # each path was taken
 
 
 def test_python_gets_its_turn_in_a_flood():

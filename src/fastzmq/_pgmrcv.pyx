@@ -345,6 +345,11 @@ cdef void _packet(rx_t* r, unsigned char* d, size_t n, uint32_t ip, double now) 
                         r.held_packets += 1
                         return
                     s.held.len -= 4
+        elif (s.mode == M_HOLD and tlen == n - HDR and _seq_lt(sqn, s.lead + 1)
+                and not _seq_lt(s.next, trail)):
+            # a repair (or a duplicate) of what is not past lead: Python's, but the
+            # source keeps holding (Python takes the held data first: the same result)
+            s = NULL
     if s != NULL:
         s.mode = M_PYTHON  # Python has it now: its later packets queue behind this one
     if r.slow.len + n + 8 > r.slow_max:
