@@ -10,9 +10,12 @@ which scans them into the pipe's inbound ring as from a tcp peer. No GIL, no soc
 
 Everything else (SPMs, NCFs, a gap, a duplicate, a packet with options, a new source...)
 is copied to a queue for Python (``take``; an eventfd tells the I/O thread), and its
-source leaves the fast table, so its later packets queue behind it in order. Python
+source leaves the table, so its later packets queue behind it in order. While a gap
+waits for repair, a source can be handed over *holding*: its new data just past the
+highest packet known is kept here in order (as the Python Receiver would hold it), and
+repairs or duplicates of older packets are queued without ending that. Python
 (``_pgm_transport.py``, the sans-I/O ``_pgm.Receiver``) reads back the table's state
-(``pull``: next, lead, trail, heard, messages delivered), handles the queue (NAKs,
+(``pull``: next, lead, trail, heard, messages delivered, held data), handles the queue (NAKs,
 repairs, loss, joins), appends what it delivers (``deliver``) and hands the in-order
 sources back (``push``). Each source's ``Decoder`` is shared by both sides, so a message
 cut across the hand-over is reassembled either way.
