@@ -63,6 +63,19 @@ def test_impls_labels():
     assert [i.label for i in cli.impls_from("zmq,zmq")] == ["pyzmq", "pyzmq#2"]
 
 
+def test_impls_heartbeat_variants():
+    hb, plain = cli.impls_from("fastzmq+hb,fastzmq")
+    assert (hb.label, hb.module, hb.heartbeat) == ("fastzmq+hb", "fastzmq", "100,10000,10000")
+    assert (plain.label, plain.heartbeat) == ("fastzmq", "")
+    (pz,) = cli.impls_from("zmq+hb25")
+    assert (pz.label, pz.module, pz.heartbeat) == ("pyzmq+hb25", "zmq", "25,10000,10000")
+    for bad in ("fastzmq+hb0", "fastzmq+curve", "fastzmq+hbx"):
+        with pytest.raises(ValueError, match="MODULE\\+hb"):
+            cli.impls_from(bad)
+    assert cli.main(["--impls", "fastzmq+nope", "--only", "pair-inproc"]) == 2
+    assert report.abbrev("fastzmq+hb") == "fz+hb" and report.abbrev("pyzmq+hb25#2") == "pz+hb252"
+
+
 def test_only_selects_by_substring_and_list():
     all_w = workloads.standard()
     assert [w.name for w in workloads.select(all_w, "push-pull-tcp")] == ["push-pull-tcp"]
@@ -259,6 +272,33 @@ def test_runner_alternates_after_calibration():
     assert len(samples) == 10 and sum(s.rep < 0 for s in samples) == 2
     lines = out.getvalue().splitlines()  # not a tty: one line per finished run
     assert len(lines) == 10 and "calibrating" in lines[0] and "50000/s" in lines[0]
+
+
+def test_runner_gives_a_heartbeat_variant_its_heartbeats():
+    seen = []
+
+    def fake(wl, module, size, count, opts):
+        seen.append((module, opts.get("heartbeat")))
+        return {"status": "ok", "rate": 1e4, "seconds": 0.1}
+
+    hb = Impl("fastzmq+hb", "fastzmq", "100,10000,10000")
+    Runner([hb, FZ], Settings(target_s=0.1, repeat=1), fake).run([by_name("pair-inproc")])
+    cell = [("fastzmq", "100,10000,10000")] * 2 + [("fastzmq", None)]  # calibration, A, B
+    assert seen == cell * 2
+
+
+def test_a_heartbeat_spec_reaches_every_socket_a_role_makes():
+    """The +hb plumbing; what the options then do is tests/test_heartbeat.py's business."""
+    import fastzmq
+
+    spec = {"hwm": 1000, "linger_ms": 0, "setup_ms": 1000, "heartbeat": "40,900,1200"}
+    with roles.Sockets(fastzmq, spec) as socks:
+        for kind in ("PUSH", "PULL"):
+            s = socks.make(kind)
+            got = [s.getsockopt(o) for o in (fastzmq.HEARTBEAT_IVL, fastzmq.HEARTBEAT_TIMEOUT)]
+            assert got + [s.getsockopt(fastzmq.HEARTBEAT_TTL)] == [40, 900, 1200]
+    with roles.Sockets(fastzmq, dict(spec, heartbeat="")) as socks:
+        assert socks.make("PUSH").getsockopt(fastzmq.HEARTBEAT_IVL) == 0
 
 
 def test_runner_not_yet_cell_is_not_retried():

@@ -152,13 +152,3 @@ def test_asyncio_from_socket_shares_the_socket(ctx):
         apull.close()
         loop.close()
     assert pull.closed  # closing the asyncio handle closed the socket
-
-
-def test_draft_sockets_are_not_shadowed(ctx):
-    s = ctx.socket(zmq.CLIENT)
-    try:
-        with pytest.raises(zmq.ZMQError) as e:
-            zmq.Socket.shadow(s)
-        assert e.value.errno == zmq.ENOTSUP
-    finally:
-        s.close(0)

@@ -346,16 +346,3 @@ def test_asyncio_client_server():
             actx.term()
 
     asyncio.run(main())
-
-
-def test_green_draft_sockets_are_refused_not_half_made():
-    pytest.importorskip("gevent")
-    import fastzmq.green as zgreen
-
-    gctx = zgreen.Context()
-    try:
-        with pytest.raises(zmq.ZMQError) as e:
-            gctx.socket(zmq.CLIENT)
-        assert e.value.errno == zmq.ENOTSUP
-    finally:
-        gctx.term()

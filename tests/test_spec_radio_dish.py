@@ -298,20 +298,13 @@ def test_dish_recv_from_several_threads(ctx):
     assert sorted(got) == sorted(b"%d" % i for i in range(600))
 
 
-def test_udp_dish_connect_listens_on_the_port(ctx):
-    """libzmq: a DISH connecting to udp://host:port receives on *:port."""
-    port = _udp_port()
+def test_udp_dish_connect_is_refused_as_libzmq(ctx):
+    """libzmq 4.3.5 (connect_internal; its test_dish_connect_fails): only a RADIO connects."""
     dish = ctx.socket(zmq.DISH)
-    dish.rcvtimeo = 2000
-    dish.connect(f"udp://127.0.0.1:{port}")
-    dish.join("g")
-    plain = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        plain.sendto(b"\x01gvia connect", ("127.0.0.1", port))
-        f = dish.recv(copy=False)
-        assert (f.group, f.bytes) == ("g", b"via connect")
-    finally:
-        plain.close()
+    with pytest.raises(zmq.ZMQError) as e:
+        dish.connect(f"udp://127.0.0.1:{_udp_port()}")
+    assert e.value.errno == zmq.ENOCOMPATPROTO
+    assert dish.get(zmq.LAST_ENDPOINT) == b""
 
 
 def test_udp_radio_disconnect_stops_sending(ctx):

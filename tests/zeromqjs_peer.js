@@ -17,6 +17,7 @@ const deadline = Date.now() + (cfg.timeout_ms || 8000);
 async function open(sock) {
   if (cfg.role !== "radio" && cfg.role !== "scatter") sock.receiveTimeout = 200;
   sock.linger = 0;
+  if (cfg.ipv6) sock.ipv6 = true;
   if (cfg.bind) await sock.bind(cfg.endpoint);
   else sock.connect(cfg.endpoint);
   process.stdout.write("ready\n");

@@ -212,7 +212,7 @@ cdef class PeerType(_RoutedType):
 
 
 cdef class _OnePeerType(_DraftType):
-    """CHANNEL, DGRAM: one peer (libzmq refuses the others)."""
+    """CHANNEL: one peer (libzmq refuses the others)."""
 
     cdef bint d_attach(self, list pipes, Pipe p) except -1:
         cdef Pipe q
@@ -233,7 +233,10 @@ cdef class ChannelType(_OnePeerType):
     pass
 
 
-cdef class DgramType(_OnePeerType):
+cdef class DgramType(_DraftType):
+    """DGRAM: a pipe per udp endpoint (only udp:// reaches it), fair-queued; sends go out
+    through ``udp_out`` (``_udp.py``), never a pipe."""
+
     def __cinit__(self):
         self.pairs = True
 
@@ -670,6 +673,8 @@ cdef class DraftCore(SocketCore):
 
     def recv(self, int flags=0, bint copy=True, bint track=False):
         """One message (bytes; a Frame with .routing_id / .group with copy=False)."""
+        if self.target is not None:  # a shadow: the socket's
+            return DraftCore.recv(self.target, flags, copy, track)
         return self._recv_one(flags, not copy)
 
     cdef object _frame(self, object body):
@@ -682,6 +687,8 @@ cdef class DraftCore(SocketCore):
         return f
 
     def recv_multipart(self, int flags=0, copy=True, track=False):
+        if self.target is not None:
+            return DraftCore.recv_multipart(self.target, flags, copy, track)
         cdef list parts = [self._recv_one(flags, not copy)]
         while self.rcvmore:  # DGRAM: the body after the address
             parts.append(self._recv_one(flags, not copy))
@@ -692,6 +699,8 @@ cdef class DraftCore(SocketCore):
              group=None):
         """Send one message: ``routing_id`` (SERVER, PEER) and ``group`` (RADIO) as
         pyzmq's draft API, or carried by a Frame (``frame.routing_id``/``frame.group``)."""
+        if self.target is not None:
+            return DraftCore.send(self.target, data, flags, copy, track, routing_id, group)
         cdef int t = self.socket_type
         cdef bytes body
         if type(data) is bytes and not track and not flags & SNDMORE and t != DGRAM:
@@ -721,6 +730,8 @@ cdef class DraftCore(SocketCore):
         return None
 
     def send_multipart(self, msg_parts, int flags=0, copy=True, track=False, **kwargs):
+        if self.target is not None:
+            return DraftCore.send_multipart(self.target, msg_parts, flags, copy, track, **kwargs)
         parts = list(msg_parts)
         if not parts:
             raise ValueError("cannot send an empty multipart message")
@@ -842,6 +853,8 @@ cdef class DraftCore(SocketCore):
     # ------------------------------------------------------------------ groups, peers
     def join(self, group):
         """DISH: receive the messages of ``group`` (str or bytes, at most 255 bytes)."""
+        if self.target is not None:
+            return DraftCore.join(self.target, group)
         cdef bytes g = _group_bytes(group)
         cdef Pipe p
         if self.socket_type != DISH:
@@ -861,6 +874,8 @@ cdef class DraftCore(SocketCore):
 
     def leave(self, group):
         """DISH: stop receiving ``group``."""
+        if self.target is not None:
+            return DraftCore.leave(self.target, group)
         cdef bytes g = _group_bytes(group)
         cdef Pipe p
         if self.socket_type != DISH:
@@ -885,6 +900,8 @@ cdef class DraftCore(SocketCore):
 
     def _locked_call(self, fn, *args):
         """Run fn under the socket's lock (bind/connect from several threads)."""
+        if self.target is not None:  # (a shadow's own lock guards nothing)
+            return DraftCore._locked_call(self.target, fn, *args)
         self._lock()
         try:
             return fn(*args)
@@ -893,6 +910,8 @@ cdef class DraftCore(SocketCore):
 
     # ------------------------------------------------------------------ polling
     def _events(self):
+        if self.target is not None:
+            return DraftCore._events(self.target)
         cdef int ev = 0
         cdef int t = self.socket_type
         self._lock()

@@ -4,10 +4,15 @@
 these: a ``Socket`` whose send/recv are the draft core's. Beyond pyzmq's API:
 ``join``/``leave`` (DISH), ``connect_peer`` (PEER, libzmq's ``zmq_connect_peer``: the
 routing id of the new peer), ``udp://`` endpoints (RADIO, DISH, DGRAM).
+
+A shadow of a draft socket (``Socket.shadow``, ``Socket(sock)``, ``from_socket``) is an
+instance of the draft class asked for (``draft_class_for``): the draft core's entry
+points and the methods here act on its ``target``, the socket.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from fastzmq import _udp
@@ -52,6 +57,8 @@ class DraftSocket(Socket, DraftCore):
     _init_core = DraftCore._init_core
 
     def bind(self, addr: str) -> Any:
+        if self.target is not None:  # a shadow: the socket's
+            return DraftSocket.bind(self.target, addr)
         if _is_udp(addr):
             self._check_alive()
             url = addr.decode() if isinstance(addr, bytes) else addr
@@ -64,6 +71,8 @@ class DraftSocket(Socket, DraftCore):
         return self._locked_call(Socket.bind, self, addr)
 
     def connect(self, addr: str) -> Any:
+        if self.target is not None:
+            return DraftSocket.connect(self.target, addr)
         if _is_udp(addr):
             self._check_alive()
             url = addr.decode() if isinstance(addr, bytes) else addr
@@ -77,6 +86,8 @@ class DraftSocket(Socket, DraftCore):
 
     def connect_peer(self, addr: str) -> int:
         """PEER: connect to ``addr`` and return the routing id to send to that peer."""
+        if self.target is not None:
+            return DraftSocket.connect_peer(self.target, addr)
         if self.socket_type != _c.PEER:
             raise ZMQError(_c.ENOTSUP, "connect_peer() is for PEER sockets")
         if self.immediate:
@@ -96,6 +107,8 @@ class DraftSocket(Socket, DraftCore):
         return _draft_recv_into(self, view, nbytes, flags)
 
     def setsockopt(self, option: int, value: Any) -> None:
+        if self.target is not None:
+            return DraftSocket.setsockopt(self.target, option, value)
         if option == _c.XPUB_NODROP and self.socket_type == _c.RADIO:
             super().setsockopt(option, value)
             self.nodrop = bool(value)
@@ -169,9 +182,13 @@ _AsyncDraftSocket: Any = None
 
 
 def draft_class_for(cls: Any) -> Any:
-    """The class a draft-type socket asked of ``cls`` is made with; ENOTSUP if none."""
+    """The class a draft-type socket asked of ``cls`` is made with (a draft socket, or a
+    shadow of one); ENOTSUP if none."""
     if cls is Socket:
         return DraftSocket
+    green = sys.modules.get("fastzmq.green.core")  # (imported only with gevent)
+    if green is not None and cls is green.Socket:
+        return green.DraftSocket
     from fastzmq import asyncio as _aio
 
     if cls is _aio.Socket:

@@ -46,6 +46,8 @@ def parse(addr: str | bytes, connect: bool = False) -> Endpoint:
         raise ZMQError(_c.EINVAL, f"Invalid endpoint {addr!r}: expected transport://address")
     if transport not in TRANSPORTS:
         raise ZMQError(_c.EPROTONOSUPPORT, f"Protocol not supported: {transport!r}")
+    if transport == "udp":  # (the draft types take udp:// before this: _draft_socket.py)
+        raise ZMQError(_c.ENOCOMPATPROTO, "udp:// is for RADIO, DISH and DGRAM (libzmq)")
     if transport not in SUPPORTED:
         raise ZMQError(_c.EPROTONOSUPPORT, f"Transport {transport!r} is not supported yet")
     if not rest:

@@ -66,6 +66,8 @@ def connect(sock: Any, ep: Any) -> None:
     c_side.endpoint = b_side.endpoint = ep.url
     c_side.set_sndhwm(sock.sndhwm)
     c_side.routing_id = sock.options.pop(int(_c.CONNECT_ROUTING_ID), None)
+    if c_side.routing_id is None and sock.impl.raw:
+        c_side.routing_id = b""  # STREAM: its own id for the peer, not the binder's identity
     with ctx._lock:
         binder = ctx._inproc.get(ep.address)
         deferred = False
@@ -97,6 +99,11 @@ def drop(sock: Any, ep: Any, kind: str) -> None:
     for pipe in sock._get_pipes():
         if pipe.kind == 1 and pipe.endpoint == ep.url:
             _detach_pair(sock, pipe)
+
+
+def disconnect_pipe(sock: Any, pipe: Any) -> None:
+    """Drop one inproc pipe, both ends (a STREAM's [id, b""], as libzmq's pipe terminate)."""
+    _detach_pair(sock, pipe)
 
 
 def _peer_ends(sock: Any, pipe: Any) -> list:

@@ -5,13 +5,22 @@ Each connection (``_stream.RawConnection``, I/O thread) has a routing id (genera
 CONNECT_ROUTING_ID for a connect()); what it reads is received as [id, bytes]; a send
 is [id (SNDMORE), bytes], written as is; [id, b""] closes that connection once what was
 sent before is written. With STREAM_NOTIFY (default on) a connection and a
-disconnection are each received as [id, b""]. There are no pipes: messages in are
-queued on the type, sends go to the I/O thread as calls.
+disconnection are each received as [id, b""]. TCP connections have no pipes: messages in
+are queued on the type, sends go to the I/O thread as calls.
+
+Over inproc (as libzmq: any socket type of the context may be the peer, bind or connect
+first) each peer is a pipe with a routing id of its own (generated, or
+CONNECT_ROUTING_ID for a connect()): a peer's message is received as [id, data] (a
+multipart one as its frames joined: STREAM data is a byte stream; libzmq aborts on it),
+[id, data] writes data to the peer as one frame, [id, b""] disconnects it, and, as in
+libzmq, neither is announced by a [id, b""] (STREAM_NOTIFY is the TCP engine's). A full
+pipe makes the id frame's send wait per SNDTIMEO (DONTWAIT: Again), as libzmq's EAGAIN.
 """
 
 import time
 from collections import deque
 
+from fastzmq._pipe cimport Pipe
 from fastzmq._socket cimport SocketCore, TypeBase
 
 from fastzmq import constants as _c
@@ -29,7 +38,7 @@ cdef class StreamType(TypeBase):
     """STREAM: route by id out (raw bytes), fair arrival order in."""
 
     cdef SocketCore core
-    cdef dict by_rid                # routing id -> RawConnection
+    cdef dict by_rid                # routing id -> RawConnection (tcp/ipc) or Pipe (inproc)
     cdef object inq                 # deque of [id, bytes] for the user (filled by the I/O thread)
     cdef unsigned long long next_rid
     cdef object out_conn            # the connection the message being sent goes to
@@ -39,7 +48,7 @@ cdef class StreamType(TypeBase):
         self.lb_fast = False
         self.fq_fast = False
         self.always_out = True
-        self.attach_late = True  # (no pipe is ever attached)
+        self.attach_late = True  # (tcp/ipc attach no pipe; inproc's attach at once)
         self.raw = True
         self.by_rid = {}
         self.inq = deque()
@@ -50,11 +59,34 @@ cdef class StreamType(TypeBase):
         self.core = s
         return 0
 
-    # ---- the I/O thread's side (with the GIL)
-    def _opened(self, conn, rid):
+    cdef bytes _new_rid(self, rid):
         if not rid or rid in self.by_rid:
             self.next_rid += 1
             rid = b"\x00" + (self.next_rid & 0xFFFFFFFF).to_bytes(4, "big")
+        return rid
+
+    # ---- inproc peers: pipes (the socket's thread)
+    cdef bint xattach(self, SocketCore s, Pipe p) except -1:
+        # a connect()'s end (it has a twin) keeps CONNECT_ROUTING_ID (_inproc.connect
+        # leaves b"" without it); a bind's end always gets a generated id
+        rid = self._new_rid(p.routing_id if p.twin is not None else None)
+        p.routing_id = rid
+        self.by_rid[rid] = p
+        return True
+
+    cdef bint xdetach(self, SocketCore s, Pipe p) except -1:
+        if self.by_rid.get(p.routing_id) is p:
+            del self.by_rid[p.routing_id]
+        return True
+
+    cdef list xfilter(self, SocketCore s, Pipe p, list msg):
+        if len(msg) == 1 and type(msg[0]) is bytes:
+            return [p.routing_id, msg[0]]
+        return [p.routing_id, b"".join([bytes(f) for f in msg])]
+
+    # ---- the I/O thread's side (with the GIL)
+    def _opened(self, conn, rid):
+        rid = self._new_rid(rid)
         self.by_rid[rid] = conn
         if self.core.options.get(STREAM_NOTIFY, 1):
             self._deliver([rid, b""])
@@ -84,6 +116,10 @@ cdef class StreamType(TypeBase):
         if conn is None:
             s.out_drop = True
             raise ZMQError(EHOSTUNREACH, "Host unreachable (no connection with that routing id)")
+        if type(conn) is Pipe:
+            self._wait_pipe(s, <Pipe>conn, flags)
+            self.out_conn = conn
+            return False
         self._wait_room(s, conn, flags)
         self.out_conn = conn
         return False
@@ -107,6 +143,27 @@ cdef class StreamType(TypeBase):
                 raise Again()
         return 0
 
+    cdef int _wait_pipe(self, SocketCore s, Pipe p, int flags) except -1:
+        """An inproc peer's pipe full: libzmq's id frame is EAGAIN, which a blocking send
+        waits out per SNDTIMEO (the peer reading frees room and wakes us)."""
+        cdef double deadline = 0
+        if p.can_write():
+            return 0
+        if s.sndtimeo > 0:
+            deadline = time.monotonic() + s.sndtimeo / 1000.0
+        while not p.can_write() and not p.detached:
+            if flags & DONTWAIT or s.sndtimeo == 0:
+                s.out_drop = True
+                raise Again()
+            s._arm_both()
+            if p.can_write() or p.detached:
+                s._disarm_both()
+                break
+            if s._wait_armed(s.sndtimeo, deadline) and not p.can_write():
+                s.out_drop = True
+                raise Again()
+        return 0
+
     cdef int xsend_one(self, SocketCore s, bytes data, int flags) except -1:
         return 0  # an id frame alone (no SNDMORE): nothing to send, as libzmq
 
@@ -116,6 +173,14 @@ cdef class StreamType(TypeBase):
         if conn is None:
             return 0
         data = b"".join(frames)
+        if type(conn) is Pipe:
+            if data:
+                (<Pipe>conn).write_one(data)
+            elif not (<Pipe>conn).detached:
+                from fastzmq import _inproc
+
+                _inproc.disconnect_pipe(s, conn)  # [id, b""]: libzmq terminates the pipe
+            return 0
         if data:
             conn.queued += 1
             conn.io.call(conn.write, data)
@@ -133,10 +198,15 @@ cdef class StreamType(TypeBase):
                         conn.io.call(conn.resume_read)
                     self.paused.clear()
                 return msg
+            if s.pipes:
+                try:
+                    return s._fq_recv(flags | DONTWAIT)  # an inproc peer's (xfilter)
+                except Again:
+                    pass
             s._block_readable(flags)
 
     cdef bint xreadable(self, SocketCore s) except -1:
-        return len(self.inq) > 0
+        return len(self.inq) > 0 or (len(s.pipes) > 0 and s._pipes_readable())
 
     cdef int xclose(self, SocketCore s) except -1:
         self.inq.clear()

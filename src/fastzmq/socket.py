@@ -83,10 +83,6 @@ def _shadow_target(address: Any) -> Any:
         if target is None:
             raise ZMQError(_c.ENOTSOCK, f"no live fastzmq socket has underlying {key:#x}")
     target = target.target or target
-    if getattr(type(target), "_draft", False):
-        # DraftCore's entry points (its lock) do not forward to a target yet: refused, not
-        # a shadow that would act on an empty core
-        raise ZMQError(_c.ENOTSUP, "draft socket types (CLIENT, SERVER...) cannot be shadowed")
     if target.closed:
         raise ZMQError(_c.ENOTSOCK, "Socket operation on non-socket (the socket is closed)")
     return target
@@ -123,10 +119,18 @@ class Socket(SocketCore, Generic[T]):
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         if not getattr(cls, "_draft", False):  # a draft type (CLIENT...): its own class
             t = args[1] if len(args) > 1 else kwargs.get("socket_type", -1)
+            shadow = kwargs.get("shadow") or (
+                args[0] if args and isinstance(args[0], SocketCore) else 0
+            )
             if isinstance(t, int) and _c.SERVER <= t <= _c.CHANNEL:
                 from fastzmq._draft_socket import draft_class_for
 
-                cls = draft_class_for(cls)  # (_draft_socket.py; ENOTSUP for green sockets)
+                cls = draft_class_for(cls)  # (_draft_socket.py)
+            elif shadow:
+                if getattr(type(_shadow_target(shadow)), "_draft", False):
+                    from fastzmq._draft_socket import draft_class_for
+
+                    cls = draft_class_for(cls)  # a shadow of a draft socket: a draft class
         try:
             return super().__new__(cls, *args, **kwargs)
         except OSError as e:  # EMFILE/ENFILE creating the socket's eventfd: libzmq's errno
@@ -459,7 +463,6 @@ class Socket(SocketCore, Generic[T]):
             ep = _endpoint.parse(addr)
         except ZMQError as e:
             raise _with_addr(e, addr) from None
-        _check_raw(self, ep)
         if ep.transport == "inproc":
             from fastzmq import _inproc
 
@@ -488,7 +491,6 @@ class Socket(SocketCore, Generic[T]):
             ep = _endpoint.parse(addr, connect=True)
         except ZMQError as e:
             raise _with_addr(e, addr) from None
-        _check_raw(self, ep)
         if ep.transport == "inproc":
             from fastzmq import _inproc
 
@@ -749,13 +751,6 @@ class Socket(SocketCore, Generic[T]):
         """Stop monitoring: the monitor PAIR sends MONITOR_STOPPED and closes."""
         self._monitor_socket = None
         self.monitor(None, 0)
-
-
-def _check_raw(sock: Socket, ep: Any) -> None:
-    """A raw (STREAM) socket speaks raw bytes over tcp and ipc connections only: its peers
-    over inproc (libzmq would hand it their frames) are refused rather than ignored."""
-    if sock.impl.raw and ep.transport not in ("tcp", "ipc"):
-        raise ZMQError(_c.ENOTSUP, f"STREAM sockets take tcp:// and ipc:// only, not {ep.raw}")
 
 
 def _with_addr(e: ZMQError, addr: Any) -> ZMQError:

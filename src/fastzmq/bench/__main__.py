@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from typing import List
+from typing import List, Tuple
 
 from fastzmq.bench import workloads as wls
 from fastzmq.bench.envinfo import PYZMQ_HINT, has_module, write_json
@@ -34,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="fastzmq,zmq",
         metavar="A,B",
         help="implementation modules, first is compared to second "
-        "(development: zmq,zmq runs pyzmq against itself)",
+        "(development: zmq,zmq runs pyzmq against itself; fastzmq+hb,fastzmq "
+        "measures heartbeats' cost, IVL 100 ms, or +hbIVL)",
     )
     return p
 
@@ -57,17 +59,37 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
+HB_TIMEOUT_MS = 10_000  # +hb variants: TIMEOUT and TTL, with room for a full queue
+
+
+def heartbeat_variant(item: str) -> Tuple[str, str, str]:
+    """``fastzmq+hb`` (IVL 100 ms) or ``fastzmq+hb50``: (module, label suffix, hb spec)."""
+    module, plus, variant = item.partition("+")
+    if not plus:
+        return module, "", ""
+    m = re.fullmatch(r"hb(\d*)", variant)
+    if m is None or m.group(1) in ("0",):
+        raise ValueError(f"unknown variant {item!r}: MODULE+hb or MODULE+hbIVL (ms)")
+    ivl = int(m.group(1) or 100)
+    return module, "+" + variant, f"{ivl},{HB_TIMEOUT_MS},{HB_TIMEOUT_MS}"
+
+
 def impls_from(spec: str) -> List[Impl]:
-    """Impl per comma item; labels from LABELS, repeated modules numbered (zmq,zmq)."""
+    """Impl per comma item; labels from LABELS, repeated modules numbered (zmq,zmq).
+
+    ``MODULE+hb[IVL]`` is MODULE with heartbeats on every socket (IVL ms, default 100):
+    ``--impls fastzmq+hb,fastzmq`` measures what heartbeats cost, alternated in one run.
+    """
     impls: List[Impl] = []
-    for module in [m.strip() for m in spec.split(",") if m.strip()]:
-        label = LABELS.get(module, module)
+    for item in [m.strip() for m in spec.split(",") if m.strip()]:
+        module, suffix, hb = heartbeat_variant(item)
+        label = LABELS.get(module, module) + suffix
         taken = {i.label for i in impls}
         n = 2
         base = label
         while label in taken:
             label, n = f"{base}#{n}", n + 1
-        impls.append(Impl(label, module))
+        impls.append(Impl(label, module, hb))
     return impls
 
 
@@ -129,7 +151,11 @@ def main(argv: List[str] | None = None) -> int:
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
-    impls = available(impls_from(args.impls))
+    try:
+        impls = available(impls_from(args.impls))
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if not impls:
         print("no implementation to run", file=sys.stderr)
         return 2

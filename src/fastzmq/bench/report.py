@@ -110,9 +110,10 @@ def line(name: str, size: str, blocks: str, ratio_text: str, spread: str) -> str
 
 
 def abbrev(label: str) -> str:
-    """fz, pz; other labels by their first two letters (and a #n suffix)."""
+    """fz, pz; other labels by their first two letters (and a +variant, a #n suffix)."""
     base, _, n = label.partition("#")
-    return ABBREV.get(base, base[:2]) + n
+    name, plus, variant = base.partition("+")
+    return ABBREV.get(name, name[:2]) + plus + variant + n
 
 
 def sub_header(kind: str, n: int, labels: List[str]) -> str:

@@ -99,8 +99,10 @@ class Sockets:
         sock.setsockopt(z.RCVHWM, hwm)
         sock.setsockopt(z.LINGER, self.spec["linger_ms"] if linger is None else linger)
         sock.setsockopt(z.SNDTIMEO, self.spec["setup_ms"])
-        hb = os.environ.get("FASTZMQ_BENCH_HEARTBEAT")  # "IVL,TIMEOUT,TTL" in ms
-        if hb:  # heartbeats on every socket, to measure their cost (bench/README.md)
+        # "IVL,TIMEOUT,TTL" in ms: heartbeats on every socket, to measure their cost
+        # (bench/README.md): from a +hb implementation, or for every one from the environment
+        hb = self.spec.get("heartbeat") or os.environ.get("FASTZMQ_BENCH_HEARTBEAT")
+        if hb:
             for opt, ms in zip(
                 (z.HEARTBEAT_IVL, z.HEARTBEAT_TIMEOUT, z.HEARTBEAT_TTL), hb.split(",")
             ):

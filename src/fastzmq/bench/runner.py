@@ -23,6 +23,7 @@ RunFn = Callable[[Workload, str, int, int, dict], dict]
 class Impl:
     label: str  # column header: "fastzmq", "pyzmq"
     module: str  # importable name: "fastzmq", "zmq"
+    heartbeat: str = ""  # "IVL,TIMEOUT,TTL" (ms) on every socket of its workers; "": off
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,10 @@ class Runner:
         if self.progress:
             self.progress.begin(wl.name, label, impl.label, what)
         start = time.monotonic()
-        res = self.run_fn(wl, impl.module, size, count, self.settings.opts(size))
+        opts = self.settings.opts(size)
+        if impl.heartbeat:
+            opts = dict(opts, heartbeat=impl.heartbeat)
+        res = self.run_fn(wl, impl.module, size, count, opts)
         sample = make_sample(wl, impl, size, rep, count, res)
         sample.wall = time.monotonic() - start
         self.samples.append(sample)

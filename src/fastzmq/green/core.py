@@ -21,9 +21,11 @@ from typing import Any, Callable
 import gevent
 from gevent.socket import wait_read
 
+from fastzmq import _draft_socket
 from fastzmq import constants as _c
 from fastzmq import context as _context
 from fastzmq import socket as _socket
+from fastzmq._draft import DraftCore
 from fastzmq._socket import SocketCore
 from fastzmq.error import Again
 from fastzmq.green import poll as _green_poll
@@ -86,26 +88,32 @@ class Socket(_socket.Socket):
         return super().get(option)
 
     def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kw: Any):
-        return self._cooperate(_send, POLLOUT, _SNDTIMEO(self), flags, (data,), (copy, track), kw)
+        return self._cooperate(
+            _send, POLLOUT, _SNDTIMEO(self.target or self), flags, (data,), (copy, track), kw
+        )
 
     def send_multipart(
         self, msg_parts: Any, flags: int = 0, copy: bool = True, track: bool = False, **kw: Any
     ):
         lead = (list(msg_parts),)
         return self._cooperate(
-            _send_multipart, POLLOUT, _SNDTIMEO(self), flags, lead, (copy, track)
+            _send_multipart, POLLOUT, _SNDTIMEO(self.target or self), flags, lead, (copy, track)
         )
 
     def recv(self, flags: int = 0, copy: bool = True, track: bool = False):
-        return self._cooperate(_recv, POLLIN, _RCVTIMEO(self), flags, (), (copy, track))
+        return self._cooperate(
+            _recv, POLLIN, _RCVTIMEO(self.target or self), flags, (), (copy, track)
+        )
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False):
-        return self._cooperate(_recv_multipart, POLLIN, _RCVTIMEO(self), flags, (), (copy, track))
+        return self._cooperate(
+            _recv_multipart, POLLIN, _RCVTIMEO(self.target or self), flags, (), (copy, track)
+        )
 
     def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
         view, nbytes = _socket._into_view(buffer, nbytes)
         return self._cooperate(
-            _socket._recv_into, POLLIN, _RCVTIMEO(self), flags, (view, nbytes), ()
+            _socket._recv_into, POLLIN, _RCVTIMEO(self.target or self), flags, (view, nbytes), ()
         )
 
     def _cooperate(
@@ -150,6 +158,46 @@ class Socket(_socket.Socket):
         except _WaitTimeout:
             raise Again() from None
         return True
+
+
+_d_send = DraftCore.send
+_d_recv = DraftCore.recv
+_d_send_multipart = DraftCore.send_multipart
+_d_recv_multipart = DraftCore.recv_multipart
+
+
+class DraftSocket(Socket, _draft_socket.DraftSocket):
+    """A green socket of a draft type (CLIENT, SERVER, RADIO, DISH...): the draft core's
+    operations with DONTWAIT, waiting on the FD in between as ``Socket`` does. The draft
+    core is thread-safe; here its waits yield to the hub instead."""
+
+    _classic_class = Socket  # its monitor PAIR is a green socket too
+
+    def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kw: Any):
+        timeo = _SNDTIMEO(self.target or self)
+        return self._cooperate(_d_send, POLLOUT, timeo, flags, (data,), (copy, track), kw)
+
+    def send_multipart(
+        self, msg_parts: Any, flags: int = 0, copy: bool = True, track: bool = False, **kw: Any
+    ):
+        timeo = _SNDTIMEO(self.target or self)
+        lead = (list(msg_parts),)
+        return self._cooperate(_d_send_multipart, POLLOUT, timeo, flags, lead, (copy, track), kw)
+
+    def recv(self, flags: int = 0, copy: bool = True, track: bool = False):
+        timeo = _RCVTIMEO(self.target or self)
+        return self._cooperate(_d_recv, POLLIN, timeo, flags, (), (copy, track))
+
+    def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False):
+        timeo = _RCVTIMEO(self.target or self)
+        return self._cooperate(_d_recv_multipart, POLLIN, timeo, flags, (), (copy, track))
+
+    def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
+        view, nbytes = _socket._into_view(buffer, nbytes)
+        timeo = _RCVTIMEO(self.target or self)
+        return self._cooperate(
+            _draft_socket._draft_recv_into, POLLIN, timeo, flags, (view, nbytes), ()
+        )
 
 
 class Context(_context.Context):
