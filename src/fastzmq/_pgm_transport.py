@@ -134,6 +134,30 @@ class RxPath:
     def slow(self, now: float) -> list:
         """The packets the C path queued, as they came: the ZMTP 3 bytes they free."""
         self.enter()
+        got = self._queued(now)
+        self.leave()
+        return got
+
+    def due(self, now: float) -> tuple:
+        """The Receiver's timers: (NAKs to send, the ZMTP 3 bytes freed: by the queued
+        packets, handled first, and by giving up)."""
+        self.enter()
+        got = self._queued(now)
+        naks, freed = self.rx.due(now)
+        self.leave()
+        return naks, got + freed
+
+    def stats(self) -> tuple:
+        """(the counters, the ZMTP 3 bytes the queued packets freed: handled first)."""
+        self.enter()
+        got = self._queued(time.monotonic())
+        d = self.rx.stats()
+        self.leave()
+        d.update(self.crx.stats())
+        return d, got
+
+    def _queued(self, now: float) -> list:
+        # (before the sources go back to C: none of theirs may still wait here)
         got: list = []
         rx = self.rx
         for data, src in self.crx.take():
@@ -142,22 +166,7 @@ class RxPath:
             except _pgm.PgmError:
                 continue
             got.extend(rx.on_packet(pkt, src, now))
-        self.leave()
         return got
-
-    def due(self, now: float) -> tuple:
-        """The Receiver's timers (NAKs to send, what giving up frees)."""
-        self.enter()
-        out = self.rx.due(now)
-        self.leave()
-        return out
-
-    def stats(self) -> dict:
-        self.enter()
-        d = self.rx.stats()
-        self.leave()
-        d.update(self.crx.stats())
-        return d
 
     def enter(self) -> None:
         """Python takes the C path's sources back (their state since the last hand-over)."""
@@ -640,7 +649,10 @@ class PgmEndpoint:
                 "spms": t.spms,
                 "window": len(t.window),
             }
-        d = self.path.stats()
+        d, got = self.path.stats()
+        if got:
+            self._deliver(got)
+            self._check_losses()
         d["pauses"] = self.engine.throttles
         d["timer_runs"] = self.timer_runs
         d["sources"] = len(self.rx.peers)
