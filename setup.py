@@ -22,6 +22,9 @@ from setuptools import Extension, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join("src", "fastzmq")
+# Modules that only build on Linux (timerfd, eventfd, recvmmsg); elsewhere they are left
+# out and pgm:// / epgm:// raise EPROTONOSUPPORT at bind/connect (_pgm_transport.py).
+LINUX_ONLY = {"_pgmsrc", "_pgmrcv"}
 
 
 def _flags():
@@ -44,6 +47,8 @@ def extensions():
     for pyx in sorted(glob.glob(os.path.join(SRC, "*.pyx"))):
         mod = os.path.splitext(os.path.basename(pyx))[0]
         if only and mod not in only.split(","):
+            continue
+        if mod in LINUX_ONLY and not sys.platform.startswith("linux"):
             continue
         name = "fastzmq." + mod
         exts.append(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import struct
+import sys
 
 import pytest
 
@@ -228,6 +229,12 @@ def test_endpoint_syntax():
         assert e.value.errno == zmq.EINVAL
 
 
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="PGM's C modules are built on Linux only"
+)
+
+
+@linux_only
 def test_only_pub_sub_types(ctx):
     s = ctx.socket(zmq.PUSH)
     with pytest.raises(zmq.ZMQError) as e:
@@ -256,6 +263,7 @@ s.close(0)
 """
 
 
+@linux_only
 def test_raw_pgm_without_privilege_is_eperm(ctx):
     """pgm:// needs raw sockets: without CAP_NET_RAW the call raises EPERM, saying so."""
     import os

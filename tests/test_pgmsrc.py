@@ -12,8 +12,10 @@ import socket
 
 import pytest
 
-from fastzmq import _pgm, _pgmsrc
+from fastzmq import _pgm
 from test_pgm import GSI, LIB_ODATA
+
+_pgmsrc = pytest.importorskip("fastzmq._pgmsrc", reason="built on Linux only")
 
 
 def zmtp3(msgs: list, commands: bool = False) -> bytes:

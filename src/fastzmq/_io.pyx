@@ -21,6 +21,8 @@ handshake, errors, closing, timers, commands from socket threads) is queued as a
   record, which lets the socket thread release the object;
   (an engine given a C hook by ``set_xmit``, a PGM source's, hands it the iovecs instead
   of ``sendmsg``; EAGAIN from it means paced: its own timer fd wakes the engine);
+  (an engine given a C hook by ``set_recv``, a PGM receiver's, reads from it instead of
+  ``recv``: ZMTP 3 bytes decoded from the PGM datagrams, ``_pgmrcv.pyx``);
 * in: ``recv`` straight into the inbound ring's free space, scan it (validating
   flags, enforcing MAXMSGSIZE), and publish only up to the end of the last complete
   message, so a socket never sees part of a message; stop reading at RCVHWM; a huge
@@ -191,6 +193,10 @@ cdef extern from "sys/socket.h" nogil:
 # iovecs instead of sendmsg() on the fd; returns the bytes taken, or -1 with errno
 # (EAGAIN: paced, the hook's own timer fd, registered on the engine's slot, wakes it).
 ctypedef ssize_t (*xmit_fn)(void* ctx, iovec* iov, int cnt) noexcept nogil
+# An engine's inbound hook (PGM receivers, _pgmrcv.pyx): called instead of recv() on the
+# fd; writes up to n bytes of ZMTP 3 frames at buf and returns how many (> 0), or -1
+# with errno (EAGAIN: nothing now; the hook's fd, registered on the engine's slot, wakes it).
+ctypedef ssize_t (*recv_fn)(void* ctx, unsigned char* buf, size_t n) noexcept nogil
 
 cdef enum:
     KIND_ENGINE = 0     # an engine's OS socket
@@ -317,6 +323,9 @@ cdef class Engine:
     cdef double rx_at               # monotonic time of the last read that brought bytes
     cdef xmit_fn xmit               # not NULL: the outbound bytes go to this hook (PGM)
     cdef void* xctx
+    cdef recv_fn rcv                # not NULL: the inbound bytes come from this hook (PGM)
+    cdef void* rctx
+    cdef public uint64_t throttles  # times input stopped at RCVHWM (PGM's stats: pauses)
     # huge frames (BIG_FRAME_MIN or more): body received straight into its bytes object
     cdef RefRing bigq               # the pipe's queue of such bodies, to the socket
     cdef PyObject* big              # the bytes object being filled (ours), or NULL
@@ -607,6 +616,8 @@ cdef class Engine:
             return self._curve_fill_in()
         while self.in_ready:
             if self.rcvhwm and not self.inq.below_hwm(self.rcvhwm):
+                if not self.throttled:
+                    self.throttles += 1
                 self.throttled = True
                 return 0
             if self.big != NULL:
@@ -615,7 +626,10 @@ cdef class Engine:
                 p = self._in_space(tmp, &room)
             if p == NULL:
                 return 12  # ENOMEM
-            n = recv(self.fd, p + self.hold_len, room, MSG_DONTWAIT)
+            if self.rcv != NULL:
+                n = self.rcv(self.rctx, p + self.hold_len, room)
+            else:
+                n = recv(self.fd, p + self.hold_len, room, MSG_DONTWAIT)
             if n == 0:
                 return ERR_EOF
             if n < 0:
@@ -1514,6 +1528,12 @@ cdef class Engine:
         addresses; 0, 0: sendmsg on the fd again). The owner keeps ctx alive meanwhile."""
         self.xmit = <xmit_fn>fn
         self.xctx = <void*>ctx
+
+    def set_recv(self, size_t fn, size_t ctx):
+        """Take the inbound bytes from a C hook (a ``recv_fn`` and its context, as
+        addresses; 0, 0: recv on the fd again). The owner keeps ctx alive meanwhile."""
+        self.rcv = <recv_fn>fn
+        self.rctx = <void*>ctx
 
     def fileno(self):
         return self.fd

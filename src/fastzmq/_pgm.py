@@ -29,7 +29,7 @@ import heapq
 import random
 import struct
 from collections import deque
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 try:  # the C versions of checksum and the ZMTP 1.0 -> 3 re-encoding (same results)
     from fastzmq import _pgmcodec
@@ -605,9 +605,18 @@ class Receiver:
     """
 
     def __init__(
-        self, dport: int, group: str, maxmsgsize: int = -1, sqns: int = 80, v3: bool = False
+        self,
+        dport: int,
+        group: str,
+        maxmsgsize: int = -1,
+        sqns: int = 80,
+        v3: bool = False,
+        make_decoder: Any = None,
     ) -> None:
         self.v3 = v3  # hand on ZMTP 3 bytes (one bytes per packet) instead of frame lists
+        # a v3 decoder per new source (the transport's: _pgmrcv.Decoder, shared with the
+        # C path); None: Decoder
+        self.make_decoder = make_decoder
         self.dport = dport
         self.group = group
         self.maxmsgsize = maxmsgsize
@@ -629,6 +638,8 @@ class Receiver:
         peer = self.peers.get(pkt.tsi)
         if peer is None:
             peer = self.peers[pkt.tsi] = Peer(pkt.tsi, self.maxmsgsize, self.sqns)
+            if self.make_decoder is not None:
+                peer.decoder = self.make_decoder(self.maxmsgsize)
         if not peer.spm_nla and src_ip:
             peer.nla = src_ip
         return peer

@@ -9,10 +9,11 @@ The socket side is a normal wire pipe served by a normal ``Engine`` (``_io.pyx``
 HWMs, wake-ups and multipart atomicity are the tcp ones. A source's engine hands its
 outbound bytes to ``_pgmsrc`` (``Engine.set_xmit``): packing, ODATA, checksums, the
 window and pacing run in C in the I/O thread's nogil dispatch, woken by the socket or by
-a timerfd on the engine's slot. A receiver's engine reads one end of an AF_UNIX
-socketpair whose other end is ours, in Python, in the I/O thread (with the GIL): PGM
-packets (``_pgm``) in from UDP or raw sockets, ZMTP 3 frames out. What is rare (SPMs,
-NAKs, NCFs, RDATA, the timers) is Python for both.
+a timerfd on the engine's slot. A receiver's engine sits on the network socket and
+reads through ``_pgmrcv``'s hook (``Engine.set_recv``): the in-order data of the sources
+it is handed, re-framed as ZMTP 3, in C without the GIL; the rest it queues for the
+sans-I/O ``_pgm.Receiver`` (``RxPath``: gaps, NAKs, repairs, joins, loss). What is rare
+(SPMs, NAKs, NCFs, RDATA, the timers) is Python for both.
 
 A source subscribes its pipe to everything (as libzmq: PGM carries no subscriptions;
 the receiving SUB filters), by one ZMTP 3.0 SUBSCRIBE message fed at set-up (so an XPUB
@@ -34,12 +35,17 @@ import socket as _pysocket
 import time
 from typing import Any
 
-from fastzmq import _fdio, _pgm, _pgmio, _pgmsrc
+from fastzmq import _pgm, _pgmio
 from fastzmq import constants as _c
 from fastzmq._io import Engine
 from fastzmq._monitor import emit
 from fastzmq._pipe import make_wire_pipe
 from fastzmq.error import ZMQError
+
+try:  # built on Linux only (timerfd, eventfd, recvmmsg): setup.py
+    from fastzmq import _pgmrcv, _pgmsrc
+except ImportError:  # pragma: no cover - other platforms
+    _pgmsrc = _pgmrcv = None  # type: ignore[assignment]
 
 KIND_ENGINE, KIND_WAKE, KIND_SLOW = 0, 1, 2
 EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLRDHUP, EPOLLET = 0x001, 0x004, 0x008, 0x2000, 1 << 31
@@ -48,8 +54,7 @@ EVENT_PGM_DATA_LOST = 0x8000  # fastzmq's: a PGM receiver lost data it could not
 IPPROTO_PGM = 113
 _SOURCES = (_c.PUB, _c.XPUB)
 _RECEIVERS = (_c.SUB, _c.XSUB)
-_READ = 1 << 18
-_BACKLOG = 1 << 20  # receiver: bytes for the socket's side beyond the socketpair's own
+MASK = 0xFFFFFFFF
 
 
 def _zerr(e: OSError) -> ZMQError:
@@ -116,6 +121,91 @@ def _local_address(iface: str, group: str, port: int) -> str:
         s.close()
 
 
+class RxPath:
+    """A receiver's packets: the C path (``_pgmrcv.Receiver``, in the engine's pump) takes
+    the in-order data of the sources it is handed; the sans-I/O ``_pgm.Receiver`` the
+    rest, which the C path queues (``slow``), and its timers (``due``). Each entry takes
+    the sources back from C first (``enter``) and hands the in-order ones over again
+    after (``leave``), so one side at a time owns a source's state."""
+
+    def __init__(self, rx: Any, crx: Any) -> None:
+        self.rx, self.crx = rx, crx
+
+    def slow(self, now: float) -> list:
+        """The packets the C path queued, as they came: the ZMTP 3 bytes they free."""
+        self.enter()
+        got = self._queued(now)
+        self.leave()
+        return got
+
+    def due(self, now: float) -> tuple:
+        """The Receiver's timers: (NAKs to send, the ZMTP 3 bytes freed: by the queued
+        packets, handled first, and by giving up)."""
+        self.enter()
+        got = self._queued(now)
+        naks, freed = self.rx.due(now)
+        self.leave()
+        return naks, got + freed
+
+    def stats(self) -> tuple:
+        """(the counters, the ZMTP 3 bytes the queued packets freed: handled first)."""
+        self.enter()
+        got = self._queued(time.monotonic())
+        d = self.rx.stats()
+        self.leave()
+        d.update(self.crx.stats())
+        return d, got
+
+    def _queued(self, now: float) -> list:
+        # (before the sources go back to C: none of theirs may still wait here)
+        got: list = []
+        rx = self.rx
+        for data, src in self.crx.take():
+            try:
+                pkt = _pgm.parse(data)
+            except _pgm.PgmError:
+                continue
+            got.extend(rx.on_packet(pkt, src, now))
+        return got
+
+    def enter(self) -> None:
+        """Python takes the C path's sources back (their state since the last hand-over)."""
+        peers = self.rx.peers
+        for gsi, sport, nxt, lead, trail, heard, delivered, ip, held in self.crx.pull():
+            peer = peers.get((gsi, sport))
+            if peer is None:
+                continue
+            if held:  # new data past the gap, in order: as _on_data holds it
+                first = (lead - len(held) + 1) & MASK
+                for i, tsdu in enumerate(held):
+                    peer.held[(first + i) & MASK] = tsdu
+            peer.next, peer.lead, peer.trail = nxt, lead, trail
+            peer.heard = max(peer.heard, heard)
+            peer.delivered += delivered
+            if ip and not peer.spm_nla:
+                peer.nla = ip
+
+    def leave(self) -> None:
+        """The C path takes the sources that are in order (nothing missing or held: it
+        decodes their next packets) and those waiting for a repair (it holds the new data
+        that follows the highest packet known, as the Receiver would)."""
+        out = []
+        for (gsi, sport), p in self.rx.peers.items():
+            nxt, lead = p.next, p.lead
+            if (
+                nxt is None
+                or lead is None
+                or _pgm.seq_lt(nxt, p.trail)
+                or not isinstance(p.decoder, _pgmrcv.Decoder)
+            ):
+                continue
+            if lead == (nxt - 1) & MASK and not p.held and not p.naks:
+                out.append((gsi, sport, p.decoder, nxt, lead, p.trail, p.sqns, False))
+            elif p.naks and not _pgm.seq_lt(lead, nxt):
+                out.append((gsi, sport, p.decoder, nxt, lead, p.trail, p.sqns, True))
+        self.crx.push(out)
+
+
 class PgmEndpoint:
     """One pgm/epgm endpoint of a socket: its pipe, bridge engine, and PGM sockets."""
 
@@ -144,39 +234,43 @@ class PgmEndpoint:
         self.slots: list = []
         self.closing_deadline: float | None = None
         self.timer = None
-        self.to_inner = bytearray()  # receiver: ZMTP bytes the bridge has not taken yet
-        self.paused = False  # receiver: not reading the network (the socket's side is full)
-        self.pauses = 0
         self.timer_runs = 0
         self.pysocks: list = []
-        self.fds: list = []  # raw fds of a source: its pacing timerfd and notify eventfd
+        self.fds: list = []  # raw fds: a source's pacing timerfd, the notify eventfds
         self.csrc: Any = None  # a source's C send path (_pgmsrc.Source)
+        self.crx: Any = None  # a receiver's C data path (_pgmrcv.Receiver)
         self.seen_odata = 0
         try:
             self._open_sockets(opt, sqns)
         except OSError as e:
             self._close_sockets()
             raise _zerr(e) from None
-        # the socket's side: a wire pipe, fed by an engine on a socketpair
-        try:
-            a, b = _pysocket.socketpair(_pysocket.AF_UNIX, _pysocket.SOCK_STREAM)
-        except OSError as e:  # EMFILE...
-            self._close_sockets()
-            raise _zerr(e) from None
-        self.pysocks += [a, b]
-        a.setblocking(False)
-        b.setblocking(False)
-        self.inner = b
-        self.inner_fd = b.fileno()
-        self.pair_end = a
+        # the socket's side: a wire pipe served by an engine; a source's engine sits on
+        # one end of a socketpair (its outbound bytes go to _pgmsrc's hook), a receiver's
+        # on the network socket (its inbound bytes come from _pgmrcv's hook)
+        if self.source:
+            try:
+                a, b = _pysocket.socketpair(_pysocket.AF_UNIX, _pysocket.SOCK_STREAM)
+            except OSError as e:  # EMFILE...
+                self._close_sockets()
+                raise _zerr(e) from None
+            self.pysocks += [a, b]
+            a.setblocking(False)
+            b.setblocking(False)
+            eng_sock = a
+        else:
+            eng_sock = self.inp
         self.pipe, _, _ = make_wire_pipe()
         self.pipe.set_sndhwm(max(0, sock.sndhwm))
         self.pipe.endpoint = self.url
         self.pipe.zmtp_minor = 0  # no heartbeats; subscriptions in 3.0 message form
         self.pipe.connected = True
         eng = _Bridge()
-        eng.io, eng.socket, eng.owner, eng.pysock = io, sock, self, a
-        eng.set_fd(a.fileno())
+        eng.io, eng.socket, eng.owner, eng.pysock = io, sock, self, eng_sock
+        eng.set_fd(eng_sock.fileno())
+        if self.crx is not None:
+            eng.set_recv(*self.crx.hook)
+            eng.set_xmit(*self.crx.discard)  # the SUB's subscriptions: PGM carries none
         self.engine = eng
         # a source's pipe is subscribed to everything before the first send (libzmq)
         first = b"\x00\x01\x01" if self.source else b""
@@ -270,25 +364,36 @@ class PgmEndpoint:
             self.inp = inp
             self.inp_fd = inp.fileno()
             self.tx = None
-            self.rx = _pgm.Receiver(self.port, self.group, self.socket.maxmsgsize, sqns, v3=True)
+            self.rx = _pgm.Receiver(
+                self.port,
+                self.group,
+                self.socket.maxmsgsize,
+                sqns,
+                v3=True,
+                make_decoder=_pgmrcv.Decoder,
+            )
+            efd = _pgmsrc.event_fd()  # the C path has packets for Python
+            self.fds.append(efd)
+            self.crx = _pgmrcv.Receiver(self.inp_fd, not self.udp, self.group_bytes, self.port, efd)
+            self.path = RxPath(self.rx, self.crx)
 
     def start(self) -> None:
         """I/O thread: register the fds and start the timers."""
         io = self.io
         eng = self.engine
         eng.slot = io.new_slot(eng)
-        io.register(self.pair_end.fileno(), eng.slot, KIND_ENGINE, _ENGINE_MASK)
-        if self.csrc is not None:
+        if self.source:
+            io.register(eng.fileno(), eng.slot, KIND_ENGINE, _ENGINE_MASK)
             # the pacing timer wakes the engine itself (its pump, without the GIL)
             io.register(self.fds[0], eng.slot, KIND_ENGINE, EPOLLIN | EPOLLET)
             self._reg_fd(self.fds[1], self._notify_event, EPOLLIN)
-        else:
-            self._reg_fd(self.inner_fd, self._inner_event, EPOLLIN)
-        self._reg_fd(self.inp_fd, self._net_event, EPOLLIN)
-        self.slot_inner, self.slot_net = self.slots[0], self.slots[1]
-        self.inner_mask = EPOLLIN
-        if self.source:
+            self._reg_fd(self.inp_fd, self._net_event, EPOLLIN)  # NAKs, SPMRs
             self._send(self.tx.spm_packet(time.monotonic()))
+        else:
+            # the network socket wakes the engine, whose pump reads it through _pgmrcv
+            # (without the GIL); what that leaves for Python comes by the eventfd
+            io.register(eng.fileno(), eng.slot, KIND_ENGINE, EPOLLIN | EPOLLET)
+            self._reg_fd(self.fds[0], self._slow_event, EPOLLIN)
         self._tick()
         rc = eng.c_pump()
         if rc:
@@ -308,99 +413,57 @@ class PgmEndpoint:
         _pgmio.send_batch(self.out_fd, [pkt], addr, self.port if self.udp else 0)
 
     def _net_event(self, mask: int) -> None:
-        if self.paused:
-            return
+        """A source's socket: NAKs and SPMRs."""
         now = time.monotonic()
-        got: list = []
         repairs = False
-        group = b"" if self.source else self.group_bytes  # raw: only our group's
-        for data, src in _pgmio.recv_batch(self.inp_fd, 512, not self.udp, group):
+        for data, _ in _pgmio.recv_batch(self.inp_fd, 512, not self.udp, b""):
             try:
                 pkt = _pgm.parse(data)
             except _pgm.PgmError:
                 continue
-            if self.source:
-                if pkt.type == _pgm.NAK:
-                    for ncf in self.tx.on_nak(pkt):
-                        self._send(ncf)
-                        repairs = True
-                elif pkt.type == _pgm.SPMR and pkt.gsi == self.tx.gsi:
-                    self._sync(now)
-                    self._send(self.tx.spm_packet(now))
-            else:
-                got.extend(self.rx.on_packet(pkt, src, now))
-        if got:
-            self._deliver(got)
+            if pkt.type == _pgm.NAK:
+                for ncf in self.tx.on_nak(pkt):
+                    self._send(ncf)
+                    repairs = True
+            elif pkt.type == _pgm.SPMR and pkt.gsi == self.tx.gsi:
+                self._sync(now)
+                self._send(self.tx.spm_packet(now))
         if repairs:
             self._pace()
-        if not self.source:
-            self._check_losses()
-            self._tick()
+
+    # ---------------------------------------------------------------- a receiver
+    def _slow_event(self, mask: int) -> None:
+        """What the C path left for Python (SPMs, NCFs, gaps, repairs, new sources...),
+        through the sans-I/O Receiver, as the packets came."""
+        try:
+            os.read(self.fds[0], 8)
+        except OSError:
+            pass
+        if self.stopped:
+            return
+        got = self.path.slow(time.monotonic())
+        self._deliver(got)  # (and the engine reads on: the C path may have let us run)
+        self._check_losses()
+        self._tick()
 
     def _check_losses(self) -> None:
         while self.rx.losses:
             _, n = self.rx.losses.pop(0)
             emit(self.socket, EVENT_PGM_DATA_LOST, n, self.url)
 
-    # ---------------------------------------------------------------- receiver -> socket
     def _deliver(self, chunks: list) -> None:
-        """ZMTP 3 bytes of whole messages (the receiver's v3 mode) for the engine."""
+        """ZMTP 3 bytes of whole messages (the Receiver's v3 mode) for the engine, behind
+        what the C path has ready; the engine takes them at once (or, at RCVHWM, once
+        the socket reads: it stops reading the network meanwhile, as libzmq's
+        pgm_receiver stops polling, and NAKs repair what the kernel drops)."""
         for data in chunks:
-            self.to_inner += data
-        self._flush_inner()
-
-    def _flush_inner(self) -> None:
-        """Hand what is ready to the engine. While the socket's side is full (RCVHWM) and
-        a backlog has built up, stop reading the network (as libzmq's pgm_receiver stops
-        polling): the kernel then drops, and NAKs repair from the source's window."""
-        while self.to_inner:
-            try:
-                n = _fdio.send(self.inner_fd, self.to_inner)
-            except (BlockingIOError, InterruptedError):
-                if self.inner_mask != EPOLLIN | EPOLLOUT:
-                    self._inner_mask(EPOLLIN | EPOLLOUT)
-                if len(self.to_inner) > _BACKLOG and not self.paused:
-                    self.paused = True
-                    self.pauses += 1
-                    self._net_mask(0)
-                return
-            except OSError:
-                self.to_inner.clear()
-                return
-            del self.to_inner[:n]
-        if self.inner_mask != EPOLLIN:
-            self._inner_mask(EPOLLIN)
-        if self.paused:
-            self.paused = False
-            self._net_mask(EPOLLIN)
-            self._net_event(EPOLLIN)
-
-    def _net_mask(self, mask: int) -> None:
-        fd, slot, _ = self.slot_net
-        self.io.register(fd, slot, KIND_SLOW, mask)
-
-    def _inner_mask(self, mask: int) -> None:
-        fd, slot, _ = self.slot_inner
-        self.inner_mask = mask
-        self.io.register(fd, slot, KIND_SLOW, mask)  # (EEXIST: modified)
-
-    # ---------------------------------------------------------------- a receiver's socketpair
-    def _inner_event(self, mask: int) -> None:
-        """A receiver's socketpair: room again (EPOLLOUT), or what its socket wrote (only
-        subscriptions, which PGM does not carry: read and dropped)."""
-        if mask & EPOLLOUT:
-            self._flush_inner()
-        if not mask & (EPOLLIN | 0x10):
-            return
-        for _ in range(16):  # a bounded batch: epoll (level-triggered) says if more waits
-            try:
-                data = _fdio.recv(self.inner_fd, _READ)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                data = b""
-            if not data:
-                return
+            if data:
+                self.crx.deliver(data)
+        eng = self.engine
+        eng.mark_ready(EPOLLIN)
+        rc = eng.c_pump()
+        if rc:
+            self.bridge_died(rc)
 
     def _sync(self, now: float) -> None:
         """A C source: the Sender learns the window's edges, and that data went out."""
@@ -482,7 +545,7 @@ class PgmEndpoint:
             if self.closing_deadline is not None:
                 self._maybe_finish()
         else:
-            naks, freed = self.rx.due(now)
+            naks, freed = self.path.due(now)
             for dest, pkt in naks:
                 self._send(pkt, dest)
             if freed:
@@ -545,20 +608,25 @@ class PgmEndpoint:
         if self.csrc is not None:
             eng.set_xmit(0, 0)
             io.unregister(self.fds[0])
+        if self.crx is not None:
+            self.crx.close()
         if eng.slot >= 0:
-            io.unregister(self.pair_end.fileno())
+            io.unregister(eng.fileno())
             io.free_slot(eng.slot)
             eng.slot = -1
         eng.state = 2
         eng.detach_rings()
         self._close_sockets()  # the socketpair too
+        if self.crx is not None:
+            eng.set_recv(0, 0)
+            eng.set_xmit(0, 0)
         if not self.socket.closed:
             self.socket._post("detach", self.pipe)
         io.check_idle()
 
     def _close_sockets(self) -> None:
         # the raw fd numbers too: a closed number may be reused by the next open()
-        self.out_fd = self.inp_fd = self.inner_fd = -1
+        self.out_fd = self.inp_fd = -1
         for s in self.pysocks:
             s.close()
         self.pysocks = []
@@ -581,15 +649,29 @@ class PgmEndpoint:
                 "spms": t.spms,
                 "window": len(t.window),
             }
-        d = self.rx.stats()
-        d["pauses"] = self.pauses
+        d, got = self.path.stats()
+        if got:
+            self._deliver(got)
+            self._check_losses()
+        d["pauses"] = self.engine.throttles
         d["timer_runs"] = self.timer_runs
         d["sources"] = len(self.rx.peers)
         return d
 
 
+def available() -> bool:
+    """Whether this build has PGM's C modules (Linux only)."""
+    return _pgmsrc is not None and _pgmrcv is not None
+
+
 def open(io: Any, sock: Any, ep: Any, kind: str) -> str:
     """Socket thread: make the endpoint (errors raise here), start it in the I/O thread."""
+    if not available():
+        raise ZMQError(
+            _c.EPROTONOSUPPORT,
+            f"{ep.transport}:// is not supported on this platform: fastzmq's PGM needs"
+            " Linux (its C data path uses timerfd and eventfd)",
+        )
     obj = PgmEndpoint(io, sock, ep, kind)
     io.by_socket.setdefault(sock, []).append(obj)
     io.call(obj.start)

@@ -13,31 +13,16 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from libc.errno cimport EINTR, errno
 from libc.string cimport memcpy, memset
 
-
-cdef extern from "<sys/socket.h>" nogil:
-    ctypedef unsigned int socklen_t
-
-    struct sockaddr:
-        unsigned short sa_family
-
-    ssize_t c_sendto "sendto"(int fd, const void* buf, size_t n, int flags,
-                              const sockaddr* addr, socklen_t alen)
-    ssize_t c_recvfrom "recvfrom"(int fd, void* buf, size_t n, int flags,
-                                  sockaddr* addr, socklen_t* alen)
-    int MSG_DONTWAIT
-    int AF_INET
-
-
-cdef extern from "<netinet/in.h>" nogil:
-    struct in_addr:
-        unsigned int s_addr
-
-    struct sockaddr_in:
-        unsigned short sin_family
-        unsigned short sin_port
-        in_addr sin_addr
-
-    unsigned short htons(unsigned short)
+from fastzmq._pgmnet cimport (
+    AF_INET,
+    MSG_DONTWAIT,
+    c_recvfrom,
+    c_sendto,
+    htons,
+    sockaddr,
+    sockaddr_in,
+    socklen_t,
+)
 
 
 cdef enum:

@@ -23,40 +23,17 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
-
-cdef extern from "sys/uio.h" nogil:
-    cdef struct iovec:
-        void* iov_base
-        size_t iov_len
-
-
-cdef extern from "<sys/socket.h>" nogil:
-    ctypedef unsigned int socklen_t
-
-    struct sockaddr:
-        unsigned short sa_family
-
-    ssize_t c_sendto "sendto"(int fd, const void* buf, size_t n, int flags,
-                              const sockaddr* addr, socklen_t alen)
-    int MSG_DONTWAIT
-    int AF_INET
-
-
-cdef extern from "<netinet/in.h>" nogil:
-    struct in_addr:
-        unsigned int s_addr
-
-    struct sockaddr_in:
-        unsigned short sin_family
-        unsigned short sin_port
-        in_addr sin_addr
-
-    unsigned short htons(unsigned short)
-
-
-cdef extern from "<unistd.h>" nogil:
-    ssize_t c_read "read"(int fd, void* buf, size_t n)
-    ssize_t c_write "write"(int fd, const void* buf, size_t n)
+from fastzmq._pgmnet cimport (
+    AF_INET,
+    MSG_DONTWAIT,
+    c_read,
+    c_sendto,
+    c_write,
+    htons,
+    iovec,
+    sockaddr,
+    sockaddr_in,
+)
 
 
 cdef extern from "<sys/eventfd.h>" nogil:

@@ -595,7 +595,10 @@ def has(capability: str) -> bool:
     if capability == "draft":
         return DRAFT_API
     if capability == "pgm":
-        return True  # epgm://, and pgm:// where raw sockets are allowed (CAP_NET_RAW)
+        # epgm://, and pgm:// where raw sockets are allowed (CAP_NET_RAW); Linux builds only
+        from fastzmq import _pgm_transport
+
+        return _pgm_transport.available()
     return False  # tipc, norm, gssapi, vmci and anything unknown
 
 
