@@ -43,7 +43,7 @@ try:
     s.connect("epgm://127.0.0.1;239.192.7.7:5577")
     print("opened")
 except zmq.ZMQError as e:
-    print("errno", e.errno)
+    print("errno", int(e.errno))  # an IntEnum prints its name on Python < 3.11
 s.close(0)
 zmq.Context.instance().term()
 """
