@@ -264,7 +264,10 @@ def test_sending_a_huge_body_copies_nothing(ctx, tracing):
         conn.settimeout(10)
         view = memoryview(sink)
         try:
-            run_handshake(conn, Handshake(socket_type="PULL"))
+            # bytes after READY that came in the handshake's last read are the message's
+            lead = run_handshake(conn, Handshake(socket_type="PULL")).leftover
+            view[: len(lead)] = lead
+            got[0] = len(lead)
             while got[0] < size + 9:
                 n = conn.recv_into(view[got[0] :])
                 if not n:
