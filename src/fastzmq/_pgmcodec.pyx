@@ -15,6 +15,8 @@ from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
+from fastzmq._pgmnet cimport be64
+
 
 def checksum(const unsigned char[::1] data, Py_ssize_t zero_at=-1):
     """The Internet checksum of data (the complemented one's-complement sum of its
@@ -34,12 +36,6 @@ def checksum(const unsigned char[::1] data, Py_ssize_t zero_at=-1):
     return (~s) & 0xFFFF
 
 
-cdef inline uint64_t _be64(const unsigned char* p) noexcept nogil:
-    cdef uint64_t v = 0
-    cdef int i
-    for i in range(8):
-        v = (v << 8) | p[i]
-    return v
 
 
 def v3(bytearray buf, bytearray cur, long long maxmsgsize):
@@ -68,7 +64,7 @@ def v3(bytearray buf, bytearray cur, long long maxmsgsize):
             if n == 0xFF:
                 if end - p < 9:
                     break
-                n = _be64(b + p + 1)
+                n = be64(b + p + 1)
                 h = 9
             if n == 0:
                 return b"", -1, 0
@@ -122,7 +118,7 @@ def zmtp3_to_v1(bytearray data, bytearray out, list starts):
             if flags & 2:
                 if end - p < 9:
                     break
-                n = _be64(d + p + 1)
+                n = be64(d + p + 1)
                 h = 9
             else:
                 n = d[p + 1]

@@ -1,9 +1,21 @@
 # cython: language_level=3
-"""The POSIX socket declarations the PGM modules share (``_pgmio``, ``_pgmsrc``).
+"""The POSIX socket declarations the PGM modules share (``_pgmio``, ``_pgmsrc``,
+``_pgmrcv``), and the one byte-order helper their codecs share (``be64``).
 
 Portable ones only: Linux-only calls (eventfd, timerfd, recvmmsg) are declared in the
 Linux-only modules that use them (setup.py's ``LINUX_ONLY``).
 """
+
+from libc.stdint cimport uint64_t
+
+
+cdef inline uint64_t be64(const unsigned char* p) noexcept nogil:
+    """A big-endian 64-bit length (ZMTP's long frame size)."""
+    cdef uint64_t v = 0
+    cdef int i
+    for i in range(8):
+        v = (v << 8) | p[i]
+    return v
 
 
 cdef extern from "<sys/uio.h>" nogil:

@@ -28,7 +28,7 @@ from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memcpy, memmove, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
-from fastzmq._pgmnet cimport c_write, iovec, sockaddr_in, socklen_t
+from fastzmq._pgmnet cimport be64, c_write, iovec, sockaddr_in, socklen_t
 
 
 cdef extern from "<sys/socket.h>" nogil:
@@ -226,9 +226,7 @@ cdef int _feed(dec_t* d, const unsigned char* t, size_t n, gbuf* out) noexcept n
         if fl == 0xFF:
             if slen - p < 9:
                 break
-            fl = 0
-            for i in range(8):
-                fl = (fl << 8) | src[p + 1 + i]
+            fl = be64(src + p + 1)
             h = 9
         if fl == 0:
             out.len = start

@@ -353,12 +353,7 @@ class Handshake:
             self._greeting += data
         event = self._result
         if event is None:
-            try:
-                event = self._advance()
-            except ProtocolError as exc:
-                event = self._fail(exc)
-            if event is not NEED_DATA:
-                self._result = event
+            event = self.next_event()
         out = self._out
         if not out:
             return event, b""
