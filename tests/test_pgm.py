@@ -121,8 +121,8 @@ def test_sender_receiver_repair():
     for ncf in ncfs:
         got += rx.on_packet(_pgm.parse(ncf), "10.0.0.1", now)
     for _ in lost:
-        got += rx.on_packet(_pgm.parse(tx.rdata_packet()), "10.0.0.1", now)
-    assert tx.rdata_packet() is None
+        got += rx.on_packet(_pgm.parse(tx.rdata_packet(now)), "10.0.0.1", now)
+    assert tx.rdata_packet(now) is None
     assert got == msgs
     assert rx.stats()["repaired"] == len(lost) and rx.stats()["lost"] == 0
 
@@ -171,6 +171,32 @@ def test_sender_spm_heartbeats_from_the_start_and_through_a_burst():
         now = round(now + 0.01, 2)
     assert len(sent) >= 18 and max(b - a for a, b in zip(sent, sent[1:])) <= 0.11
     assert tx.spm_due(now) - now <= 0.1  # and the series goes on after it
+
+
+def test_sender_spm_heartbeats_start_over_after_repairs():
+    """RDATA is data going out: the heartbeat series starts over, so a receiver still
+    repairing hears an SPM within 0.1 s of the last repair, not when the series after the
+    burst would next send one (libzmq's receiver runs its NAK timers only when a packet
+    comes; a lost repair then stalled it for 7 s under 40% loss)."""
+    tx = _pgm.Sender(GSI, 7000, 5555, "10.0.0.1", "239.1.1.1", sqns=1000)
+    now = 0.0
+    for i in range(10):
+        tx.odata_packet(b"\0\0%d" % i)
+    tx.data_sent(now)
+    while now < 2.0:  # the series after the burst: 0.1 s steps, then 1.3 s
+        if tx.spm_due(now) <= now:
+            tx.spm_packet(now)
+        now = round(now + 0.01, 2)
+    assert tx.spm_due(now) - now > 1.0  # idle: the next SPM is far off
+    nak = _pgm.build_nak(5555, 7000, GSI, 3, "10.0.0.1", "239.1.1.1", more=(5,))
+    tx.on_nak(_pgm.parse(nak))
+    assert tx.spm_due(now) - now > 1.0  # an NCF alone is no data
+    assert tx.rdata_packet(now) is not None
+    assert tx.spm_due(now) == pytest.approx(now + 0.1)
+    assert tx.rdata_packet(now + 0.05) is not None
+    assert tx.spm_due(now) == pytest.approx(now + 0.1)  # a due SPM keeps its time
+    assert tx.rdata_packet(now + 0.05) is None
+    assert tx.spm_due(now) == pytest.approx(now + 0.1)  # nothing sent: nothing changes
 
 
 def test_receiver_out_of_window_loses_visibly_never_partially():
@@ -305,7 +331,7 @@ def test_nak_list_option():
     [ncf] = tx.on_nak(pkt)
     assert _pgm.requested(_pgm.parse(ncf)) == [2, 4, 7]  # 50 was never sent
     repaired = []
-    while (r := tx.rdata_packet()) is not None:
+    while (r := tx.rdata_packet(0.0)) is not None:
         p = _pgm.parse(r)
         assert p.type == _pgm.RDATA
         repaired.append((p.sqn, p.data[2]))

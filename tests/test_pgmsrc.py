@@ -119,7 +119,7 @@ def test_window_keeps_the_last_sqns_for_repairs(udp):
         _pgm.build_nak(5555, 0xE1B6, GSI, n - 2, "127.0.0.1", "239.1.1.1", more=[n - 6])
     )
     assert len(tx.on_nak(nak)) == 1 and list(tx.repair_q) == [n - 2]  # n-6 is gone
-    rdata = tx.rdata_packet()
+    rdata = tx.rdata_packet(0.0)
     assert rdata == _pgm.build_data(0xE1B6, 5555, GSI, n - 2, n - 5, src.get(n - 2), True)
 
 

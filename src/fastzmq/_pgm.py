@@ -556,14 +556,20 @@ class Sender:
             )
         return ncfs
 
-    def rdata_packet(self) -> bytes | None:
-        """The next queued repair (RDATA goes before new ODATA), or None."""
+    def rdata_packet(self, now: float) -> bytes | None:
+        """The next queued repair (RDATA goes before new ODATA), or None. A repair is data
+        going out, so the heartbeat SPMs start over as after ODATA: a receiver still
+        missing packets gets SPMs soon after the repairs, not 1.3 or 7 s later. libzmq's
+        receiver needs them: after it reads a batch it arms no timer, and runs OpenPGM's
+        NAK timers again only when a packet comes (seen under 40% loss: a lost repair
+        stalled it past its RCVTIMEO until the next heartbeat SPM)."""
         while self.repair_q:
             sqn = self.repair_q.popleft()
             self.repair_set.discard(sqn)
             tsdu = self.window.get(sqn)
             if tsdu is not None:
                 self.rdata += 1
+                self.data_sent(now)
                 return build_data(self.sport, self.dport, self.gsi, sqn, self.trail, tsdu, True)
         return None
 

@@ -493,7 +493,7 @@ class PgmEndpoint:
         t_next = c.t_next
         batch: list = []
         while tx.repair_q and t_next <= now + 0.002:
-            pkt = tx.rdata_packet()
+            pkt = tx.rdata_packet(now)
             if pkt is None:
                 break
             batch.append(pkt)
