@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import select
 import socket
 import tempfile
 import threading
@@ -181,6 +182,14 @@ def transport(request):
 def live_pipes(sock: Any) -> int:
     sock._events()  # processes the socket's mailbox (pipe attach/detach)
     return sum(1 for p in sock._get_pipes() if not p.detached and p.connected)
+
+
+def fd_readable(fd: int, timeout_ms: int = 0) -> bool:
+    """Whether fd is readable within timeout_ms (poll(2), not select(): an fd may be past
+    FD_SETSIZE late in a suite run)."""
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return bool(p.poll(timeout_ms))
 
 
 def wait_until(cond: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:

@@ -9,7 +9,6 @@ asleep (a lost wake-up would show up as a poll that times out with data queued).
 from __future__ import annotations
 
 import os
-import select
 import socket
 import threading
 import time
@@ -17,6 +16,7 @@ import time
 import pytest
 
 import fastzmq as zmq
+from conftest import fd_readable
 from fastzmq.poll import Poller
 
 
@@ -28,12 +28,6 @@ def _pair(ctx, transport, wait_peers, a_type=zmq.PUSH, b_type=zmq.PULL):
     wait_peers(b, 1)
     wait_peers(a, 1)
     return a, b
-
-
-def _fd_readable(fd: int, timeout_ms: int = 0) -> bool:
-    p = select.poll()
-    p.register(fd, select.POLLIN)
-    return bool(p.poll(timeout_ms))
 
 
 # ---------------------------------------------------------------- registration
@@ -241,16 +235,16 @@ def test_fd_events_edge_contract(ctx, transport, wait_peers):
     fd = b.FD
     assert fd == b.getsockopt(zmq.FD) == b.fileno()
     assert b.EVENTS == 0  # drains and arms
-    assert not _fd_readable(fd)
+    assert not fd_readable(fd)
     a.send(b"1")
-    assert _fd_readable(fd, 2000)  # the arm promised a wake-up
+    assert fd_readable(fd, 2000)  # the arm promised a wake-up
     assert b.EVENTS & zmq.POLLIN
-    assert not _fd_readable(fd)  # EVENTS drained it; still POLLIN though
+    assert not fd_readable(fd)  # EVENTS drained it; still POLLIN though
     assert b.EVENTS & zmq.POLLIN
     assert b.recv() == b"1"
     assert b.EVENTS == 0
     a.send(b"2")
-    assert _fd_readable(fd, 2000)
+    assert fd_readable(fd, 2000)
     assert b.recv(zmq.DONTWAIT) == b"2"
 
 
@@ -267,7 +261,7 @@ def test_foreign_loop_usage(ctx, transport, wait_peers):
             while b.EVENTS & zmq.POLLIN:
                 got.append(b.recv(zmq.DONTWAIT))
             if len(got) < n:
-                assert _fd_readable(fd, 3000), f"lost wake-up after {len(got)} messages"
+                assert fd_readable(fd, 3000), f"lost wake-up after {len(got)} messages"
                 wakeups += 1
     finally:
         t.join(5)

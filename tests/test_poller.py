@@ -4,7 +4,6 @@ group's protocol, the poller backends (FASTZMQ_POLLER), and no busy loop on eith
 from __future__ import annotations
 
 import os
-import select
 import subprocess
 import sys
 import textwrap
@@ -13,6 +12,7 @@ import time
 import pytest
 
 import fastzmq as zmq
+from conftest import fd_readable
 from fastzmq._waiter import WakeGroup, poller_backend
 
 
@@ -28,26 +28,20 @@ def _fd_targets() -> list:
     return out
 
 
-def _readable(fd: int) -> bool:
-    p = select.poll()  # not select(): the fd may be above FD_SETSIZE late in a suite run
-    p.register(fd, select.POLLIN)
-    return bool(p.poll(0))
-
-
 # ---------------------------------------------------------------- wake group
 def test_wake_group_member_signal_needs_armed_member():
     g = WakeGroup()
     g.arm()
     g.wake_member(7)  # member 7 is not armed: no wake-up at all
     assert g.take() == []
-    assert not _readable(g.fileno())
+    assert not fd_readable(g.fileno())
 
 
 def test_wake_group_busy_thread_is_woken_by_memory_only():
     g = WakeGroup()
     g.arm_member(3)
     g.wake_member(3)  # the group (its I/O thread) is not armed: no fd write
-    assert not _readable(g.fileno())
+    assert not fd_readable(g.fileno())
     assert g.take() == [3]
     assert g.take() == []
 
@@ -58,10 +52,10 @@ def test_wake_group_sleeping_thread_gets_one_fd_write():
     g.arm_member(5)
     g.arm_member(70)  # another chunk of members
     g.wake_member(5)
-    assert _readable(g.fileno())
+    assert fd_readable(g.fileno())
     g.wake_member(70)  # the group was disarmed by the first wake: queued, no second write
     g.drain()
-    assert not _readable(g.fileno())
+    assert not fd_readable(g.fileno())
     assert sorted(g.take()) == [5, 70]
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import select
 import signal
 import threading
 import time
 
 import pytest
 
+from conftest import fd_readable
 from fastzmq import _ring, _waiter
 from fastzmq._ring import Ring
 from fastzmq._waiter import Waiter
@@ -26,18 +26,12 @@ def test_compiled_module_loaded():
     assert _waiter.__file__.endswith((".so", ".pyd"))
 
 
-def _readable(fd: int) -> bool:
-    p = select.poll()  # (not select(): the fd may be past FD_SETSIZE in a long run)
-    p.register(fd, select.POLLIN)
-    return bool(p.poll(0))
-
-
 def test_signal_makes_fd_readable_until_drained(w):
-    assert not _readable(w.fileno())
+    assert not fd_readable(w.fileno())
     assert not w.wait(0)
     w.signal()
     w.signal()
-    assert _readable(w.fileno())
+    assert fd_readable(w.fileno())
     assert w.wait(0)
     assert w.wait(0)  # wait does not drain
     w.drain()

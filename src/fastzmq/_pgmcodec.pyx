@@ -36,8 +36,6 @@ def checksum(const unsigned char[::1] data, Py_ssize_t zero_at=-1):
     return (~s) & 0xFFFF
 
 
-
-
 def v3(bytearray buf, bytearray cur, long long maxmsgsize):
     """Re-encode the complete ZMTP 1.0 frames at the start of buf as ZMTP 3.
 
