@@ -47,6 +47,20 @@ static inline int fz_exchange_acq_rel_int(int *p, int v) {
     return atomic_exchange_explicit(FZ_AINT(p), v, memory_order_acq_rel);
 }
 
+static inline int fz_load_acquire_int(const int *p) {
+    return atomic_load_explicit(FZ_AINT(p), memory_order_acquire);
+}
+/* read-modify-write on a counter with flag bits (the waiter's `users`): the old value */
+static inline int fz_fetch_add_acq_rel_int(int *p, int v) {
+    return atomic_fetch_add_explicit(FZ_AINT(p), v, memory_order_acq_rel);
+}
+static inline int fz_fetch_sub_release_int(int *p, int v) {
+    return atomic_fetch_sub_explicit(FZ_AINT(p), v, memory_order_release);
+}
+static inline int fz_fetch_or_acq_rel_int(int *p, int v) {
+    return atomic_fetch_or_explicit(FZ_AINT(p), v, memory_order_acq_rel);
+}
+
 /* compare-and-swap: 1 if *p was `expected` and is now `desired`, else 0 (*p unchanged) */
 static inline int fz_cas_acq_rel_int(int *p, int expected, int desired) {
     return atomic_compare_exchange_strong_explicit(FZ_AINT(p), &expected, desired,

@@ -50,6 +50,7 @@ from fastzmq._waiter cimport (
     waiter_arm,
     waiter_disarm,
     waiter_drain,
+    waiter_retire,
     waiter_signal,
     waiter_spin,
     waiter_spin_budget,
@@ -204,6 +205,7 @@ cdef class SocketCore:
     def __cinit__(self, *args, **kwargs):
         self.sig = Waiter()
         self.ww.asleep = 0
+        self.ww.users = 0
         self.ww.fd = self.sig.w.fd
         self.ww.wfd = self.sig.w.wfd
         self.mailbox = []
@@ -921,6 +923,11 @@ cdef class SocketCore:
         self.impl.xclose(self)
 
     def _close_fd(self):
+        """Give back the wake-up fd (Socket.close, once the socket is marked closed), as
+        libzmq closes a socket's mailbox fd: a closed socket kept alive by references holds
+        no fd. Signals still racing in from other threads (the I/O thread's engines, inproc
+        peers) are held off by waiter_retire, so none writes to a reused fd number."""
+        waiter_retire(&self.ww)  # (borrows sig's fds: retired first, closed by sig)
         self.sig.close()
 
     def get_stats(self):

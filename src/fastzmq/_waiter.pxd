@@ -15,6 +15,10 @@ cdef extern from "_atomic.h":
     void fz_store_relaxed_u64(uint64_t* p, uint64_t v) noexcept nogil
     void fz_store_release_u64(uint64_t* p, uint64_t v) noexcept nogil
     int fz_load_relaxed_int(const int* p) noexcept nogil
+    int fz_load_acquire_int(const int* p) noexcept nogil
+    int fz_fetch_add_acq_rel_int(int* p, int v) noexcept nogil
+    int fz_fetch_sub_release_int(int* p, int v) noexcept nogil
+    int fz_fetch_or_acq_rel_int(int* p, int v) noexcept nogil
     void fz_store_seq_cst_int(int* p, int v) noexcept nogil
     void fz_store_relaxed_int(int* p, int v) noexcept nogil
     int fz_exchange_acq_rel_int(int* p, int v) noexcept nogil
@@ -41,6 +45,11 @@ cdef struct waiter_t:
     int id          # the member's number in its group (the engine's slot)
     waiter_t* next  # the stack's link
     void* group     # wake_group_t*, or NULL: a plain waiter with its own fd
+    # A plain waiter's signal writes its fd from any thread; the owner may close that fd
+    # (a socket's close()). users counts the signallers between their check and their
+    # write, plus WAITER_RETIRED once retired: a signaller that sees it writes nothing,
+    # and retiring waits for those already inside, so no write lands on a recycled fd.
+    int users       # atomics only
 
 
 # One wake-up fd shared by many waiters (an I/O thread and its engines): see WakeGroup.
@@ -49,8 +58,13 @@ cdef struct wake_group_t:
     void* head      # lock-free stack (waiter_t*) of members signalled since the last take
 
 
-# Unconditional wake: make fd readable (EAGAIN ignored: then it already is).
+# Unconditional wake: make fd readable (EAGAIN ignored: then it already is). Nothing once
+# the waiter is retired.
 cdef void waiter_signal(waiter_t* w) noexcept nogil
+# Stop a plain waiter's signals for good: from now on waiter_signal writes nothing, and
+# the signallers already writing have finished when this returns; then fd = wfd = -1.
+# The fds are not closed (the caller owns them: Waiter.close closes its own).
+cdef void waiter_retire(waiter_t* w) noexcept nogil
 # asleep = 1 (seq_cst) followed by a full fence. The caller then RE-CHECKS its condition.
 cdef void waiter_arm(waiter_t* w) noexcept nogil
 cdef void waiter_disarm(waiter_t* w) noexcept nogil

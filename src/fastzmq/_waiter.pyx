@@ -44,6 +44,14 @@ waiter as a *gate*: once woken it keeps spinning (at most a few microseconds) un
 spinning too, that is, has released the GIL in its own blocking call. That turns an inproc ping
 pong into two GIL hand-overs with no kernel involvement. The gate only delays; it never decides.
 
+Retiring (``waiter_retire``, ``Waiter.close``). A socket's fd goes at its close(), while
+other threads may still hold pointers to its waiter (rings) and signal it. A signaller of a
+plain waiter counts itself into ``users`` (an atomic add) before it reads the fds and writes,
+and out after. Retiring sets ``WAITER_RETIRED`` in ``users`` (an atomic or), then waits for
+the count to drop to zero: a signaller whose add saw the flag writes nothing, and one that
+came in before it is finished when the fds are closed, so no write lands on a reused number.
+A sleeper in ``wait`` sees the fd gone within one slice (below) and returns.
+
 Signals: ``Waiter.wait`` polls without the GIL. On EINTR it takes the GIL and runs Python's
 signal handlers (``PyErr_CheckSignals``), so a KeyboardInterrupt raised by a handler propagates
 out of ``wait`` promptly. Because a signal may land between the GIL release and ``poll()`` (then
@@ -105,6 +113,7 @@ cdef extern from "<sched.h>":
     int sched_yield() nogil
 
 cdef enum:
+    WAITER_RETIRED = 1 << 30  # waiter_t.users: the waiter signals no more (waiter_retire)
     _SIGNAL_SLICE_MS = 200  # longest poll() between two checks for Python signal handlers
     _SPIN_CHECK_MASK = 63   # spin: read the clock and yield the CPU every 64 pauses
     _GATE_CHECK_MASK = 7    # gate: read the clock every 8 pauses (the wait is a few us)
@@ -182,7 +191,25 @@ cdef void waiter_signal(waiter_t* w) noexcept nogil:
                 break
         waiter_wake_if_asleep(&g.w)
     elif w.wfd >= 0:
-        fz_wake_write(w.fd, w.wfd)
+        # Enter (count ourselves in), then write only if the waiter is not retired: the
+        # fds are read after the increment, and waiter_retire waits for us to leave.
+        if not fz_fetch_add_acq_rel_int(&w.users, 1) & WAITER_RETIRED:
+            fz_wake_write(w.fd, w.wfd)
+        fz_fetch_sub_release_int(&w.users, 1)
+
+
+cdef void waiter_retire(waiter_t* w) noexcept nogil:
+    cdef unsigned int i = 0
+    fz_fetch_or_acq_rel_int(&w.users, WAITER_RETIRED)
+    # Wait for the signallers inside (each is one write(2) away from leaving; a preempted
+    # one gets the CPU through the yield).
+    while fz_load_acquire_int(&w.users) != WAITER_RETIRED:
+        fz_cpu_relax()
+        i += 1
+        if (i & _SPIN_CHECK_MASK) == 0:
+            sched_yield()
+    w.fd = -1
+    w.wfd = -1
 
 
 cdef void waiter_arm(waiter_t* w) noexcept nogil:
@@ -287,12 +314,12 @@ cdef int waiter_poll(waiter_t* w, int timeout_ms) noexcept nogil:
 
 
 cdef void _waiter_close(waiter_t* w) noexcept nogil:
-    if w.wfd >= 0 and w.wfd != w.fd:
-        close(w.wfd)
-    if w.fd >= 0:
-        close(w.fd)
-    w.fd = -1
-    w.wfd = -1
+    cdef int fd = w.fd, wfd = w.wfd
+    waiter_retire(w)  # no signaller writes to them any more: the numbers may be reused
+    if wfd >= 0 and wfd != fd:
+        close(wfd)
+    if fd >= 0:
+        close(fd)
 
 
 cdef int _check_open(Waiter self) except -1:
@@ -306,6 +333,7 @@ cdef class Waiter:
 
     def __cinit__(self):
         self.w.asleep = 0
+        self.w.users = 0
         self.w.fd = -1
         self.w.wfd = -1
         if _backend < 0:
@@ -355,6 +383,8 @@ cdef class Waiter:
         waiter_drain(&self.w)
 
     def close(self):
+        """Close the fds, once no other thread is signalling them (waiter_retire); a
+        later signal does nothing and a sleeper in wait() returns."""
         _waiter_close(&self.w)
 
     def spin(self, long long spin_ns, Waiter gate=None, long long gate_ns=0, int watch_fd=-1):
@@ -378,6 +408,8 @@ cdef class Waiter:
         cdef int step, rc, err
         _check_open(self)
         while True:
+            if self.w.fd < 0:
+                return 1  # closed by another thread meanwhile (a socket's close): wake up
             step = _SIGNAL_SLICE_MS
             if timeout_ms >= 0:
                 left = deadline - fz_monotonic_ms()

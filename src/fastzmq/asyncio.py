@@ -298,6 +298,9 @@ class Socket(_socket.Socket):
         self._watchers = keep
 
     def _add_watcher(self, fut: asyncio.Future, flags: int) -> None:
+        if self.closed:  # (its FD is gone) wake the poll at once: it sees the close
+            _resolve(fut)
+            return
         self._watchers = [w for w in self._watchers if not w[0].done()]  # cancelled polls
         self._watchers.append((fut, flags))
         self._watch(fut.get_loop())

@@ -153,6 +153,10 @@ class Poller:
         self._fd_owners = {}
         for obj, flags in self.sockets:
             if isinstance(obj, Socket):
+                if obj.closed:  # (its FD is gone) libzmq's zmq_poll: ENOTSOCK
+                    raise ZMQError(
+                        _c.ENOTSOCK, "Socket operation on non-socket (the socket is closed)"
+                    )
                 self._zsocks.append((obj, flags))
                 fd, mask = obj._fileno(), _select.POLLIN
             else:

@@ -685,6 +685,8 @@ class Socket(SocketCore, Generic[T]):
         self._drop_all_pipes()
         if self.context is not None:
             self.context._remove_socket(self)
+        if self._fd_closes_with_socket:
+            self._close_fd()  # as in pyzmq, the FD goes at close, not when the object does
 
     def __enter__(self) -> Socket:
         return self
@@ -700,6 +702,9 @@ class Socket(SocketCore, Generic[T]):
             pass
 
     _repr_cls = "fastzmq.Socket"
+    # close() gives the FD back (False for gevent sockets: a greenlet parked in wait_read
+    # on it would never wake, since the hub's poller drops an fd once it is closed)
+    _fd_closes_with_socket = True
     _poller_class: Any = None  # None: fastzmq.Poller (green sockets poll cooperatively)
 
     def __repr__(self) -> str:

@@ -73,6 +73,10 @@ class Socket(_socket.Socket):
 
     _repr_cls = "fastzmq.green.Socket"
     _poller_class = _green_poll.Poller  # Socket.poll() yields to the hub
+    # The FD stays open until the socket object is freed: a greenlet parked on it (in
+    # wait_read or a green Poller) when another greenlet closes the socket must still see
+    # the close's wake-up, and the hub's poller forgets an fd once it is closed.
+    _fd_closes_with_socket = False
     # pyzmq's zmq.green warns about these (it ignores them); so do we (we do not)
     rcvtimeo = _timeo_property("rcvtimeo", int(_c.RCVTIMEO))
     sndtimeo = _timeo_property("sndtimeo", int(_c.SNDTIMEO))
