@@ -153,10 +153,7 @@ class Poller:
         self._fd_owners = {}
         for obj, flags in self.sockets:
             if isinstance(obj, Socket):
-                if obj.closed:  # (its FD is gone) libzmq's zmq_poll: ENOTSOCK
-                    raise ZMQError(
-                        _c.ENOTSOCK, "Socket operation on non-socket (the socket is closed)"
-                    )
+                obj._check_alive()  # a closed socket's FD is gone: ENOTSOCK, as zmq_poll
                 self._zsocks.append((obj, flags))
                 fd, mask = obj._fileno(), _select.POLLIN
             else:
