@@ -62,6 +62,24 @@ a 4-byte sequence context) and dies with ETIMEDOUT if nothing was read TIMEOUT a
 ``hb_req``, served by the slow path): nothing read for TTL after its last PING, and the
 connection dies. Timers are cancelled when the connection dies (``detach_rings``).
 
+The NULL handshake stager (``hsc_*``). A plain connection's handshake (NULL, no ZAP, a
+ZMTP 3 peer) is the same bytes every time, and the sans-I/O ``Handshake`` would otherwise
+run with the GIL at each of its stages (signature, major version, the rest of the greeting,
+READY), one slow-path round per stage on each side. So the engine may run it as a stager
+in C, without the GIL: it is given our side's *script* (every byte the ``Handshake`` would
+send a ZMTP 3 NULL peer, in order: ``Handshake.null_script``), reads what the peer sends
+into a small buffer, and sends each stage of the script once the peer's bytes allow it,
+exactly as the ``Handshake`` stages them (our major once the peer's signature is whole and
+valid, the rest once its major is 2 or more, READY once its greeting names our mechanism).
+The stager decides nothing: at the first byte it does not expect (another revision or
+mechanism, a frame other than a short command), at the peer's first whole command (its
+READY, the normal end), at EOF, an error or a full send buffer, it stops, and the
+connection hands everything it read to the ``Handshake`` in one ``step``, which validates
+and completes (or fails) it as if it had read those bytes itself; the bytes the stager
+sent must be the start of what the ``Handshake`` produced (checked; else the connection
+dies), and the rest of that is sent as usual. One slow-path round per side instead of
+three, and the protocol's rules stay in one place.
+
 epoll is edge-triggered: ``in_ready``/``out_blocked`` remember readiness across
 pumps, and both directions go on until EAGAIN (a short read is not proof of an
 empty kernel buffer: AF_UNIX streams return less than is queued). On the
@@ -221,6 +239,7 @@ cdef enum:
     SMALL_CMD = 23          # largest command body held back when cut: a PING's
                             # name-len(1) "PING"(4) ttl(2) context(0-16)
     HOLD_MAX = 32           # its frame: a header (at most 9) and that body
+    HSC_IN = 512            # the handshake stager's buffer for the peer's bytes
     MAX_PONGS = 4           # PONGs kept due while the outbound stream cannot take them
     TMP_IN = 256            # a read into the stack when a chunk's tail is too short
     SOCK_SUB = 2            # socket types whose wait_subscribed reads PONGs
@@ -287,6 +306,17 @@ cdef class Engine:
     cdef public int error           # why it died (errno, ERR_EOF or a scan error)
     cdef public object pysock       # the Python socket object (owns the fd)
     cdef public object hs           # the Handshake while in ST_HANDSHAKE
+    # the NULL handshake stager (see the module docstring)
+    cdef bint hsc                   # it runs this handshake (from hsc_start to hsc_take)
+    cdef bint hsc_over              # it stopped: Python takes over (hsc_take)
+    cdef int hsc_err                # what ended its reading: errno, ERR_EOF, 0: nothing
+    cdef int hsc_stage              # how much of the script the peer's bytes allow (0..3)
+    cdef int hsc_sent               # bytes of the script sent
+    cdef int hsc_len                # bytes of the peer's in hsc_in
+    cdef bytes hsc_script           # our side's bytes: signature, major, tail, READY
+    cdef const unsigned char* hsc_out  # its buffer
+    cdef int hsc_out_len
+    cdef unsigned char hsc_in[HSC_IN]
     cdef object _hs_out             # handshake bytes not yet sent (property hs_out)
     cdef public object owner        # Listener or Connecter
     cdef public object socket       # the fastzmq socket this connection serves
@@ -1542,6 +1572,134 @@ cdef class Engine:
     def active(self):
         return self.state == ST_ACTIVE
 
+    # ---------------------------------------------------------------- handshake stager
+    def hsc_start(self, bytes script):
+        """Run the handshake as the NULL stager with our side's script (at least the 64-byte
+        greeting); True while it goes on, False once Python must take over (hsc_take)."""
+        if len(script) < 64:
+            raise ValueError("a stager script starts with the 64-byte greeting")
+        self.hsc_script = script
+        self.hsc_out = <const unsigned char*>PyBytes_AS_STRING(script)
+        self.hsc_out_len = <int>len(script)
+        self.hsc = True
+        self.hsc_over = False
+        self.hsc_err = 0
+        self.hsc_stage = 0
+        self.hsc_sent = 0
+        self.hsc_len = 0
+        return self._hsc_run()
+
+    def hsc_step(self):
+        """One stager round with the GIL (the slow path's twin of _fast_event's)."""
+        return self.hsc and self._hsc_run()
+
+    @property
+    def hsc_live(self):
+        """The stager has this handshake (running, or stopped and not yet taken over)."""
+        return self.hsc
+
+    def hsc_take(self):
+        """End the stager: (the peer's bytes it read, how many bytes of the script it sent,
+        what ended its reading: an errno, ERR_EOF or 0)."""
+        data = PyBytes_FromStringAndSize(<char*>self.hsc_in, self.hsc_len)
+        result = (data, self.hsc_sent, self.hsc_err)
+        self.hsc = False
+        self.hsc_over = False
+        self.hsc_script = None
+        self.hsc_out = NULL
+        self.hsc_len = 0
+        return result
+
+    cdef int _hsc_target(self) noexcept nogil:
+        """The end of the script's part the peer's bytes allow: the signature (10), our
+        major (11), the rest of the greeting (64), then READY (all of it)."""
+        if self.hsc_stage == 0:
+            return 10
+        if self.hsc_stage == 1:
+            return 11
+        if self.hsc_stage == 2:
+            return 64
+        return self.hsc_out_len
+
+    cdef bint _hsc_advance(self) noexcept nogil:
+        """Move the stage on for the peer's bytes so far, as the Handshake's stages would;
+        False: stop (a byte the stager does not expect, or the peer's first command whole)."""
+        cdef const unsigned char* b = self.hsc_in
+        cdef int n = self.hsc_len
+        if self.hsc_stage == 0:
+            if b[0] != 0xFF:
+                return False  # a ZMTP 1.0 peer
+            if n < 10:
+                return True
+            if not b[9] & 1:
+                return False  # a ZMTP 1.0 peer's identity frame
+            self.hsc_stage = 1
+        if self.hsc_stage == 1:
+            if n < 11:
+                return True
+            if b[10] < 2:
+                return False  # a ZMTP 2.0 or 1.0 peer's revision
+            self.hsc_stage = 2
+        if self.hsc_stage == 2:
+            if n < 64:
+                return True
+            if memcmp(b + 12, self.hsc_out + 12, 20) != 0:
+                return False  # another mechanism: the Handshake says what
+            self.hsc_stage = 3
+        # the peer's first command (its READY): stop once it is whole
+        if n <= 64:
+            return True
+        if b[64] != 0x04:
+            return False  # a long frame or not a command: the Handshake's general path
+        if n < 66:
+            return True
+        return n < 66 + <int>b[65]
+
+    cdef bint _hsc_run(self) noexcept nogil:
+        """Read until EAGAIN, then send what the peer's bytes allow of the script. True
+        while the stager goes on; False once it stops (hsc_over)."""
+        cdef ssize_t n
+        cdef int target
+        if self.hsc_over or self.hsc_out == NULL:
+            return False
+        while True:
+            if self.hsc_len >= HSC_IN:
+                self.hsc_over = True  # (a long READY: the Handshake reads the rest)
+                break
+            n = recv(self.fd, self.hsc_in + self.hsc_len, HSC_IN - self.hsc_len, MSG_DONTWAIT)
+            if n > 0:
+                self.hsc_len += <int>n
+                if not self._hsc_advance():
+                    self.hsc_over = True
+                    break
+                continue
+            if n == 0:
+                self.hsc_err = ERR_EOF
+                self.hsc_over = True
+                break
+            if errno == EINTR:
+                continue
+            if errno != EAGAIN:
+                self.hsc_err = errno
+                self.hsc_over = True
+            break
+        if self.hsc_over:
+            return False  # (what is left of the script goes out through the Handshake)
+        target = self._hsc_target()
+        while self.hsc_sent < target:
+            n = send(self.fd, self.hsc_out + self.hsc_sent, target - self.hsc_sent,
+                     MSG_NOSIGNAL | MSG_DONTWAIT)
+            if n > 0:
+                self.hsc_sent += <int>n
+            elif n < 0 and errno == EINTR:
+                continue
+            else:  # a full buffer or an error: the Handshake's sending deals with it
+                self.hsc_over = True
+                return False
+        if self.poller != NULL:
+            fz_poller_want(self.poller, self.fd, FZ_IN)
+        return True
+
     def c_pump(self):
         rc = self.pump()
         if self.hb_req:
@@ -1588,6 +1746,7 @@ cdef class IOThread:
     cdef public dict by_socket      # fastzmq socket -> list of Listener/Connecter/Engine
     cdef public object idle         # threading.Event: set when no lingering engine is left
     cdef public set lingering       # engines flushing their outbound ring before closing
+    cdef public bint stager         # NULL handshakes run in the engines' C stager (tests: off)
 
     def __cinit__(self, context, int index=0):
         self.poller.fd = -1
@@ -1610,6 +1769,7 @@ cdef class IOThread:
         self.idle = threading.Event()
         self.idle.set()
         self.lingering = set()
+        self.stager = True
         self._poller_add(self.cmd_waiter.w.fd, _tag(0, KIND_CMD), FZ_IN)
         self._poller_add(self.wake.g.w.fd, _tag(0, KIND_WAKE), FZ_IN)
 
@@ -1969,6 +2129,8 @@ cdef bint _fast_event(PyObject* obj, int kind, uint32_t mask) noexcept nogil:
     if obj == NULL:
         return False
     if (<Engine>obj).state != ST_ACTIVE:
+        if (<Engine>obj).state == ST_HANDSHAKE and (<Engine>obj).hsc and kind == KIND_ENGINE:
+            return (<Engine>obj)._hsc_run()  # False: the slow path takes the handshake over
         return False
     if kind != KIND_WAKE:
         # A hang-up is read like input: what the peer sent before closing is still in

@@ -6,7 +6,9 @@ Everything here runs in the I/O thread with the GIL, except the constructors of
 connection is ``Engine.pump`` in ``_io.pyx``, without the GIL.
 
 Connection life (RFC 23/37): OS connection -> greeting and mechanism handshake
-(``zmtp.handshake``, sans-I/O) -> active (pumping) -> dead. A connecter's pipe
+(``zmtp.handshake``, sans-I/O; a NULL handshake's stages run in the engine's C stager,
+which hands what it read to the ``Handshake`` at its end: "The NULL handshake stager" in
+``_io``) -> active (pumping) -> dead. A connecter's pipe
 outlives its connections: messages queue before the first connection and across
 reconnects (back-off from RECONNECT_IVL doubling up to RECONNECT_IVL_MAX). A
 listener's pipes live and die with their connections.
@@ -240,6 +242,8 @@ class Connection(Engine):
             as_server=as_server,
         )
         self.hs_out = self.hs.data_to_send()
+        # NULL to a ZMTP 3 peer: the engine's stager runs the greeting and READY in C
+        self.script = self.hs.null_script() if self.io.stager else None
 
     def start(self) -> None:
         """Register and begin the handshake (after the owner has recorded us)."""
@@ -255,11 +259,19 @@ class Connection(Engine):
             ivl = _HANDSHAKE_IVL
         if ivl > 0:
             self.timer = io.add_timer(ivl / 1000.0, self._handshake_timeout)
+        if self.script is not None:
+            if not self.hsc_start(self.script):
+                self._hsc_handover(EPOLLIN)
+            return
         self._handshake_io(EPOLLOUT | EPOLLIN)
 
     # ---------------------------------------------------------------- events
     def on_event(self, kind: int, mask: int) -> None:
         if self.state == 0:
+            if self.hsc_live:  # the stager has the handshake (see _io): it goes on, or stops
+                if not self.hsc_step():
+                    self._hsc_handover(mask)
+                return
             if mask & _HS_IN or self.hs_out:
                 self._handshake_io(mask)
             # else: writable (the edge every fresh registration reports) or a wake-up
@@ -297,6 +309,33 @@ class Connection(Engine):
                     # a new event), and no EOF/error is pending: no recv to meet EAGAIN.
                     self._hs_send()
                     return
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as e:
+            self.die(e.errno or -1)
+        except Exception:  # a bug must not leave a half-open connection: fail closed
+            self.die(-1)
+            raise
+
+    def _hsc_handover(self, mask: int) -> None:
+        """The stager stopped: the Handshake reads all it read, at once, and goes on from
+        there (completes, fails, or reads on); what the stager sent must be the start of the
+        Handshake's output, whose rest is sent as usual."""
+        data, sent, err = self.hsc_take()
+        script, self.script = self.script, None
+        try:
+            ev, out = self.hs.step(data)
+            produced = self.hs_out + out
+            if produced[:sent] != script[:sent]:  # (a stager bug: never talk past it)
+                self.die(errno.EPROTO)
+                raise RuntimeError("handshake stager sent bytes the Handshake would not")
+            self.hs_out = produced[sent:]
+            if self._hs_step(ev, b""):
+                return
+            if err:
+                self.die(err)  # (after the bytes that came before it, as _handshake_io)
+                return
+            self._handshake_io(mask | EPOLLIN)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as e:

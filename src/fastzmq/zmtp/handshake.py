@@ -294,6 +294,9 @@ def _null_ready(socket_type: str, identity: bytes) -> bytes:
     return frame
 
 
+_NULL_SCRIPTS: dict = {}  # (socket type, identity, as_server, version) -> null_script()
+
+
 class Handshake:
     """Greeting + security mechanism + metadata for one connection, sans I/O."""
 
@@ -360,6 +363,37 @@ class Handshake:
         sent = bytes(out)
         out.clear()
         return event, sent
+
+    def null_script(self) -> bytes | None:
+        """Every byte this handshake sends a ZMTP 3 peer that also speaks NULL, in order:
+        our signature, major version, the rest of the greeting, READY. None unless this is
+        the NULL fast path (NULL, no ZAP, no extra metadata) and nothing was read yet.
+
+        An engine may send these bytes itself, each stage once the peer's bytes allow it
+        as this class stages them, then hand all it read to ``step`` (which completes or
+        fails the handshake as usual); what it sent is then the start of this object's
+        output (see the stager in ``fastzmq._io``)."""
+        mech = self.mechanism
+        if (
+            self.state != SIGNATURE
+            or self._greeting
+            or type(mech) is not NullMechanism
+            or mech._ask is not None
+            or self._metadata_extra
+        ):
+            return None
+        key = (self.socket_type, self.identity, self.as_server, self.version)
+        script = _NULL_SCRIPTS.get(key)
+        if script is None:
+            script = (
+                encode_signature(self.identity)
+                + bytes((self.version[0],))
+                + encode_greeting_tail(mech.name, self.as_server, self.version[1])
+                + _null_ready(self.socket_type, self.identity)
+            )
+            if len(_NULL_SCRIPTS) < 1024:  # (bounded: identities are user data)
+                _NULL_SCRIPTS[key] = script
+        return script
 
     def data_to_send(self) -> bytes:
         """Everything queued for the peer since the last call (greeting, commands, ERROR)."""
