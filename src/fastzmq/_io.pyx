@@ -73,7 +73,8 @@ exactly as the ``Handshake`` stages them (our major once the peer's signature is
 valid, the rest once its major is 2 or more, READY once its greeting names our mechanism).
 The stager decides nothing: at the first byte it does not expect (another revision or
 mechanism, a frame other than a short command), at the peer's first whole command (its
-READY, the normal end), at EOF, an error or a full send buffer, it stops, and the
+READY, the normal end; what the bytes it accepted allow is sent first), at EOF, an error
+or a full send buffer, it stops, and the
 connection hands everything it read to the ``Handshake`` in one ``step``, which validates
 and completes (or fails) it as if it had read those bytes itself; the bytes the stager
 sent must be the start of what the ``Handshake`` produced (checked; else the connection
@@ -1683,8 +1684,12 @@ cdef class Engine:
                 self.hsc_err = errno
                 self.hsc_over = True
             break
-        if self.hsc_over:
-            return False  # (what is left of the script goes out through the Handshake)
+        if self.hsc_err:
+            return False  # (the Handshake reads the bytes before the end, then dies of it)
+        # Send what the stage allows, also when stopping: those bytes are the Handshake's
+        # output for what was read (a stage moves only on bytes it accepts), and our READY
+        # leaves before the hand-over's Python runs (the peer's READY often comes with the
+        # rest of its greeting).
         target = self._hsc_target()
         while self.hsc_sent < target:
             n = send(self.fd, self.hsc_out + self.hsc_sent, target - self.hsc_sent,
@@ -1696,6 +1701,8 @@ cdef class Engine:
             else:  # a full buffer or an error: the Handshake's sending deals with it
                 self.hsc_over = True
                 return False
+        if self.hsc_over:
+            return False
         if self.poller != NULL:
             fz_poller_want(self.poller, self.fd, FZ_IN)
         return True
