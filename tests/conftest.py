@@ -232,6 +232,16 @@ def wait_peers():
     return wait
 
 
+def recv_exactly(conn: Any, n: int) -> bytes:
+    """n bytes from a raw (Python) socket; its timeout bounds each recv, EOF fails."""
+    buf = b""
+    while len(buf) < n:
+        chunk = conn.recv(n - len(buf))
+        assert chunk, f"peer closed after {buf!r}, {n} bytes expected"
+        buf += chunk
+    return buf
+
+
 def recv_all(sock: Any, timeout_ms: int = 200) -> list:
     """Every message that arrives until the socket stays silent for timeout_ms."""
     out = []

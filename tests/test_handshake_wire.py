@@ -10,18 +10,10 @@ import socket
 import pytest
 
 import fastzmq as zmq
+from conftest import recv_exactly
 from fastzmq._frame import encode_frame
 from fastzmq.zmtp.commands import encode_ready
 from fastzmq.zmtp.handshake import encode_greeting, encode_greeting_tail
-
-
-def _recv_exactly(conn: socket.socket, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        chunk = conn.recv(n - len(buf))
-        assert chunk, "peer closed"
-        buf += chunk
-    return buf
 
 
 @pytest.mark.timeout(10)
@@ -41,7 +33,7 @@ def test_greeting_ready_and_queued_message(kind, name):
         conn, _ = lst.accept()
         conn.settimeout(5)
         with conn:
-            assert _recv_exactly(conn, 10) == b"\xff" + bytes(7) + b"\x01\x7f"
+            assert recv_exactly(conn, 10) == b"\xff" + bytes(7) + b"\x01\x7f"
             peer_type = b"REP" if kind == zmq.REQ else b"ROUTER"
             conn.sendall(encode_greeting(b"NULL", False) + encode_ready({"Socket-Type": peer_type}))
             expected = (
@@ -51,7 +43,7 @@ def test_greeting_ready_and_queued_message(kind, name):
                 + (encode_frame(b"", more=True) if kind == zmq.REQ else b"")
                 + encode_frame(b"hello")
             )
-            assert _recv_exactly(conn, len(expected)) == expected
+            assert recv_exactly(conn, len(expected)) == expected
     finally:
         s.close()
         ctx.term()
@@ -74,11 +66,11 @@ def test_nothing_queued_sends_ready_at_once():
         conn, _ = lst.accept()
         conn.settimeout(5)
         with conn:
-            _recv_exactly(conn, 10)
+            recv_exactly(conn, 10)
             conn.sendall(encode_greeting(b"NULL", False) + encode_ready({"Socket-Type": b"ROUTER"}))
             ready = encode_ready({"Socket-Type": b"DEALER", "Identity": b""})
             want = b"\x03" + encode_greeting_tail(b"NULL", False, 1) + ready
-            assert _recv_exactly(conn, len(want)) == want
+            assert recv_exactly(conn, len(want)) == want
     finally:
         s.close()
         ctx.term()

@@ -16,6 +16,7 @@ import time
 import pytest
 
 import fastzmq as zmq
+from conftest import recv_exactly
 from fastzmq._frame import encode_command, encode_message
 from fastzmq.utils.monitor import recv_monitor_message
 from fastzmq.zmtp.commands import READY, encode_metadata
@@ -73,15 +74,6 @@ def reference(socket_type: str, chunks: list) -> list:
     return outs
 
 
-def recv_exact(s: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        part = s.recv(n - len(data))
-        assert part, f"EOF after {data!r}, {n} bytes expected"
-        data += part
-    return data
-
-
 def nothing_more(s: socket.socket, wait: float = 0.05) -> bool:
     """No byte (and no EOF) comes within ``wait`` seconds."""
     s.settimeout(wait)
@@ -108,13 +100,15 @@ def steps(monkeypatch):
     return calls
 
 
-def fastzmq_peer(ctx, kind: str, stager: bool, bind: bool):
+def fastzmq_peer(ctx, kind: str, stager: bool, bind: bool, before=None):
     """A fastzmq socket of kind and a raw TCP socket connected to it (ours connects to the
-    raw one, or the raw one connects to ours)."""
+    raw one, or the raw one connects to ours); before(socket) runs before that."""
     s = ctx.socket(getattr(zmq, kind))
     s.linger = 0
     s.rcvtimeo = s.sndtimeo = int(TIMEOUT * 1000)
     s._io_thread().stager = stager
+    if before is not None:
+        before(s)
     if bind:
         s.bind("tcp://127.0.0.1:*")
         port = int(s.last_endpoint.rsplit(b":", 1)[1])
@@ -141,11 +135,11 @@ def test_the_wire_is_the_handshakes(ctx, steps, case, stager, bind):
     del steps[:]
     s, raw = fastzmq_peer(ctx, kind, stager, bind)
     try:
-        assert recv_exact(raw, len(outs[0])) == outs[0]
+        assert recv_exactly(raw, len(outs[0])) == outs[0]
         assert nothing_more(raw)
         for chunk, out in zip(chunks, outs[1:]):
             raw.sendall(chunk)
-            assert recv_exact(raw, len(out)) == out, (case, chunk)
+            assert recv_exactly(raw, len(out)) == out, (case, chunk)
             assert nothing_more(raw), (case, chunk)
         for chunk in chunks[len(outs) - 1 :]:  # (after the end: traffic)
             raw.sendall(chunk)
@@ -157,7 +151,7 @@ def test_the_wire_is_the_handshakes(ctx, steps, case, stager, bind):
                 s.send_multipart([got[0], b"back"])
             else:
                 s.send(b"back")
-            assert recv_exact(raw, 6) == b"\x00\x04back"
+            assert recv_exactly(raw, 6) == b"\x00\x04back"
         long_ready = case == "long-ready"
         if stager and not long_ready:
             assert len(steps) == 1, steps  # the stager staged; the Handshake read it all once
@@ -205,25 +199,20 @@ def test_ends_and_events_match_with_and_without_the_stager(ctx, case):
     chunks = cut(stream, points)
     outs = reference("DEALER", chunks)
     results = []
-    for stager in (True, False):
-        s = ctx.socket(zmq.DEALER)
-        s.linger = 0
-        mon = s.get_monitor_socket()
-        mon.rcvtimeo = int(TIMEOUT * 1000)
-        s._io_thread().stager = stager
-        lsn = socket.socket()
-        lsn.bind(("127.0.0.1", 0))
-        lsn.listen(1)
-        lsn.settimeout(TIMEOUT)
+    monitors = []
+
+    def monitored(s):
+        monitors.append(s.get_monitor_socket())
+        monitors[-1].rcvtimeo = int(TIMEOUT * 1000)
         s.reconnect_ivl = 10_000  # one connection per run
-        s.connect(f"tcp://127.0.0.1:{lsn.getsockname()[1]}")
-        raw, _ = lsn.accept()
-        lsn.close()
-        raw.settimeout(TIMEOUT)
-        wire = recv_exact(raw, len(outs[0]))
+
+    for stager in (True, False):
+        s, raw = fastzmq_peer(ctx, "DEALER", stager, False, monitored)
+        mon = monitors[-1]
+        wire = recv_exactly(raw, len(outs[0]))
         for chunk, out in zip(chunks, outs[1:]):
             raw.sendall(chunk)
-            wire += recv_exact(raw, len(out))
+            wire += recv_exactly(raw, len(out))
         if case == "eof-after-signature":
             raw.shutdown(socket.SHUT_WR)
         if case not in ("zmtp-2.0", "zmtp-1.0"):
@@ -258,7 +247,7 @@ def test_a_stager_that_strays_from_the_handshake_is_cut_off(ctx, monkeypatch):
     mon.rcvtimeo = int(TIMEOUT * 1000)
     try:
         raw.sendall(GREETING_31)
-        ours = recv_exact(raw, 64)
+        ours = recv_exactly(raw, 64)
         assert ours[:10] == b"\xff" + bytes(7) + b"\x01\x7f"
         raw.sendall(ready(b"ROUTER"))
         data, deadline = b"", time.monotonic() + TIMEOUT

@@ -308,7 +308,7 @@ cdef class Engine:
     cdef public object pysock       # the Python socket object (owns the fd)
     cdef public object hs           # the Handshake while in ST_HANDSHAKE
     # the NULL handshake stager (see the module docstring)
-    cdef bint hsc                   # it runs this handshake (from hsc_start to hsc_take)
+    cdef readonly bint hsc          # it runs this handshake (from hsc_start to hsc_take)
     cdef bint hsc_over              # it stopped: Python takes over (hsc_take)
     cdef int hsc_err                # what ended its reading: errno, ERR_EOF, 0: nothing
     cdef int hsc_stage              # how much of the script the peer's bytes allow (0..3)
@@ -1592,12 +1592,7 @@ cdef class Engine:
 
     def hsc_step(self):
         """One stager round with the GIL (the slow path's twin of _fast_event's)."""
-        return self.hsc and self._hsc_run()
-
-    @property
-    def hsc_live(self):
-        """The stager has this handshake (running, or stopped and not yet taken over)."""
-        return self.hsc
+        return self._hsc_run()
 
     def hsc_take(self):
         """End the stager: (the peer's bytes it read, how many bytes of the script it sent,

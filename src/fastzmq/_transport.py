@@ -268,7 +268,7 @@ class Connection(Engine):
     # ---------------------------------------------------------------- events
     def on_event(self, kind: int, mask: int) -> None:
         if self.state == 0:
-            if self.hsc_live:  # the stager has the handshake (see _io): it goes on, or stops
+            if self.hsc:  # the stager has the handshake (see _io): it goes on, or stops
                 if not self.hsc_step():
                     self._hsc_handover(mask)
                 return

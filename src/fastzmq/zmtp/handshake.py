@@ -373,15 +373,9 @@ class Handshake:
         as this class stages them, then hand all it read to ``step`` (which completes or
         fails the handshake as usual); what it sent is then the start of this object's
         output (see the stager in ``fastzmq._io``)."""
-        mech = self.mechanism
-        if (
-            self.state != SIGNATURE
-            or self._greeting
-            or type(mech) is not NullMechanism
-            or mech._ask is not None
-            or self._metadata_extra
-        ):
+        if self.state != SIGNATURE or self._greeting or not self._null_fast():
             return None
+        mech = self.mechanism
         key = (self.socket_type, self.identity, self.as_server, self.version)
         script = _NULL_SCRIPTS.get(key)
         if script is None:
@@ -394,6 +388,12 @@ class Handshake:
             if len(_NULL_SCRIPTS) < 1024:  # (bounded: identities are user data)
                 _NULL_SCRIPTS[key] = script
         return script
+
+    def _null_fast(self) -> bool:
+        """NULL without ZAP and without extra metadata (every plain connection): our READY
+        is the same bytes for every connection of a socket type and identity."""
+        mech = self.mechanism
+        return type(mech) is NullMechanism and mech._ask is None and not self._metadata_extra
 
     def data_to_send(self) -> bytes:
         """Everything queued for the peer since the last call (greeting, commands, ERROR)."""
@@ -504,11 +504,9 @@ class Handshake:
         self.peer_as_server = greeting[32] == 1
         self.state = MECHANISM
         mech = self.mechanism
-        if type(mech) is NullMechanism and mech._ask is None and not self._metadata_extra:
-            # NULL without ZAP and without extra metadata (every plain connection): our
-            # READY is the same bytes for every connection of this socket type and identity
-            # (cached); the peer's READY is read by _fast_ready, which hands anything else
-            # to the general path below.
+        if self._null_fast():
+            # our READY from the cache; the peer's READY is read by _fast_ready, which
+            # hands anything else to the general path below
             self._out += _null_ready(self.socket_type, self.identity)
             mech._ready_sent = True
             del buf[:GREETING_SIZE]
