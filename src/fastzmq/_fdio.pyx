@@ -97,7 +97,9 @@ def close(int fd):
 
 def accept(int fd):
     """accept4() one connection, non-blocking and close-on-exec: (fd, family, address),
-    the address as Python's accept() gives it for tcp ((host, port, ...)), "" otherwise."""
+    the address as Python's accept() gives it for tcp ((host, port, ...)), "" otherwise;
+    None when none is waiting (EAGAIN: every accept loop ends there, and an exception
+    per loop would cost more than the accept)."""
     cdef sockaddr_storage ss
     cdef socklen_t length = sizeof(ss)
     cdef char text[64]
@@ -105,6 +107,8 @@ def accept(int fd):
     memset(&ss, 0, sizeof(ss))
     conn = accept4(fd, <sockaddr*>&ss, &length, SOCK_NONBLOCK | SOCK_CLOEXEC)
     if conn < 0:
+        if errno == EAGAIN:
+            return None
         raise _error(errno)
     family = ss.ss_family
     if family == AF_INET:

@@ -45,6 +45,7 @@ from typing import Any
 from fastzmq import constants as _c
 from fastzmq.error import ZMQError
 from fastzmq.zmtp import MechanismMismatch, PeerError, ProtocolError
+from fastzmq.zmtp.mechanisms.null import NullMechanism
 from fastzmq.zmtp.zap import (
     DEFERRED,
     STATUS_CODES,
@@ -222,8 +223,6 @@ def mechanism_for(sock: Any, peer_address: bytes):
         public = None if cfg.curve_public == bytes(32) else cfg.curve_public  # unset: derived
         mech = CurveClient(cfg.curve_server_key, public, cfg.curve_secret)
         return mech, False
-    from fastzmq.zmtp.mechanisms.null import NullMechanism
-
     if cfg.zap_domain:
         request = ZapRequest(cfg.zap_domain, peer_address, identity, b"NULL", ())
         return NullMechanism(request), False

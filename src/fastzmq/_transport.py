@@ -104,7 +104,7 @@ def _tune(pysock: Any, family: int, sock: Any = None) -> None:
     if sock is None:
         return
     opts = sock.options  # only what the user set: the defaults leave the OS alone
-    if not opts:
+    if not opts or opts.keys().isdisjoint(_OS_LEVEL_OPTIONS):
         return
     sol, ip = _pysocket.SOL_SOCKET, _pysocket.IPPROTO_TCP
     for option, level, name in (
@@ -144,6 +144,18 @@ def _tune(pysock: Any, family: int, sock: Any = None) -> None:
     device = opts.get(_c.BINDTODEVICE)
     if device:
         pysock.setsockopt(sol, _pysocket.SO_BINDTODEVICE, device)
+
+
+_OS_LEVEL_OPTIONS = frozenset(
+    (
+        _c.SNDBUF,
+        _c.RCVBUF,
+        _c.TOS,
+        _c.TCP_KEEPALIVE,
+        _c.TCP_MAXRT,
+        _c.BINDTODEVICE,
+    )
+)  # what _tune applies to the OS socket (the keepalive family only with TCP_KEEPALIVE)
 
 
 def _admit(conn: Any, family: int, opts: dict) -> bool:
@@ -666,7 +678,10 @@ class Listener:
         sock = self.socket
         while True:
             try:  # accept4 non-blocking, keeping the GIL (see _fdio)
-                cfd, family, addr = _fdio.accept(lfd)
+                accepted = _fdio.accept(lfd)
+                if accepted is None:
+                    return  # none waiting
+                cfd, family, addr = accepted
                 conn = _pysocket.socket(family, _STREAM_NB, 0, cfd)
                 if family == _pysocket.AF_INET6:
                     addr = conn.getpeername()  # with its scope, as Python gives it
@@ -793,7 +808,8 @@ class Connecter:
         self.pending = None
         self.slot = -1
         ivl = sock.options.get(_c.RECONNECT_IVL)  # (as _opt, one call less)
-        self.ivl = max(0, _RECONNECT_IVL if ivl is None else ivl)
+        self.ivl0 = max(0, _RECONNECT_IVL if ivl is None else ivl)  # (read at connect)
+        self.ivl = self.ivl0  # the next retry's delay (RECONNECT_IVL_MAX backs it off)
         self.pipe, _, _ = make_wire_pipe()
         self.pipe.set_sndhwm(max(0, sock.sndhwm))
         self.pipe.endpoint = self.url
@@ -1015,7 +1031,7 @@ class Connecter:
 
     def on_active(self, conn: Any, pipe: Any) -> None:
         pipe.connected = True
-        self.ivl = max(0, _opt(self.socket, _c.RECONNECT_IVL))
+        self.ivl = self.ivl0
         if self.linger_deadline is not None:  # closed while connecting: flush, then go
             left = -1 if self.linger_deadline == 0 else self.linger_deadline - time.monotonic()
             conn.stop(-1 if left == -1 else max(1, int(left * 1000)))

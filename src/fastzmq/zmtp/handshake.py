@@ -625,19 +625,25 @@ class Handshake:
 
     def _complete(self, leftover: bytes | None = None) -> HandshakeComplete:
         meta = self.mechanism.peer_metadata
-        raw_type = get_property(meta, "Socket-Type")
+        # (names are case-insensitive: the spelling every peer sends first, then a scan)
+        raw_type = meta.get("Socket-Type")
+        if raw_type is None:
+            raw_type = get_property(meta, "Socket-Type")
         if raw_type is None:
             raise IncompatibleSocketType("peer announced no Socket-Type")
-        peer_type = raw_type.decode("latin-1")
-        if not socket_types_compatible(self.socket_type, peer_type):
+        peer_type = raw_type.decode("latin-1").upper()
+        if peer_type not in COMPATIBLE_PEERS[self.socket_type]:  # (ours is upper case)
             raise IncompatibleSocketType(
                 f"a {self.socket_type} socket cannot talk to a {peer_type} peer"
             )
+        identity = meta.get("Identity")
+        if identity is None:
+            identity = get_property(meta, "Identity", b"")
         self.state = DONE
         return HandshakeComplete(
             peer_version=self.peer_version,
-            peer_socket_type=peer_type.upper(),
-            peer_identity=get_property(meta, "Identity", b""),
+            peer_socket_type=peer_type,
+            peer_identity=identity,
             peer_metadata=dict(meta),
             leftover=self._decoder.pending() if leftover is None else leftover,
             version=min(self.version, self.peer_version),
