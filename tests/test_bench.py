@@ -509,7 +509,10 @@ def test_subscription_workloads_run(name, module):
     else:
         assert count == n_subs and result["received"] == n_subs
         assert result["rate"] == pytest.approx(n_subs / result["seconds"])
-        assert result["setsockopt_rate"] >= result["rate"]  # sending is part of the whole
+        # Sending is part of the whole, but the SUB reads its clock after its last
+        # setsockopt, and a descheduled SUB reads it after the XPUB's last arrival (bench
+        # subs.py): seen 2% past it on a loaded 2-core machine; a quarter is no such delay
+        assert result["setsockopt_rate"] >= 0.75 * result["rate"]
         wl_sample = runner.make_sample(wl, FZ, n_subs, 0, count, result)
         assert wl_sample.extra == {"setsockopt_rate": result["setsockopt_rate"]}
 

@@ -155,14 +155,18 @@ class Socket(SocketCore, Generic[T]):
         self._init_core(int(socket_type))
         if getattr(context, "_options", {}).get(_c.IPV6):  # the context's IPV6 default
             self.options[_c.IPV6] = 1
-        self.context = context
-        # copy=False sends shorter than this are copied (and their tracker done at once)
-        self.copy_threshold = _message._copy_threshold()
-        self._endpoints: list[tuple[str, str, Any]] = []  # (kind, endpoint, handle)
-        self._last_endpoint = b""
-        self._monitor = None  # fastzmq._monitor.Monitor while monitored
-        self._monitor_socket = None  # the PAIR get_monitor_socket() returned
-        self._inproc_gone = False  # set by _inproc.close_socket (under the context lock)
+        object.__setattr__(self, "context", context)  # (SocketCore's slot; declared)
+        # Plain instance attributes, all declared: set in the instance's dict, without a
+        # __setattr__ call each (socket creation is on a connection churn's critical path)
+        self.__dict__.update(
+            # copy=False sends shorter than this are copied (their tracker done at once)
+            copy_threshold=_message._copy_threshold(),
+            _endpoints=[],  # [(kind, endpoint, handle)]
+            _last_endpoint=b"",
+            _monitor=None,  # fastzmq._monitor.Monitor while monitored
+            _monitor_socket=None,  # the PAIR get_monitor_socket() returned
+            _inproc_gone=False,  # set by _inproc.close_socket (under the context lock)
+        )
         context._add_socket(self)
 
     def _init_shadow(self, address: Any) -> None:
