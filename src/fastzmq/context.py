@@ -33,9 +33,20 @@ import warnings
 import weakref
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from fastzmq import _thread_options
 from fastzmq import constants as _c
 from fastzmq._waiter import check_backend
 from fastzmq.error import ZMQError
+
+# libzmq's thread_ctx_t options: applied to the I/O threads (fastzmq._thread_options)
+_THREAD_OPTIONS = frozenset(
+    (
+        _c.THREAD_AFFINITY_CPU_ADD,
+        _c.THREAD_AFFINITY_CPU_REMOVE,
+        _c.THREAD_SCHED_POLICY,
+        _c.THREAD_PRIORITY,
+    )
+)
 
 T = TypeVar("T", bound="Context")
 ST = TypeVar("ST")  # the socket class this context makes (pyzmq: Context[Socket[bytes]])
@@ -109,7 +120,10 @@ class _Underlying:
             _c.BLOCKY: 1,
             _c.MAX_MSGSZ: 2**31 - 1,
             _c.THREAD_NAME_PREFIX: 0,
+            _c.THREAD_SCHED_POLICY: _thread_options.DEFAULT,
         }
+        # THREAD_AFFINITY_CPU_ADD/REMOVE, THREAD_SCHED_POLICY, THREAD_PRIORITY
+        self.thread_opts = _thread_options.ThreadOptions()
         _UNDERLYING[id(self)] = self
 
 
@@ -341,14 +355,21 @@ class Context(Generic[ST]):
                 raise ZMQError(_c.ETERM, "Context was terminated")
             if not u.io:
                 prefix = u.options[_c.THREAD_NAME_PREFIX]
+                ios: list = []
                 try:
-                    ios = [IOThread(self, i) for i in range(u.io_threads_n)]
+                    ios.extend(IOThread(self, i) for i in range(u.io_threads_n))
                     for io in ios:
                         io.start()
                         if prefix:  # libzmq names its threads "<prefix>/ZMQbg/IO/<n>"
                             io.thread.name = f"{prefix}/{io.thread.name}"
-                except OSError as e:  # EMFILE for the epoll fd or the command eventfd
-                    code = e.errno or _c.EMFILE
+                    u.thread_opts.apply(_thread_options.native_ids(ios))
+                except (OSError, ZMQError) as e:
+                    for io in ios:  # none is used: stop what started
+                        if io.thread is not None:
+                            io.stop()
+                    if isinstance(e, ZMQError):  # the OS refused the thread options
+                        raise
+                    code = e.errno or _c.EMFILE  # EMFILE for the epoll fd or the eventfd
                     raise ZMQError(code, os.strerror(code)) from None
                 u.io.extend(ios)
             u.io_rr += 1
@@ -364,6 +385,13 @@ class Context(Generic[ST]):
             raise ZMQError(_c.EINVAL, f"Invalid value {value!r} for context option {option}")
         if option == _c.IO_THREADS and not u.io:
             u.io_threads_n = max(1, value)
+        if option in _THREAD_OPTIONS:
+            with u.lock:  # (as libzmq's; applied now to running I/O threads, see the module)
+                opts = u.thread_opts.updated(option, value)
+                opts.apply(_thread_options.native_ids(u.io))
+                u.thread_opts = opts
+            if option != _c.THREAD_SCHED_POLICY:
+                return  # (write-only in libzmq: get raises EINVAL)
         u.options[option] = value
 
     def get(self, option: int) -> int:
