@@ -26,6 +26,16 @@ from fastzmq.error import ZMQError
 
 DEFAULT = -1  # ZMQ_THREAD_SCHED_POLICY_DFLT, ZMQ_THREAD_PRIORITY_DFLT
 
+# the context options this module owns (libzmq's thread_ctx_t options)
+OPTIONS = frozenset(
+    (
+        _c.THREAD_AFFINITY_CPU_ADD,
+        _c.THREAD_AFFINITY_CPU_REMOVE,
+        _c.THREAD_SCHED_POLICY,
+        _c.THREAD_PRIORITY,
+    )
+)
+
 SUPPORTED = all(
     hasattr(os, name)
     for name in ("sched_setaffinity", "sched_setscheduler", "sched_getscheduler", "setpriority")

@@ -91,6 +91,18 @@ def _bind_error(e: OSError, ep: Any) -> ZMQError:
     return ZMQError(code, f"{os.strerror(code)}: {ep.raw}")
 
 
+_OS_LEVEL_OPTIONS = frozenset(
+    (
+        _c.SNDBUF,
+        _c.RCVBUF,
+        _c.TOS,
+        _c.TCP_KEEPALIVE,
+        _c.TCP_MAXRT,
+        _c.BINDTODEVICE,
+    )
+)  # what _tune applies to the OS socket (the keepalive family only with TCP_KEEPALIVE)
+
+
 def _tune(pysock: Any, family: int, sock: Any = None) -> None:
     """Non-blocking, TCP_NODELAY, and the socket's OS-level options, as libzmq sets them:
     SNDBUF/RCVBUF (-1: the OS default), TOS (0: untouched), TCP_KEEPALIVE (-1: the OS
@@ -144,18 +156,6 @@ def _tune(pysock: Any, family: int, sock: Any = None) -> None:
     device = opts.get(_c.BINDTODEVICE)
     if device:
         pysock.setsockopt(sol, _pysocket.SO_BINDTODEVICE, device)
-
-
-_OS_LEVEL_OPTIONS = frozenset(
-    (
-        _c.SNDBUF,
-        _c.RCVBUF,
-        _c.TOS,
-        _c.TCP_KEEPALIVE,
-        _c.TCP_MAXRT,
-        _c.BINDTODEVICE,
-    )
-)  # what _tune applies to the OS socket (the keepalive family only with TCP_KEEPALIVE)
 
 
 def _admit(conn: Any, family: int, opts: dict) -> bool:

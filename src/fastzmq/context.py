@@ -38,16 +38,6 @@ from fastzmq import constants as _c
 from fastzmq._waiter import check_backend
 from fastzmq.error import ZMQError
 
-# libzmq's thread_ctx_t options: applied to the I/O threads (fastzmq._thread_options)
-_THREAD_OPTIONS = frozenset(
-    (
-        _c.THREAD_AFFINITY_CPU_ADD,
-        _c.THREAD_AFFINITY_CPU_REMOVE,
-        _c.THREAD_SCHED_POLICY,
-        _c.THREAD_PRIORITY,
-    )
-)
-
 T = TypeVar("T", bound="Context")
 ST = TypeVar("ST")  # the socket class this context makes (pyzmq: Context[Socket[bytes]])
 
@@ -385,7 +375,7 @@ class Context(Generic[ST]):
             raise ZMQError(_c.EINVAL, f"Invalid value {value!r} for context option {option}")
         if option == _c.IO_THREADS and not u.io:
             u.io_threads_n = max(1, value)
-        if option in _THREAD_OPTIONS:
+        if option in _thread_options.OPTIONS:
             with u.lock:  # (as libzmq's; applied now to running I/O threads, see the module)
                 opts = u.thread_opts.updated(option, value)
                 opts.apply(_thread_options.native_ids(u.io))

@@ -85,7 +85,11 @@ def decode_metadata(data: bytes) -> dict:
 
 
 def get_property(props: Mapping[str, bytes], name: str, default=None):
-    """Case-insensitive lookup of a metadata property (RFC 37: names are case-insensitive)."""
+    """Case-insensitive lookup of a metadata property (RFC 37: names are case-insensitive):
+    the spelling asked for first (the one peers send), then a scan."""
+    value = props.get(name)
+    if value is not None:
+        return value
     wanted = name.lower()
     for key, value in props.items():
         if key.lower() == wanted:

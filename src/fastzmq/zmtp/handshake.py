@@ -625,10 +625,7 @@ class Handshake:
 
     def _complete(self, leftover: bytes | None = None) -> HandshakeComplete:
         meta = self.mechanism.peer_metadata
-        # (names are case-insensitive: the spelling every peer sends first, then a scan)
-        raw_type = meta.get("Socket-Type")
-        if raw_type is None:
-            raw_type = get_property(meta, "Socket-Type")
+        raw_type = get_property(meta, "Socket-Type")
         if raw_type is None:
             raise IncompatibleSocketType("peer announced no Socket-Type")
         peer_type = raw_type.decode("latin-1").upper()
@@ -636,9 +633,7 @@ class Handshake:
             raise IncompatibleSocketType(
                 f"a {self.socket_type} socket cannot talk to a {peer_type} peer"
             )
-        identity = meta.get("Identity")
-        if identity is None:
-            identity = get_property(meta, "Identity", b"")
+        identity = get_property(meta, "Identity", b"")
         self.state = DONE
         return HandshakeComplete(
             peer_version=self.peer_version,
