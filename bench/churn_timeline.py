@@ -33,7 +33,8 @@ PORT = 5819
 # (class name in fastzmq._transport, method, label): the steps stamped on each side
 CLIENT_STEPS = [
     ("Connecter", "_hard_stop", "client io: teardown of the last connection"),
-    ("Connecter", "_attempt", "client io: connect attempt"),
+    ("Connecter", "_dial", "client: dial (at connect(), in the caller)"),
+    ("Connecter", "_dialed", "client io: dialed"),
     ("Connection", "__init__", "client io: Connection()"),
     ("Connection", "start", "client io: start (greeting out)"),
     ("Connection", "_hsc_handover", "client io: handshake hand-over"),

@@ -313,3 +313,66 @@ def test_loopback_connect_skips_the_poller_round(ctx, monkeypatch, tcp_info):
         push.close()
     pull.close()
     assert (len(calls) == 0) == tcp_info, calls
+
+
+def _hold_io_thread(sock):
+    """Keep the socket's I/O thread busy until the returned event is set."""
+    import threading
+
+    io = sock._io_thread()
+    held, release = threading.Event(), threading.Event()
+    io.call(lambda: (held.set(), release.wait(10)))
+    assert held.wait(5)
+    return release
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_first_dial_is_made_in_the_callers_thread(ctx, tmp_path, transport):
+    """A connect() to an address known without DNS dials at the call: the peer sees the
+    connection even while the I/O thread is busy with earlier work (under churn, the
+    previous socket's teardown); the I/O thread then takes the dial over as usual."""
+    if transport == "tcp":
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        endpoint = f"tcp://127.0.0.1:{ls.getsockname()[1]}"
+    else:
+        ls = socket.socket(socket.AF_UNIX)
+        path = str(tmp_path / "dial")
+        ls.bind(path)
+        endpoint = "ipc://" + path
+    ls.listen()
+    ls.settimeout(5)
+    dealer = ctx.socket(zmq.DEALER)
+    release = _hold_io_thread(dealer)
+    try:
+        dealer.connect(endpoint)
+        conn, _ = ls.accept()  # while the I/O thread is still held
+    finally:
+        release.set()
+    try:
+        # the I/O thread then runs the handshake on that connection: our greeting arrives
+        conn.settimeout(5)
+        assert conn.recv(1) == b"\xff"
+    finally:
+        conn.close()
+        ls.close()
+
+
+def test_a_name_is_resolved_in_the_io_thread(ctx):
+    """A host name needs DNS, which may block: that dial waits for the I/O thread."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen()
+    ls.settimeout(0.3)
+    dealer = ctx.socket(zmq.DEALER)
+    release = _hold_io_thread(dealer)
+    try:
+        dealer.connect(f"tcp://localhost:{ls.getsockname()[1]}")
+        with pytest.raises(socket.timeout):
+            ls.accept()
+    finally:
+        release.set()
+    ls.settimeout(5)
+    conn, _ = ls.accept()  # made by the I/O thread once it is free
+    conn.close()
+    ls.close()

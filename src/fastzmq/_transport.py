@@ -2,7 +2,9 @@
 
 Everything here runs in the I/O thread with the GIL, except the constructors of
 ``Listener`` and ``Connecter``, which run in the socket's thread so that bind errors
-(EADDRINUSE, ...) raise where the user called ``bind``. The data phase of a
+(EADDRINUSE, ...) raise where the user called ``bind``, and so that a connect to an
+address known without DNS is dialled at the call (``Connecter._dial``; the I/O thread
+takes the dial over in ``start``). The data phase of a
 connection is ``Engine.pump`` in ``_io.pyx``, without the GIL.
 
 Connection life (RFC 23/37): OS connection -> greeting and mechanism handshake
@@ -828,13 +830,43 @@ class Connecter:
         else:
             sock._probe_unattached(self.pipe)  # PROBE_ROUTER (a ROUTER's connect)
 
+        # The first dial is made here, in the caller's thread, when it needs no name
+        # lookup: the peer sees the connection while this thread goes on and while the I/O
+        # thread finishes what was queued before (under churn, the previous socket's
+        # teardown), instead of after both. The I/O thread takes it from there (start).
+        self.dialed_here = self._dials_here()
+        self.first = self._dial() if self.dialed_here else None
+
+    def _dials_here(self) -> bool:
+        """The endpoint's address is known without DNS (ipc; a tcp IP literal with no
+        source address and no SOCKS proxy): connecting to it cannot block."""
+        ep = self.ep
+        if ep.transport == "ipc":
+            return True
+        if ep.transport != "tcp" or ep.source:
+            return False
+        opts = self.socket.options
+        if opts.get(_c.SOCKS_PROXY):
+            return False
+        return (ep, opts.get(_c.IPV6)) in _LITERALS or _is_ip_literal(ep.host)
+
     def start(self) -> None:
-        self._attempt()
+        if not self.dialed_here:
+            self._attempt()
+            return
+        first, self.first, self.dialed_here = self.first, None, False
+        self._dialed(first)
 
     def _attempt(self) -> None:
         self.retry_timer = None
         if self.stopped or self.conn is not None or self.pending is not None:
             return
+        self._dialed(self._dial())
+
+    def _dial(self) -> tuple | None:
+        """Resolve the address, make the OS socket and start its connect: (socket,
+        address, family, connect's errno), or None when there is no address or no socket.
+        Acts on nothing else (it may run in the caller's thread: see __init__)."""
         self.attempts += 1
         try:
             if self.ep.transport == "ipc":
@@ -861,17 +893,26 @@ class Connecter:
                     self.resolved = (sa, family)  # no DNS behind it: resolve once
                     if len(_LITERALS) < 256:  # (and once per process: a new socket's too)
                         _LITERALS[self.ep, self.socket.options.get(_c.IPV6)] = self.resolved
-            s = _pysocket.socket(family, _STREAM_NB)
+            # (_fdio's calls keep the GIL, Python's release it: a dial in the caller's
+            # thread would otherwise hand the GIL to the I/O thread mid-way, and wait)
+            s = _pysocket.socket(family, _STREAM_NB, 0, _fdio.stream_socket(family))
         except (OSError, ZMQError):
-            self._retry()
-            return
+            return None
         try:
             _tune(s, family, self.socket)
             if self.ep.transport == "tcp" and self.ep.source:
                 s.bind(source)
-            err = s.connect_ex(sa)
+            err = _fdio.connect(s.fileno(), family, sa)
         except OSError as e:
             err = e.errno or errno.EIO
+        return s, sa, family, err
+
+    def _dialed(self, dial: tuple | None) -> None:
+        """Go on from a dial (I/O thread): up, in progress, or failed and retried."""
+        if dial is None:
+            self._retry()
+            return
+        s, sa, family, err = dial
         if err not in (0, errno.EINPROGRESS, errno.EAGAIN):
             fd = s.fileno()
             s.close()
@@ -1092,6 +1133,9 @@ class Connecter:
         self.io.cancel_timer(self.retry_timer)
         self.linger_timer = self.retry_timer = None
         self.io.lingering.discard(self)
+        if self.first is not None:  # (stopped before the I/O thread took its first dial)
+            self.first[0].close()
+            self.first = None
         if self.socks is not None:
             s = self.socks[0]
             self.socks = None
