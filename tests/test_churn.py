@@ -376,3 +376,20 @@ def test_a_name_is_resolved_in_the_io_thread(ctx):
     conn, _ = ls.accept()  # made by the I/O thread once it is free
     conn.close()
     ls.close()
+
+
+def test_dial_falls_back_to_pythons_connect(ctx, monkeypatch):
+    """An address form _fdio.connect does not build (ValueError) is connected by Python's
+    socket method instead: the connection still comes up."""
+    from fastzmq import _transport
+
+    def refuse(fd, family, address):
+        raise ValueError("not built here")
+
+    monkeypatch.setattr(_transport._fdio, "connect", refuse)
+    a, b = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
+    port = a.bind_to_random_port("tcp://127.0.0.1")
+    b.connect(f"tcp://127.0.0.1:{port}")
+    b.send(b"hi")
+    a.rcvtimeo = 5000
+    assert a.recv() == b"hi"

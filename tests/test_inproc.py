@@ -291,3 +291,28 @@ def test_rebind_after_binder_closed_serves_new_connectors(ctx):
     push.connect("inproc://rebind")
     push.send(b"x")
     assert second.recv(zmq.DONTWAIT) == b"x"
+
+
+def test_closing_a_socket_that_never_used_inproc_leaves_the_bindings(ctx):
+    """close() of a tcp-only socket skips the context's inproc tables (no scan per close);
+    the bindings and pending connects of other sockets are untouched, and a socket that did
+    use inproc still gives its endpoints back at close."""
+    binder = ctx.socket(zmq.PAIR)
+    binder.bind("inproc://kept")
+    waiting = ctx.socket(zmq.PAIR)
+    waiting.connect("inproc://pending-bind")  # connect before bind: pending in the context
+    tcp_only = ctx.socket(zmq.PAIR)
+    tcp_only.bind("tcp://127.0.0.1:*")
+    assert tcp_only._inproc_used is False and binder._inproc_used is True
+    tcp_only.close()
+    with pytest.raises(zmq.ZMQError) as info:
+        ctx.socket(zmq.PAIR).bind("inproc://kept")
+    assert info.value.errno == zmq.EADDRINUSE
+    late = ctx.socket(zmq.PAIR)
+    late.bind("inproc://pending-bind")  # the pending connect joins it
+    waiting.send(b"still pending", zmq.DONTWAIT)
+    late.rcvtimeo = 5000
+    assert late.recv() == b"still pending"
+    binder.close()
+    again = ctx.socket(zmq.PAIR)
+    again.bind("inproc://kept")  # freed by the close of the socket that bound it

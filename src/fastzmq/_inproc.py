@@ -43,6 +43,7 @@ def bind(sock: Any, ep: Any) -> None:
         if ep.address in ctx._inproc:
             raise ZMQError(_c.EADDRINUSE, f"Address already in use: {ep.url}")
         ctx._inproc[ep.address] = sock
+        sock._inproc_used = True
         pending = ctx._inproc_pending.pop(ep.address, [])
         joined = []
         for connecter, b_side, c_side, deferred in pending:
@@ -69,6 +70,7 @@ def connect(sock: Any, ep: Any) -> None:
     if c_side.routing_id is None and sock.impl.raw:
         c_side.routing_id = b""  # STREAM: its own id for the peer, not the binder's identity
     with ctx._lock:
+        sock._inproc_used = True
         binder = ctx._inproc.get(ep.address)
         deferred = False
         if binder is None or binder.closed:
@@ -132,6 +134,10 @@ def close_socket(sock: Any) -> None:
     """Tell every inproc peer we are gone; forget our bindings and pending connects."""
     ctx = sock.context
     if ctx is None:
+        return
+    if not getattr(sock, "_inproc_used", True):  # (set under the lock, before any entry)
+        sock._inproc_gone = True  # (no inproc entry to drop: no scan of the context's)
+        sock._take_mail()
         return
     with ctx._lock:
         sock._inproc_gone = True  # bind() hands this socket nothing more

@@ -902,7 +902,10 @@ class Connecter:
             _tune(s, family, self.socket)
             if self.ep.transport == "tcp" and self.ep.source:
                 s.bind(source)
-            err = _fdio.connect(s.fileno(), family, sa)
+            try:
+                err = _fdio.connect(s.fileno(), family, sa)
+            except ValueError:  # (an address form it does not build: Python's call does)
+                err = s.connect_ex(sa)
         except OSError as e:
             err = e.errno or errno.EIO
         return s, sa, family, err

@@ -166,6 +166,7 @@ class Socket(SocketCore, Generic[T]):
             _monitor=None,  # fastzmq._monitor.Monitor while monitored
             _monitor_socket=None,  # the PAIR get_monitor_socket() returned
             _inproc_gone=False,  # set by _inproc.close_socket (under the context lock)
+            _inproc_used=False,  # it bound or connected inproc: close has entries to drop
         )
         context._add_socket(self)
 
