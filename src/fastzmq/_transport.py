@@ -834,21 +834,21 @@ class Connecter:
         # lookup: the peer sees the connection while this thread goes on and while the I/O
         # thread finishes what was queued before (under churn, the previous socket's
         # teardown), instead of after both. The I/O thread takes it from there (start).
-        self.dialed_here = self._dials_here()
+        self.dialed_here = self._no_lookup()
         self.first = self._dial() if self.dialed_here else None
 
-    def _dials_here(self) -> bool:
+    def _no_lookup(self) -> bool:
         """The endpoint's address is known without DNS (ipc; a tcp IP literal with no
-        source address and no SOCKS proxy): connecting to it cannot block."""
+        source address and no SOCKS proxy): resolving and connecting cannot block."""
         ep = self.ep
         if ep.transport == "ipc":
             return True
-        if ep.transport != "tcp" or ep.source:
-            return False
-        opts = self.socket.options
-        if opts.get(_c.SOCKS_PROXY):
-            return False
-        return (ep, opts.get(_c.IPV6)) in _LITERALS or _is_ip_literal(ep.host)
+        return (
+            ep.transport == "tcp"
+            and not ep.source
+            and not self.socket.options.get(_c.SOCKS_PROXY)
+            and _is_ip_literal(ep.host)
+        )
 
     def start(self) -> None:
         if not self.dialed_here:
@@ -889,7 +889,7 @@ class Connecter:
                     src, sport = _endpoint.split_source(self.ep.source)
                     v6 = family == _pysocket.AF_INET6
                     source, _ = _endpoint.resolve_host(src, sport, v6, True)
-                if not proxy and not self.ep.source and _is_ip_literal(self.ep.host):
+                if self._no_lookup():
                     self.resolved = (sa, family)  # no DNS behind it: resolve once
                     if len(_LITERALS) < 256:  # (and once per process: a new socket's too)
                         _LITERALS[self.ep, self.socket.options.get(_c.IPV6)] = self.resolved
@@ -1136,9 +1136,6 @@ class Connecter:
         self.io.cancel_timer(self.retry_timer)
         self.linger_timer = self.retry_timer = None
         self.io.lingering.discard(self)
-        if self.first is not None:  # (stopped before the I/O thread took its first dial)
-            self.first[0].close()
-            self.first = None
         if self.socks is not None:
             s = self.socks[0]
             self.socks = None

@@ -261,11 +261,7 @@ class Context(Generic[ST]):
         with self._u.lock:
             self._u.sockets.discard(s)
             self._sockets.discard(s)
-            if not getattr(s, "_inproc_used", True):
-                return  # (no inproc binding to drop: no scan of the context's)
-            for ep, binder in list(self._u.inproc.items()):
-                if binder is s:
-                    del self._u.inproc[ep]
+            # (its inproc bindings went in _inproc.close_socket, which close() calls first)
 
     def term(self) -> None:
         """Terminate: wake blocked calls with ContextTerminated, wait for sockets to close."""
