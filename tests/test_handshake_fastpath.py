@@ -9,6 +9,8 @@ from __future__ import annotations
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fastzmq._frame import encode_command, encode_frame, encode_message
 from fastzmq.zmtp import BadFrame, IncompatibleSocketType, PeerError
@@ -18,7 +20,9 @@ from fastzmq.zmtp.handshake import (
     Handshake,
     HandshakeComplete,
     HandshakeFailed,
+    complete_null,
     encode_greeting,
+    null_script_for,
 )
 from fastzmq.zmtp.mechanisms.null import NullMechanism
 from fastzmq.zmtp.zap import ZapRequest
@@ -215,3 +219,114 @@ def test_step_after_the_end():
     ev, _, _ = run_step(failed, CASES["incompatible"][1], 10_000)
     assert isinstance(ev, HandshakeFailed)
     assert failed.step(b"ignored") == (ev, b"")
+
+
+# --------------------------------------------------------------------------- complete_null
+# What a connection's hand-over uses after the engine's stager (no Handshake object): it
+# must either decline (None) or return exactly the Handshake's completion, which by then
+# has sent exactly null_script_for's bytes.
+
+PLAIN_ENDS = {"compatible", "identity", "zmtp30"}
+
+
+def handshake_over(socket_type: str, stream: bytes):
+    """(event, bytes sent) of a Handshake fed ``stream`` at once (the stager's hand-over)."""
+    hs = Handshake(socket_type, identity=b"me")
+    ev, sent = hs.step(stream)
+    return ev, sent
+
+
+@pytest.mark.parametrize("case", sorted(CASES) + sorted(OLD_PEERS))
+def test_complete_null_is_the_handshakes_completion(case):
+    socket_type, stream = {**CASES, **OLD_PEERS}[case]
+    fast = complete_null(socket_type, stream)
+    ev, sent = handshake_over(socket_type, stream)
+    if case in PLAIN_ENDS:
+        assert fast is not None
+        assert fast == ev  # version, peer type, identity, metadata, leftover, as-server
+        assert sent == null_script_for(socket_type, b"me")
+    else:
+        assert fast is None  # a failure, a long READY, another command: the Handshake's
+
+
+def test_complete_null_declines_what_is_not_yet_whole_or_not_plain():
+    stream = CASES["compatible"][1]
+    end = len(stream) - len(TRAFFIC)
+    for n in range(end):  # any prefix: the READY is not whole yet
+        assert complete_null("DEALER", stream[:n]) is None
+    assert complete_null("DEALER", stream[:end]).leftover == b""
+    greeting = encode_greeting(b"NULL", False)
+    ready = encode_ready({"Socket-Type": b"ROUTER"})
+    # revision 2 (the Handshake reads it as 3, with version (2, x)), as-server set, 3.0
+    assert complete_null("DEALER", greeting[:10] + b"\x02" + greeting[11:] + ready) is None
+    ev = complete_null("DEALER", greeting[:32] + b"\x01" + greeting[33:] + ready)
+    assert (
+        ev.peer_as_server
+        and ev == handshake_over("DEALER", greeting[:32] + b"\x01" + greeting[33:] + ready)[0]
+    )
+    # a Socket-Type spelled in another case is still the type (RFC 37), as the Handshake reads it
+    odd = greeting + encode_ready({"socket-type": b"router"})
+    assert complete_null("DEALER", odd) == handshake_over("DEALER", odd)[0]
+
+
+def test_null_script_for_is_every_types_handshake_output():
+    from fastzmq.zmtp.handshake import COMPATIBLE_PEERS
+
+    for socket_type, peers in COMPATIBLE_PEERS.items():
+        for identity in (b"", b"id-1"):
+            peer = next(iter(peers))
+            stream = encode_greeting(b"NULL", False) + encode_ready({"Socket-Type": peer.encode()})
+            hs = Handshake(socket_type, identity=identity)
+            ev, sent = hs.step(stream)
+            assert isinstance(ev, HandshakeComplete), socket_type
+            assert sent == null_script_for(socket_type, identity)
+            assert Handshake(socket_type, identity=identity).null_script() == sent
+
+
+_CLEAN = encode_greeting(b"NULL", False) + encode_ready(
+    {"Socket-Type": b"ROUTER", "Identity": b"abc"}
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, len(_CLEAN) - 1), st.integers(0, 255)), max_size=3),
+    st.integers(0, len(_CLEAN)),
+    st.binary(max_size=20),
+)
+def test_complete_null_never_accepts_what_the_handshake_would_not(edits, cut_at, tail):
+    """Any corruption of a clean greeting and READY (changed bytes, a cut, more bytes after):
+    complete_null either declines it or agrees with the Handshake, event and bytes sent."""
+    data = bytearray(_CLEAN)
+    for pos, value in edits:
+        data[pos] = value
+    data = bytes(data[:cut_at]) + tail
+    fast = complete_null("DEALER", data)
+    if fast is None:
+        return
+    ev, sent = handshake_over("DEALER", data)
+    assert fast == ev
+    assert sent == null_script_for("DEALER", b"me")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=12),
+        st.binary(max_size=30),
+        max_size=4,
+    ),
+    st.sampled_from(["ROUTER", "router", "DEALER", "PUB", "REP"]),
+)
+def test_complete_null_takes_every_clean_ready(extra, peer_type):
+    meta = {k: v for k, v in extra.items() if k.lower() != "socket-type"}
+    meta["Socket-Type"] = peer_type.encode()
+    stream = encode_greeting(b"NULL", False) + encode_ready(meta)
+    fast = complete_null("DEALER", stream)
+    ev, _ = handshake_over("DEALER", stream)
+    if len(stream) - 64 > 257:  # (a long frame: the Handshake's general path)
+        assert fast is None
+    elif isinstance(ev, HandshakeComplete):
+        assert fast == ev  # every clean, compatible READY is taken
+    else:
+        assert fast is None  # an incompatible peer type fails in the Handshake

@@ -74,12 +74,15 @@ valid, the rest once its major is 2 or more, READY once its greeting names our m
 The stager decides nothing: at the first byte it does not expect (another revision or
 mechanism, a frame other than a short command), at the peer's first whole command (its
 READY, the normal end; what the bytes it accepted allow is sent first), at EOF, an error
-or a full send buffer, it stops, and the
-connection hands everything it read to the ``Handshake`` in one ``step``, which validates
-and completes (or fails) it as if it had read those bytes itself; the bytes the stager
-sent must be the start of what the ``Handshake`` produced (checked; else the connection
-dies), and the rest of that is sent as usual. One slow-path round per side instead of
-three, and the protocol's rules stay in one place.
+or a full send buffer, it stops. At the normal end (the
+whole script sent, the peer's clean NULL greeting and short READY read) the connection
+completes from ``zmtp.handshake.complete_null``, which takes only what a ``Handshake`` would
+complete the same way and declines anything else; otherwise the connection builds a
+``Handshake`` and hands it everything the stager read in one ``step``, which validates and
+completes (or fails) it as if it had read those bytes itself; the bytes the stager sent
+must be the start of what the ``Handshake`` produced (checked; else the connection dies),
+and the rest of that is sent as usual. One slow-path round per side instead of three, and
+the protocol's rules stay in the handshake module.
 
 epoll is edge-triggered: ``in_ready``/``out_blocked`` remember readiness across
 pumps, and both directions go on until EAGAIN (a short read is not proof of an

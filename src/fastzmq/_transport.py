@@ -9,9 +9,9 @@ connection is ``Engine.pump`` in ``_io.pyx``, without the GIL.
 
 Connection life (RFC 23/37): OS connection -> greeting and mechanism handshake
 (``zmtp.handshake``, sans-I/O; a NULL handshake's stages run in the engine's C stager,
-which hands what it read to the ``Handshake`` at its end: "The NULL handshake stager" in
-``_io``) -> active (pumping) -> dead. A connecter's pipe
-outlives its connections: messages queue before the first connection and across
+whose clean end completes with ``complete_null`` and anything else is handed to a
+``Handshake``: "The NULL handshake stager" in ``_io``) -> active (pumping) -> dead. A
+connecter's pipe outlives its connections: messages queue before the first connection and across
 reconnects (back-off from RECONNECT_IVL doubling up to RECONNECT_IVL_MAX). A
 listener's pipes live and die with their connections.
 
@@ -50,7 +50,10 @@ from fastzmq.zmtp.handshake import (
     Handshake,
     HandshakeComplete,
     HandshakeFailed,
+    complete_null,
+    null_script_for,
 )
+from fastzmq.zmtp.mechanisms.null import NullMechanism
 
 KIND_ENGINE, KIND_WAKE, KIND_SLOW = 0, 1, 2
 EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP = 0x001, 0x004, 0x008, 0x010
@@ -249,15 +252,28 @@ class Connection(Engine):
         self.relay = None  # (1.0: the _legacy.V1Relay translating the framing)
         self.peer_address = _peer_address(pysock, peer)
         mechanism, as_server = _security.mechanism_for(sock, self.peer_address)
-        self.hs = Handshake(
+        self.mechanism = mechanism
+        self.as_server = as_server
+        if self.io.stager and type(mechanism) is NullMechanism and mechanism._ask is None:
+            # NULL to a ZMTP 3 peer: the engine's stager runs the greeting and READY in C,
+            # and the hand-over builds a Handshake only if the peer's bytes need one
+            self.hs = None
+            self.script = null_script_for(
+                SOCKET_TYPE_NAMES[sock.socket_type], sock.routing_id_opt or b"", as_server
+            )
+        else:
+            self.hs = self._new_handshake()
+            self.hs_out = self.hs.data_to_send()
+            self.script = None
+
+    def _new_handshake(self) -> Handshake:
+        sock = self.socket
+        return Handshake(
             socket_type=SOCKET_TYPE_NAMES[sock.socket_type],
             identity=sock.routing_id_opt or b"",
-            mechanism=mechanism,
-            as_server=as_server,
+            mechanism=self.mechanism,
+            as_server=self.as_server,
         )
-        self.hs_out = self.hs.data_to_send()
-        # NULL to a ZMTP 3 peer: the engine's stager runs the greeting and READY in C
-        self.script = self.hs.null_script() if self.io.stager else None
 
     def start(self) -> None:
         """Register and begin the handshake (after the owner has recorded us)."""
@@ -332,14 +348,22 @@ class Connection(Engine):
             raise
 
     def _hsc_handover(self, mask: int) -> None:
-        """The stager stopped: the Handshake reads all it read, at once, and goes on from
-        there (completes, fails, or reads on); what the stager sent must be the start of the
-        Handshake's output, whose rest is sent as usual."""
+        """The stager stopped. In the plain case (our script all sent, and what it read is
+        the peer's clean NULL greeting and READY: ``complete_null``) the connection is
+        active at once, without a Handshake object. Else a Handshake reads all the stager
+        read, at once, and goes on from there (completes, fails, or reads on); what the
+        stager sent must be the start of the Handshake's output, whose rest is sent as
+        usual."""
         data, sent, err = self.hsc_take()
         script, self.script = self.script, None
         try:
-            ev, out = self.hs.step(data)
-            produced = self.hs_out + out
+            if not err and sent == len(script):
+                ev = complete_null(SOCKET_TYPE_NAMES[self.socket.socket_type], data)
+                if ev is not None:  # the plain case: no Handshake object at all
+                    self._activate(ev)
+                    return
+            self.hs = hs = self._new_handshake()
+            ev, produced = hs.step(data)  # (all it sends, from its signature on)
             if produced[:sent] != script[:sent]:  # (a stager bug: never talk past it)
                 self.die(errno.EPROTO)
                 raise RuntimeError("handshake stager sent bytes the Handshake would not")
@@ -423,8 +447,8 @@ class Connection(Engine):
         pipe = self.owner.pipe_for(self, ev)
         pipe.zmtp_minor = ev.version[1]  # 0 also for 2.0/1.0: subscriptions as messages
         pipe.peer_type = ev.peer_socket_type or None
-        pipe.properties = _security.properties(ev, self.hs.mechanism, self.peer_address)
-        codec = _security.traffic_codec(self.hs.mechanism)
+        pipe.properties = _security.properties(ev, self.mechanism, self.peer_address)
+        codec = _security.traffic_codec(self.mechanism)
         if codec is not None:
             self.set_curve(codec)  # CURVE: the engine seals and opens MESSAGE commands
         self.hs = None

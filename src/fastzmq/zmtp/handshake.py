@@ -65,6 +65,7 @@ from fastzmq.zmtp import (
 from fastzmq.zmtp.commands import (
     ERROR,
     READY,
+    decode_metadata,
     encode_error_data,
     encode_metadata,
     get_property,
@@ -294,7 +295,69 @@ def _null_ready(socket_type: str, identity: bytes) -> bytes:
     return frame
 
 
-_NULL_SCRIPTS: dict = {}  # (socket type, identity, as_server, version) -> null_script()
+_NULL_SCRIPTS: dict = {}  # (socket type, identity, as_server, version) -> the script
+
+
+def null_script_for(
+    socket_type: str, identity: bytes = b"", as_server: bool = False, version=(3, 1)
+) -> bytes:
+    """Every byte a NULL handshake without ZAP or extra metadata sends a ZMTP 3 NULL peer,
+    in order (``Handshake.null_script``): signature, major version, the rest of the
+    greeting, READY. Cached per socket kind; ``socket_type`` is upper case."""
+    key = (socket_type, identity, as_server, version)
+    script = _NULL_SCRIPTS.get(key)
+    if script is None:
+        script = (
+            encode_signature(identity)
+            + bytes((version[0],))
+            + encode_greeting_tail(NullMechanism.name, as_server, version[1])
+            + _null_ready(socket_type, identity)
+        )
+        if len(_NULL_SCRIPTS) < 1024:  # (bounded: identities are user data)
+            _NULL_SCRIPTS[key] = script
+    return script
+
+
+_NULL_GREETING_MECHANISM = NullMechanism.name.ljust(20, b"\x00")
+_READY_HEAD = b"\x05READY"
+
+
+def complete_null(socket_type: str, data: bytes) -> HandshakeComplete | None:
+    """The completion of a NULL handshake (no ZAP, no extra metadata, ZMTP 3.1 on our
+    side) from all the peer sent, when that is the plain case: a ZMTP 3 greeting naming
+    NULL, then a whole short READY whose metadata is well formed and names a socket type
+    ours talks to (``socket_type``, upper case); what follows it is the leftover. None for
+    anything else, and then a ``Handshake`` fed the same bytes completes or fails it by
+    the general rules: this only saves building one when nothing is in doubt. The result
+    is equal to that ``Handshake``'s, which has sent ``null_script_for`` by then."""
+    n = len(data)
+    if n < 72 or data[0] != SIGNATURE_HEAD or not data[9] & 0x01 or data[10] < 3:
+        return None  # (revision 2 is read as 3 by the Handshake: left to it)
+    if data[12:32] != _NULL_GREETING_MECHANISM or data[64] != 0x04:
+        return None
+    end = 66 + data[65]
+    if end < 72 or n < end or data[66:72] != _READY_HEAD:
+        return None
+    try:
+        meta = decode_metadata(data[72:end])
+    except ProtocolError:
+        return None
+    raw_type = get_property(meta, "Socket-Type")
+    if raw_type is None:
+        return None
+    peer_type = raw_type.decode("latin-1").upper()
+    if peer_type not in COMPATIBLE_PEERS[socket_type]:
+        return None
+    peer_version = (data[10], data[11])
+    return HandshakeComplete(
+        peer_version=peer_version,
+        peer_socket_type=peer_type,
+        peer_identity=get_property(meta, "Identity", b""),
+        peer_metadata=meta,  # (a dict of its own: decode_metadata's)
+        leftover=data[end:],
+        version=min((3, 1), peer_version),
+        peer_as_server=data[32] == 1,
+    )
 
 
 class Handshake:
@@ -375,19 +438,7 @@ class Handshake:
         output (see the stager in ``fastzmq._io``)."""
         if self.state != SIGNATURE or self._greeting or not self._null_fast():
             return None
-        mech = self.mechanism
-        key = (self.socket_type, self.identity, self.as_server, self.version)
-        script = _NULL_SCRIPTS.get(key)
-        if script is None:
-            script = (
-                encode_signature(self.identity)
-                + bytes((self.version[0],))
-                + encode_greeting_tail(mech.name, self.as_server, self.version[1])
-                + _null_ready(self.socket_type, self.identity)
-            )
-            if len(_NULL_SCRIPTS) < 1024:  # (bounded: identities are user data)
-                _NULL_SCRIPTS[key] = script
-        return script
+        return null_script_for(self.socket_type, self.identity, self.as_server, self.version)
 
     def _null_fast(self) -> bool:
         """NULL without ZAP and without extra metadata (every plain connection): our READY
