@@ -412,6 +412,15 @@ cdef class DraftCore(SocketCore):
         self.last_attached = pipe
         waiter_signal(&self.sig.w)
 
+    def _drop_all_pipes(self):
+        """close(): the type forgets every pipe too, and so does connect_peer's record (a
+        pipe's rings hold this socket's waiters: a pipe kept would be a cycle)."""
+        cdef Pipe p
+        for p in self.pipes:
+            self.t_.d_detach(p)
+        SocketCore._drop_all_pipes(self)
+        self.last_attached = None
+
     def _detach(self, Pipe pipe):
         pipe.detached = True
         self.t_.d_detach(pipe)

@@ -270,6 +270,8 @@ cdef class SocketCore:
         _wait_peers is woken, or a mailbox of 64 commands (what they hold is freed), and
         the rest is processed at the socket's next call. The callers hold the GIL, which
         orders this against _wait_peers' flag and count."""
+        if self.closed:
+            return  # (never processed: a pipe kept in the mailbox would be a cycle)
         self.mailbox.append((command, arg))
         if wake or self.peers_waiting or len(self.mailbox) >= 64:
             waiter_signal(&self.sig.w)
@@ -917,9 +919,13 @@ cdef class SocketCore:
         for p in self.pipes:
             p.drop_queued()
         self.pipes = []
+        self.mailbox = []  # (posted before close: nothing processes them any more)
         self.stash = None
         self._update_fast()
         self.probed = None
+        self.out_pipe = None
+        # the type forgets its pipes too: a pipe's rings hold the socket's waiters (and so
+        # the socket), so a pipe still referenced here would be a cycle only the GC frees
         self.impl.xclose(self)
 
     def _close_fd(self):

@@ -61,6 +61,10 @@ cdef class ReqType(DealerType):
         self.fq_fast = False
         self.req_counter = <unsigned int>(time.monotonic_ns() & 0xFFFFFFFF)
 
+    cdef int xclose(self, SocketCore s) except -1:
+        self.req_pipe = None  # (a pipe kept here would keep the closed socket alive)
+        return 0
+
     cdef bint xbegin(self, SocketCore s, bytes first, int flags) except -1:
         if self.req_sent and not s.req_relaxed:
             raise ZMQError(EFSM)

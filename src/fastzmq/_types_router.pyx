@@ -191,6 +191,12 @@ cdef class RepType(RouterType):
         self.attach_late = False  # the requester's id arrives with each request
         self.wake_on_detach = False  # (a REP blocked in recv would wake for nothing)
 
+    cdef int xclose(self, SocketCore s) except -1:
+        RouterType.xclose(self, s)
+        self.rep_pipe = None  # (a pipe kept here would keep the closed socket alive)
+        self.rep_envelope = None
+        return 0
+
     cdef bint xbegin(self, SocketCore s, bytes first, int flags) except -1:
         if not self.rep_pending:
             raise ZMQError(EFSM)
