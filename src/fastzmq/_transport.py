@@ -11,8 +11,8 @@ Connection life (RFC 23/37): OS connection -> greeting and mechanism handshake
 (``zmtp.handshake``, sans-I/O; a NULL handshake's stages run in the engine's C stager,
 whose clean end completes with ``complete_null`` and anything else is handed to a
 ``Handshake``: "The NULL handshake stager" in ``_io``) -> active (pumping) -> dead. A
-connecter's pipe outlives its connections: messages queue before the first connection and across
-reconnects (back-off from RECONNECT_IVL doubling up to RECONNECT_IVL_MAX). A
+connecter's pipe outlives its connections: messages queue before the first connection
+and across reconnects (back-off from RECONNECT_IVL doubling up to RECONNECT_IVL_MAX). A
 listener's pipes live and die with their connections.
 
 A connection is created, put where its owner keeps it, and only then started
@@ -51,9 +51,9 @@ from fastzmq.zmtp.handshake import (
     HandshakeComplete,
     HandshakeFailed,
     complete_null,
+    is_plain_null,
     null_script_for,
 )
-from fastzmq.zmtp.mechanisms.null import NullMechanism
 
 KIND_ENGINE, KIND_WAKE, KIND_SLOW = 0, 1, 2
 EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP = 0x001, 0x004, 0x008, 0x010
@@ -254,7 +254,7 @@ class Connection(Engine):
         mechanism, as_server = _security.mechanism_for(sock, self.peer_address)
         self.mechanism = mechanism
         self.as_server = as_server
-        if self.io.stager and type(mechanism) is NullMechanism and mechanism._ask is None:
+        if self.io.stager and is_plain_null(mechanism):
             # NULL to a ZMTP 3 peer: the engine's stager runs the greeting and READY in C,
             # and the hand-over builds a Handshake only if the peer's bytes need one
             self.hs = None

@@ -295,6 +295,24 @@ def _null_ready(socket_type: str, identity: bytes) -> bytes:
     return frame
 
 
+def peer_socket_type(ours: str, metadata: Mapping[str, bytes]) -> str:
+    """The peer's Socket-Type from its READY metadata, upper case; IncompatibleSocketType
+    if it names none or one ``ours`` (upper case) cannot talk to (RFC 37 table)."""
+    raw_type = get_property(metadata, "Socket-Type")
+    if raw_type is None:
+        raise IncompatibleSocketType("peer announced no Socket-Type")
+    peer_type = raw_type.decode("latin-1").upper()
+    if peer_type not in COMPATIBLE_PEERS[ours]:
+        raise IncompatibleSocketType(f"a {ours} socket cannot talk to a {peer_type} peer")
+    return peer_type
+
+
+def is_plain_null(mechanism: Mechanism) -> bool:
+    """NULL without ZAP: with no extra metadata, a connection's handshake is the same bytes
+    for every connection of a socket kind (``null_script_for``)."""
+    return type(mechanism) is NullMechanism and mechanism._ask is None
+
+
 _NULL_SCRIPTS: dict = {}  # (socket type, identity, as_server, version) -> the script
 
 
@@ -340,13 +358,8 @@ def complete_null(socket_type: str, data: bytes) -> HandshakeComplete | None:
         return None
     try:
         meta = decode_metadata(data[72:end])
+        peer_type = peer_socket_type(socket_type, meta)
     except ProtocolError:
-        return None
-    raw_type = get_property(meta, "Socket-Type")
-    if raw_type is None:
-        return None
-    peer_type = raw_type.decode("latin-1").upper()
-    if peer_type not in COMPATIBLE_PEERS[socket_type]:
         return None
     peer_version = (data[10], data[11])
     return HandshakeComplete(
@@ -443,8 +456,7 @@ class Handshake:
     def _null_fast(self) -> bool:
         """NULL without ZAP and without extra metadata (every plain connection): our READY
         is the same bytes for every connection of a socket type and identity."""
-        mech = self.mechanism
-        return type(mech) is NullMechanism and mech._ask is None and not self._metadata_extra
+        return is_plain_null(self.mechanism) and not self._metadata_extra
 
     def data_to_send(self) -> bytes:
         """Everything queued for the peer since the last call (greeting, commands, ERROR)."""
@@ -676,14 +688,7 @@ class Handshake:
 
     def _complete(self, leftover: bytes | None = None) -> HandshakeComplete:
         meta = self.mechanism.peer_metadata
-        raw_type = get_property(meta, "Socket-Type")
-        if raw_type is None:
-            raise IncompatibleSocketType("peer announced no Socket-Type")
-        peer_type = raw_type.decode("latin-1").upper()
-        if peer_type not in COMPATIBLE_PEERS[self.socket_type]:  # (ours is upper case)
-            raise IncompatibleSocketType(
-                f"a {self.socket_type} socket cannot talk to a {peer_type} peer"
-            )
+        peer_type = peer_socket_type(self.socket_type, meta)
         identity = get_property(meta, "Identity", b"")
         self.state = DONE
         return HandshakeComplete(
