@@ -398,7 +398,8 @@ cdef class DraftCore(SocketCore):
         PyThread_release_lock(self.lk)
 
     # ------------------------------------------------------------------ pipes
-    def _attach(self, Pipe pipe):
+    def _attach(self, Pipe pipe, bint fresh=False):
+        """As SocketCore._attach (``fresh``: no wake-up for a pipe no other thread saw)."""
         pipe.out.writer = &self.ww
         pipe.out._writer_ref = self
         pipe.inq.reader = &self.sig.w
@@ -410,7 +411,8 @@ cdef class DraftCore(SocketCore):
             return
         self.pipes.append(pipe)
         self.last_attached = pipe
-        waiter_signal(&self.sig.w)
+        if not fresh:
+            waiter_signal(&self.sig.w)
 
     def _drop_all_pipes(self):
         """close(): the type forgets every pipe too, and so does connect_peer's record (a

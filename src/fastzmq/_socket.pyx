@@ -300,8 +300,10 @@ cdef class SocketCore:
         if self.mailbox:
             self._process_mailbox()
 
-    def _attach(self, Pipe pipe):
-        """Adopt a pipe: wire up its waiters, give it an id, let the type take it."""
+    def _attach(self, Pipe pipe, bint fresh=False):
+        """Adopt a pipe: wire up its waiters, give it an id, let the type take it.
+        ``fresh``: a pipe made in this thread that no other thread has seen yet (a
+        tcp/ipc connect's), so nothing can be queued in it and no wake-up is due."""
         pipe.out.writer = &self.ww
         pipe.out._writer_ref = self
         pipe.inq.reader = &self.sig.w
@@ -310,9 +312,9 @@ cdef class SocketCore:
         self.next_pipe_id += 1
         if not self.impl.xattach(self, pipe):
             return
-        self._adopt(pipe)
+        self._adopt(pipe, fresh)
 
-    def _adopt(self, Pipe pipe):
+    def _adopt(self, Pipe pipe, bint fresh=False):
         """Add an accepted pipe (also a ROUTER's pipe parked until its id was free)."""
         self.pipes.append(pipe)
         if self.probe_router:
@@ -324,8 +326,8 @@ cdef class SocketCore:
                 pipe.write_one(b"")
         if pipe.connected:
             self.impl.xconnected(self, pipe, 3)
-        # the peer may have queued messages before we were attached
-        waiter_signal(&self.sig.w)
+        if not fresh:  # the peer may have queued messages before we were attached
+            waiter_signal(&self.sig.w)
 
     def _probe_unattached(self, Pipe pipe):
         """PROBE_ROUTER on a ROUTER's connect(): its pipe is attached only once the peer

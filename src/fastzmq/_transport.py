@@ -849,8 +849,8 @@ class Connecter:
         self.was_active = False  # a connection has completed its handshake before
         self.attempts = 0  # connect() calls made
         self.socks = None  # (socket, Socks5) while the SOCKS_PROXY exchange runs
-        if self.attached:
-            sock._attach(self.pipe)
+        if self.attached:  # (a fresh pipe: its socket's thread needs no wake-up)
+            sock._attach(self.pipe, True)
         else:
             sock._probe_unattached(self.pipe)  # PROBE_ROUTER (a ROUTER's connect)
 
