@@ -81,7 +81,9 @@ def test_greeting_layout():
     hs.receive_data(b"\x03")
     assert hs.next_event() is NEED_DATA
     rest = hs.data_to_send()
-    assert first + b"\x03" + rest == greeting(signature=first)
+    assert first + b"\x03" + rest[: V3_REST - 1] == greeting(signature=first)
+    # (a plain NULL handshake's READY follows at once: test_null_ready_waits_for_revision)
+    assert rest[V3_REST - 1 :] == encode_ready({"Socket-Type": b"PUSH"})
     g = staged_greeting(Handshake("PUSH", version=(3, 0), as_server=True))
     assert g == greeting(minor=0, as_server=1, signature=g[:10])
 
@@ -129,16 +131,35 @@ def test_bytes_after_completion_are_refused():
         hs.receive_data(b"\x00\x00")
 
 
-def test_ready_is_sent_only_after_peer_greeting():
+def _ready_in(sent: bytes) -> bool:
+    dec = Decoder()
+    dec.feed(sent)
+    return [f.body[:6] for f in dec.frames() if f.command] == [b"\x05READY"]
+
+
+def test_null_ready_waits_for_revision():
+    """A plain NULL READY leaves with the rest of our greeting, as soon as the peer's
+    revision says ZMTP 3 (it waits for nothing else of the peer's); with extra metadata
+    (the general path) it waits for the peer's whole greeting."""
     hs = Handshake("DEALER")
     hs.data_to_send()
     assert hs.next_event() is NEED_DATA and hs.data_to_send() == b""
-    hs.receive_data(greeting())
+    hs.receive_data(greeting()[:10])
+    assert hs.next_event() is NEED_DATA and hs.data_to_send() == b"\x03"
+    hs.receive_data(greeting()[10:11])
     assert hs.next_event() is NEED_DATA
-    dec = Decoder()
-    dec.feed(hs.data_to_send()[V3_REST:])
-    (ready,) = dec.frames()
-    assert ready.command and ready.body.startswith(b"\x05READY")
+    assert _ready_in(hs.data_to_send()[V3_REST - 1 :])
+    hs.receive_data(greeting()[11:] + encode_ready({"Socket-Type": b"ROUTER"}))
+    assert isinstance(hs.next_event(), HandshakeComplete) and hs.data_to_send() == b""
+
+    hs = Handshake("DEALER", metadata={"X-App": "demo"})
+    hs.data_to_send()
+    hs.receive_data(greeting()[:11])
+    assert hs.next_event() is NEED_DATA and len(hs.data_to_send()) == V3_REST
+    hs.receive_data(greeting()[11:63])
+    assert hs.next_event() is NEED_DATA and hs.data_to_send() == b""
+    hs.receive_data(greeting()[63:])
+    assert hs.next_event() is NEED_DATA and _ready_in(hs.data_to_send())
 
 
 def test_zmtp30_peer_is_accepted_and_remembered():

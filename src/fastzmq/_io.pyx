@@ -70,7 +70,7 @@ in C, without the GIL: it is given our side's *script* (every byte the ``Handsha
 send a ZMTP 3 NULL peer, in order: ``Handshake.null_script``), reads what the peer sends
 into a small buffer, and sends each stage of the script once the peer's bytes allow it,
 exactly as the ``Handshake`` stages them (our major once the peer's signature is whole and
-valid, the rest once its major is 2 or more, READY once its greeting names our mechanism).
+valid, the rest of the greeting and READY once its major is 2 or more).
 The stager decides nothing: at the first byte it does not expect (another revision or
 mechanism, a frame other than a short command), at the peer's first whole command (its
 READY, the normal end; what the bytes it accepted allow is sent first), at EOF, an error
@@ -1611,13 +1611,11 @@ cdef class Engine:
 
     cdef int _hsc_target(self) noexcept nogil:
         """The end of the script's part the peer's bytes allow: the signature (10), our
-        major (11), the rest of the greeting (64), then READY (all of it)."""
+        major (11), then the rest of the greeting and READY together (all of it)."""
         if self.hsc_stage == 0:
             return 10
         if self.hsc_stage == 1:
             return 11
-        if self.hsc_stage == 2:
-            return 64
         return self.hsc_out_len
 
     cdef bint _hsc_advance(self) noexcept nogil:

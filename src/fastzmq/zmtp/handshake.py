@@ -15,10 +15,12 @@ stages, as libzmq sends it, so that a peer of any ZMTP revision can read it (RFC
     a first byte other than ``FF``, or a 10th byte with bit 0 clear, is a 1.0 peer
     (``V1_IDENTITY``); else we queue our major version (3) and go to ``REVISION``.
 ``REVISION`` the peer's 11th byte. 2 or more: we queue the rest of our ZMTP 3 greeting
-    (minor, mechanism, as-server, filler) and go to ``GREETING``. 1 (ZMTP 2.0) or 0 (the
-    versioned ZMTP 1.0 of libzmq 3.0): we queue our socket-type byte (RFC 15 numbers) and
-    our identity frame (2.0 framing, or 1.0 framing for revision 0) and go to
-    ``OLD_GREETING``.
+    (minor, mechanism, as-server, filler) and go to ``GREETING``; a plain NULL handshake
+    (no ZAP, no extra metadata) queues its READY with it, as that waits for nothing of the
+    peer's: the side whose greeting ends last then finds the peer's READY already there.
+    1 (ZMTP 2.0) or 0 (the versioned ZMTP 1.0 of libzmq 3.0): we queue our socket-type byte
+    (RFC 15 numbers) and our identity frame (2.0 framing, or 1.0 framing for revision 0)
+    and go to ``OLD_GREETING``.
 ``OLD_GREETING`` / ``V1_IDENTITY`` (RFC 15 / RFC 13) the peer's socket type (2.0: checked
     against ``COMPATIBLE_PEERS``, XPUB/XSUB being PUB/SUB on the wire; 1.0 has none) and
     identity frame; then ``HandshakeComplete`` with ``version`` (2, 0) or (1, 0). These
@@ -540,6 +542,14 @@ class Handshake:
             if revision >= 2:  # (there never was a revision 2: libzmq reads it as 3)
                 mech, minor = self.mechanism.name, self.version[1]
                 self._out += encode_greeting_tail(mech, self.as_server, minor)
+                if self._null_fast():
+                    # Our READY with the rest of the greeting: NULL's READY waits for
+                    # nothing of the peer's, so it need not wait for the peer's greeting
+                    # (one round trip less for the side that sends its greeting last);
+                    # a peer whose greeting then names another mechanism is refused as
+                    # before, and has learnt only our socket type.
+                    self._out += _null_ready(self.socket_type, self.identity)
+                    self.mechanism._ready_sent = True
                 self.state = GREETING
             else:
                 self._refuse_unless_null(f"ZMTP {'2.0' if revision else '1.0'}")
@@ -568,10 +578,8 @@ class Handshake:
         self.state = MECHANISM
         mech = self.mechanism
         if self._null_fast():
-            # our READY from the cache; the peer's READY is read by _fast_ready, which
-            # hands anything else to the general path below
-            self._out += _null_ready(self.socket_type, self.identity)
-            mech._ready_sent = True
+            # our READY went with the greeting's rest (REVISION); the peer's READY is read
+            # by _fast_ready, which hands anything else to the general path below
             del buf[:GREETING_SIZE]
             return None
         self._decoder = Decoder(self._max_command_size)
