@@ -1577,11 +1577,15 @@ cdef class Engine:
         return self.state == ST_ACTIVE
 
     # ---------------------------------------------------------------- handshake stager
-    def hsc_start(self, bytes script):
+    def hsc_start(self, bytes script, int sent=0):
         """Run the handshake as the NULL stager with our side's script (at least the 64-byte
-        greeting); True while it goes on, False once Python must take over (hsc_take)."""
+        greeting), of which the first ``sent`` bytes were sent already (at most the 10 of
+        the signature: a connect's); True while it goes on, False once Python must take
+        over (hsc_take)."""
         if len(script) < 64:
             raise ValueError("a stager script starts with the 64-byte greeting")
+        if not 0 <= sent <= 10:
+            raise ValueError("only the signature may be sent before the stager starts")
         self.hsc_script = script
         self.hsc_out = <const unsigned char*>PyBytes_AS_STRING(script)
         self.hsc_out_len = <int>len(script)
@@ -1589,7 +1593,7 @@ cdef class Engine:
         self.hsc_over = False
         self.hsc_err = 0
         self.hsc_stage = 0
-        self.hsc_sent = 0
+        self.hsc_sent = sent
         self.hsc_len = 0
         return self._hsc_run()
 

@@ -3,9 +3,10 @@
 Everything here runs in the I/O thread with the GIL, except the constructors of
 ``Listener`` and ``Connecter``, which run in the socket's thread so that bind errors
 (EADDRINUSE, ...) raise where the user called ``bind``, and so that a connect to an
-address known without DNS is dialled at the call (``Connecter._dial``; the I/O thread
-takes the dial over in ``start``). The data phase of a
-connection is ``Engine.pump`` in ``_io.pyx``, without the GIL.
+address known without DNS is dialled at the call (``Connecter._dial``, which also sends
+our ZMTP signature on a connection that is up at once; the I/O thread takes the dial over
+in ``start``). The data phase of a connection is ``Engine.pump`` in ``_io.pyx``, without
+the GIL.
 
 Connection life (RFC 23/37): OS connection -> greeting and mechanism handshake
 (``zmtp.handshake``, sans-I/O; a NULL handshake's stages run in the engine's C stager,
@@ -51,6 +52,7 @@ from fastzmq.zmtp.handshake import (
     HandshakeComplete,
     HandshakeFailed,
     complete_null,
+    encode_signature,
     is_plain_null,
     null_script_for,
 )
@@ -233,8 +235,16 @@ class Connection(Engine):
     """One ZMTP connection: handshake in Python, then the compiled pump."""
 
     def __init__(
-        self, io: Any, sock: Any, pysock: Any, owner: Any, endpoint: str, peer: Any
+        self,
+        io: Any,
+        sock: Any,
+        pysock: Any,
+        owner: Any,
+        endpoint: str,
+        peer: Any,
+        sent: bytes = b"",
     ) -> None:
+        """``sent``: our signature, when the dial sent it already (``Connecter._dial``)."""
         self.io = io
         self.socket = sock
         self.pysock = pysock
@@ -254,6 +264,7 @@ class Connection(Engine):
         mechanism, as_server = _security.mechanism_for(sock, self.peer_address)
         self.mechanism = mechanism
         self.as_server = as_server
+        self.presend = len(sent)
         if self.io.stager and is_plain_null(mechanism):
             # NULL to a ZMTP 3 peer: the engine's stager runs the greeting and READY in C,
             # and the hand-over builds a Handshake only if the peer's bytes need one
@@ -261,10 +272,15 @@ class Connection(Engine):
             self.script = null_script_for(
                 SOCKET_TYPE_NAMES[sock.socket_type], sock.routing_id_opt or b"", as_server
             )
+            self.garbled = not self.script.startswith(sent)
         else:
             self.hs = self._new_handshake()
-            self.hs_out = self.hs.data_to_send()
+            out = self.hs.data_to_send()
+            self.hs_out = out[self.presend :]
             self.script = None
+            self.garbled = not out.startswith(sent)
+        # (garbled: the signature sent is not this handshake's, as the routing id changed
+        # between the dial and now; start() drops the connection and the connecter redials)
 
     def _new_handshake(self) -> Handshake:
         sock = self.socket
@@ -277,6 +293,9 @@ class Connection(Engine):
 
     def start(self) -> None:
         """Register and begin the handshake (after the owner has recorded us)."""
+        if self.garbled:
+            self.die(errno.ECONNABORTED)
+            return
         io = self.io
         self.slot = io.new_slot(self)
         try:
@@ -290,7 +309,7 @@ class Connection(Engine):
         if ivl > 0:
             self.timer = io.add_timer(ivl / 1000.0, self._handshake_timeout)
         if self.script is not None:
-            if not self.hsc_start(self.script):
+            if not self.hsc_start(self.script, self.presend):
                 self._hsc_handover(EPOLLIN)
             return
         self._handshake_io(EPOLLOUT | EPOLLIN)
@@ -889,8 +908,15 @@ class Connecter:
 
     def _dial(self) -> tuple | None:
         """Resolve the address, make the OS socket and start its connect: (socket,
-        address, family, connect's errno), or None when there is no address or no socket.
-        Acts on nothing else (it may run in the caller's thread: see __init__)."""
+        address, family, connect's errno, whether it is up, the bytes of our greeting sent),
+        or None when there is no address or no socket. Acts on nothing else (it may run in
+        the caller's thread: see __init__).
+
+        A connection up at once (ipc; loopback tcp connects inside the call) gets our
+        signature at once, the first bytes of every ZMTP handshake: the peer reads it with
+        its accept, and its first answer carries its major version too, while this side's
+        I/O thread is still setting the connection up. (Not to a STREAM peer, which has no
+        ZMTP, nor to a SOCKS proxy, which speaks first.)"""
         self.attempts += 1
         try:
             if self.ep.transport == "ipc":
@@ -932,14 +958,24 @@ class Connecter:
                 err = s.connect_ex(sa)
         except OSError as e:
             err = e.errno or errno.EIO
-        return s, sa, family, err
+        up = err == 0 or (
+            err == errno.EINPROGRESS and family != _pysocket.AF_UNIX and _established(s)
+        )
+        sent = b""
+        if up and not self.socket.impl.raw and not self.socket.options.get(_c.SOCKS_PROXY):
+            signature = encode_signature(self.socket.routing_id_opt or b"")
+            try:
+                sent = signature[: _fdio.send(s.fileno(), signature)]
+            except OSError:
+                pass  # (the connection's first read meets the error)
+        return s, sa, family, err, up, sent
 
     def _dialed(self, dial: tuple | None) -> None:
         """Go on from a dial (I/O thread): up, in progress, or failed and retried."""
         if dial is None:
             self._retry()
             return
-        s, sa, family, err = dial
+        s, sa, family, err, up, sent = dial
         if err not in (0, errno.EINPROGRESS, errno.EAGAIN):
             fd = s.fileno()
             s.close()
@@ -949,10 +985,10 @@ class Connecter:
             self._retry()
             return
         self.peer = sa
-        if err == errno.EINPROGRESS and family != _pysocket.AF_UNIX and _established(s):
-            # (loopback tcp connects inside the call: no poller round for its EPOLLOUT)
-            emit(self.socket, _c.EVENT_CONNECT_DELAYED, err, self.url)
-            self._up(s)
+        if up:  # (ipc, and loopback tcp: no poller round for its EPOLLOUT)
+            if err:
+                emit(self.socket, _c.EVENT_CONNECT_DELAYED, err, self.url)
+            self._up(s, sent)
             return
         self.pending = s
         self.slot = self.io.new_slot(self)
@@ -1010,18 +1046,21 @@ class Connecter:
             return
         self._up(s)
 
-    def _up(self, s: Any) -> None:
-        """The OS connection is up: the SOCKS exchange first, or the ZMTP connection."""
+    def _up(self, s: Any, sent: bytes = b"") -> None:
+        """The OS connection is up: the SOCKS exchange first, or the ZMTP connection
+        (``sent``: what the dial sent of our greeting)."""
         proxy = self.socket.options.get(_c.SOCKS_PROXY) if self.ep.transport == "tcp" else None
         if proxy:
             self._socks_start(s)
             return
-        self._connected(s)
+        self._connected(s, sent)
 
-    def _connected(self, s: Any) -> None:
+    def _connected(self, s: Any, sent: bytes = b"") -> None:
         fd = s.fileno()
-        kind = RawConnection if self.socket.impl.raw else Connection  # (STREAM: raw)
-        self.conn = kind(self.io, self.socket, s, self, self.url, self.peer)
+        if self.socket.impl.raw:  # (STREAM: no ZMTP)
+            self.conn = RawConnection(self.io, self.socket, s, self, self.url, self.peer)
+        else:
+            self.conn = Connection(self.io, self.socket, s, self, self.url, self.peer, sent)
         emit(self.socket, _c.EVENT_CONNECTED, fd, self.url)
         self.conn.start()  # may die at once: on_dead clears self.conn and retries
 
