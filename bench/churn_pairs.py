@@ -13,7 +13,9 @@ per connection (its socket thread and its I/O thread). What it showed on the 2-c
 (2026-12-04, quiet, ``--cycles 2000 --rounds 3``): fastzmq<->fastzmq 1065/s, fastzmq
 client -> pyzmq server 1152/s, pyzmq client -> fastzmq server 1361/s, pyzmq<->pyzmq
 1596/s; client CPU per connection 638-702 us for a fastzmq client, 442-449 us for pyzmq's.
-Most of the gap is the connecting side's (its connecter, handshake and teardown).
+Most of the gap is the connecting side's (its connecter, handshake and teardown). On
+2026-12-05 (``--rounds 5``, after the handshake lost a round trip): 2309, 2078, 2032 and
+2195/s in that order, client CPU 370, 370, 376 and 356 us per connection.
 
 ``--threads`` also prints the client's CPU per thread and connection (from /proc; our I/O
 thread is the second "python"). A fastzmq client against pyzmq's server: socket thread user
