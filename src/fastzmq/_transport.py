@@ -243,8 +243,10 @@ class Connection(Engine):
         endpoint: str,
         peer: Any,
         sent: bytes = b"",
+        identity: bytes | None = None,
     ) -> None:
-        """``sent``: our signature, when the dial sent it already (``Connecter._dial``)."""
+        """``sent``: our signature, when the dial sent it already; ``identity``: the routing
+        id read at the dial (``Connecter._dial``), else the socket's now."""
         self.io = io
         self.socket = sock
         self.pysock = pysock
@@ -264,38 +266,33 @@ class Connection(Engine):
         mechanism, as_server = _security.mechanism_for(sock, self.peer_address)
         self.mechanism = mechanism
         self.as_server = as_server
+        # (as libzmq, a connection keeps the routing id its connect saw: one set later
+        # applies from the next dial, and the signature sent matches this handshake's)
+        self.identity = (sock.routing_id_opt or b"") if identity is None else identity
         self.presend = len(sent)
         if self.io.stager and is_plain_null(mechanism):
             # NULL to a ZMTP 3 peer: the engine's stager runs the greeting and READY in C,
             # and the hand-over builds a Handshake only if the peer's bytes need one
             self.hs = None
             self.script = null_script_for(
-                SOCKET_TYPE_NAMES[sock.socket_type], sock.routing_id_opt or b"", as_server
+                SOCKET_TYPE_NAMES[sock.socket_type], self.identity, as_server
             )
-            self.garbled = not self.script.startswith(sent)
         else:
             self.hs = self._new_handshake()
-            out = self.hs.data_to_send()
-            self.hs_out = out[self.presend :]
+            self.hs_out = self.hs.data_to_send()[self.presend :]
             self.script = None
-            self.garbled = not out.startswith(sent)
-        # (garbled: the signature sent is not this handshake's, as the routing id changed
-        # between the dial and now; start() drops the connection and the connecter redials)
 
     def _new_handshake(self) -> Handshake:
         sock = self.socket
         return Handshake(
             socket_type=SOCKET_TYPE_NAMES[sock.socket_type],
-            identity=sock.routing_id_opt or b"",
+            identity=self.identity,
             mechanism=self.mechanism,
             as_server=self.as_server,
         )
 
     def start(self) -> None:
         """Register and begin the handshake (after the owner has recorded us)."""
-        if self.garbled:
-            self.die(errno.ECONNABORTED)
-            return
         io = self.io
         self.slot = io.new_slot(self)
         try:
@@ -916,7 +913,8 @@ class Connecter:
         signature at once, the first bytes of every ZMTP handshake: the peer reads it with
         its accept, and its first answer carries its major version too, while this side's
         I/O thread is still setting the connection up. (Not to a STREAM peer, which has no
-        ZMTP, nor to a SOCKS proxy, which speaks first.)"""
+        ZMTP, nor to a SOCKS proxy, which speaks first.) The routing id is read here, and
+        the connection's handshake uses the same (the signature encodes its length)."""
         self.attempts += 1
         try:
             if self.ep.transport == "ipc":
@@ -962,20 +960,21 @@ class Connecter:
             err == errno.EINPROGRESS and family != _pysocket.AF_UNIX and _established(s)
         )
         sent = b""
+        identity = self.socket.routing_id_opt or b""
         if up and not self.socket.impl.raw and not self.socket.options.get(_c.SOCKS_PROXY):
-            signature = encode_signature(self.socket.routing_id_opt or b"")
+            signature = encode_signature(identity)
             try:
                 sent = signature[: _fdio.send(s.fileno(), signature)]
             except OSError:
                 pass  # (the connection's first read meets the error)
-        return s, sa, family, err, up, sent
+        return s, sa, family, err, up, sent, identity
 
     def _dialed(self, dial: tuple | None) -> None:
         """Go on from a dial (I/O thread): up, in progress, or failed and retried."""
         if dial is None:
             self._retry()
             return
-        s, sa, family, err, up, sent = dial
+        s, sa, family, err, up, sent, identity = dial
         if err not in (0, errno.EINPROGRESS, errno.EAGAIN):
             fd = s.fileno()
             s.close()
@@ -988,7 +987,7 @@ class Connecter:
         if up:  # (ipc, and loopback tcp: no poller round for its EPOLLOUT)
             if err:
                 emit(self.socket, _c.EVENT_CONNECT_DELAYED, err, self.url)
-            self._up(s, sent)
+            self._up(s, sent, identity)
             return
         self.pending = s
         self.slot = self.io.new_slot(self)
@@ -1046,21 +1045,22 @@ class Connecter:
             return
         self._up(s)
 
-    def _up(self, s: Any, sent: bytes = b"") -> None:
+    def _up(self, s: Any, sent: bytes = b"", identity: bytes | None = None) -> None:
         """The OS connection is up: the SOCKS exchange first, or the ZMTP connection
-        (``sent``: what the dial sent of our greeting)."""
+        (``sent``: what the dial sent of our greeting; ``identity``: the routing id then)."""
         proxy = self.socket.options.get(_c.SOCKS_PROXY) if self.ep.transport == "tcp" else None
         if proxy:
             self._socks_start(s)
             return
-        self._connected(s, sent)
+        self._connected(s, sent, identity)
 
-    def _connected(self, s: Any, sent: bytes = b"") -> None:
+    def _connected(self, s: Any, sent: bytes = b"", identity: bytes | None = None) -> None:
         fd = s.fileno()
         if self.socket.impl.raw:  # (STREAM: no ZMTP)
             self.conn = RawConnection(self.io, self.socket, s, self, self.url, self.peer)
         else:
-            self.conn = Connection(self.io, self.socket, s, self, self.url, self.peer, sent)
+            peer = self.peer
+            self.conn = Connection(self.io, self.socket, s, self, self.url, peer, sent, identity)
         emit(self.socket, _c.EVENT_CONNECTED, fd, self.url)
         self.conn.start()  # may die at once: on_dead clears self.conn and retries
 
