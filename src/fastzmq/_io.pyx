@@ -1728,6 +1728,19 @@ cdef class Engine:
 
 
 # ====================================================================== IOThread
+_transport_mod = None
+
+
+cdef object _transport():
+    """fastzmq._transport (it imports this module: so at first use, then kept; an import
+    in a function costs microseconds on every connect)."""
+    global _transport_mod
+    if _transport_mod is None:
+        from fastzmq import _transport as mod
+        _transport_mod = mod
+    return _transport_mod
+
+
 cdef class IOThread:
     """A background thread running the epoll loop (see the module docstring)."""
 
@@ -2075,17 +2088,13 @@ cdef class IOThread:
 
     # ---------------------------------------------------------------- API for sockets
     def bind(self, sock, ep):
-        from fastzmq._transport import Listener
-
-        listener = Listener(self, sock, ep)  # binds in the caller's thread: errors raise here
+        listener = _transport().Listener(self, sock, ep)  # binds in the caller's thread: errors raise here
         self.call(listener.start)
         self.by_socket.setdefault(sock, []).append(listener)
         return listener.resolved
 
     def connect(self, sock, ep):
-        from fastzmq._transport import Connecter
-
-        connecter = Connecter(self, sock, ep)
+        connecter = _transport().Connecter(self, sock, ep)
         self.by_socket.setdefault(sock, []).append(connecter)
         self.call(connecter.start)
 

@@ -335,13 +335,13 @@ class Context(Generic[ST]):
     # ------------------------------------------------------------------ I/O threads
     def _io_thread(self):
         """The I/O thread for a new connection or listener (started on first use)."""
-        from fastzmq._io import IOThread
-
         u = self._u
         with u.lock:
             if u.terminated:
                 raise ZMQError(_c.ETERM, "Context was terminated")
             if not u.io:
+                from fastzmq._io import IOThread  # (here: once per context, not per call)
+
                 prefix = u.options[_c.THREAD_NAME_PREFIX]
                 ios: list = []
                 try:

@@ -20,12 +20,27 @@ import time
 import weakref
 from typing import Any, Generic, TypeVar
 
-from fastzmq import _endpoint, _fastcall, _monitor, _options
+from fastzmq import _endpoint, _fastcall, _inproc, _monitor, _options
 from fastzmq import constants as _c
 from fastzmq import message as _message
 from fastzmq._socket import SOCKET_TYPE_NAMES, SocketCore
 from fastzmq.error import ZMQBindError, ZMQError
 from fastzmq.message import _FINISHED_TRACKER, Frame, MessageTracker
+
+_security_mod: Any = None
+
+
+def _security_module() -> Any:
+    """fastzmq._security, imported at first use rather than at import (it loads the ZMTP
+    mechanisms), then kept here: an import statement in a function costs about 2.5 us a
+    call, and setsockopt/getsockopt/close run on every connection's path."""
+    global _security_mod
+    if _security_mod is None:
+        from fastzmq import _security
+
+        _security_mod = _security
+    return _security_mod
+
 
 # SocketCore attributes that are options held in C fields: option -> attribute
 _CORE_INT = {
@@ -232,12 +247,9 @@ class Socket(SocketCore, Generic[T]):
         self._check_alive()
         option = int(option)
         value = _options.check_set(option, self.socket_type, value)
-        # here, not at import: it loads the ZMTP mechanisms (and in this form, without the
-        # Python-level _handle_fromlist call of "from fastzmq import ...")
-        import fastzmq._security as _security
-
-        if option in _security.OPTIONS:  # security options (owner: _security.py)
-            _security.set_option(self, option, value)
+        security = _security_module()
+        if option in security.OPTIONS:  # security options (owner: _security.py)
+            security.set_option(self, option, value)
             return
         self._apply_option(option, value)
 
@@ -298,10 +310,9 @@ class Socket(SocketCore, Generic[T]):
             return self._last_endpoint
         if option == _c.ROUTING_ID:
             return self.routing_id_opt or b""
-        from fastzmq import _security  # here, not at import: it loads the ZMTP mechanisms
-
-        if option in _security.OPTIONS:  # security options (owner: _security.py)
-            return _security.get_option(self, option)
+        security = _security_module()
+        if option in security.OPTIONS:  # security options (owner: _security.py)
+            return security.get_option(self, option)
         attr = _CORE_INT.get(option)
         if attr is not None and option not in self.options:
             return int(_CORE_FIELDS[attr].__get__(self, Socket))
@@ -471,8 +482,6 @@ class Socket(SocketCore, Generic[T]):
         except ZMQError as e:
             raise _with_addr(e, addr) from None
         if ep.transport == "inproc":
-            from fastzmq import _inproc
-
             _inproc.bind(self, ep)
             resolved = ep.url
         else:
@@ -499,8 +508,6 @@ class Socket(SocketCore, Generic[T]):
         except ZMQError as e:
             raise _with_addr(e, addr) from None
         if ep.transport == "inproc":
-            from fastzmq import _inproc
-
             _inproc.connect(self, ep)
         elif ep.transport in _endpoint.MULTICAST:
             from fastzmq import _pgm_transport
@@ -674,8 +681,6 @@ class Socket(SocketCore, Generic[T]):
             linger = self.linger
             if self.context is not None and _c.LINGER in getattr(self.context, "sockopts", {}):
                 linger = self.context.sockopts[_c.LINGER] if self.linger == -1 else linger
-        import fastzmq._inproc as _inproc  # (no _handle_fromlist call: see setsockopt)
-
         _inproc.close_socket(self)
         if self.context is not None:
             for io in list(self.context._io):
