@@ -8,6 +8,7 @@ its connect()."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -49,11 +50,25 @@ def signature_now(raw: socket.socket) -> bytes:
         raw.settimeout(TIMEOUT)
 
 
-def stall(sock) -> threading.Event:
-    """Keep sock's I/O thread busy until the returned event is set (bounded)."""
+def fz_socket(ctx, kind=zmq.DEALER, **options):
+    """A fastzmq socket (a DEALER unless kind says), linger 0, bounded recv."""
+    s = ctx.socket(kind)
+    s.linger = 0
+    s.rcvtimeo = int(TIMEOUT * 1000)
+    for name, value in options.items():
+        setattr(s, name, value)
+    return s
+
+
+@contextlib.contextmanager
+def io_stalled(sock):
+    """sock's I/O thread is kept busy inside the block (at most TIMEOUT)."""
     gate = threading.Event()
     sock._io_thread().call(gate.wait, TIMEOUT)
-    return gate
+    try:
+        yield
+    finally:
+        gate.set()
 
 
 def peer_handshake(raw: socket.socket) -> dict:
@@ -73,18 +88,13 @@ def peer_handshake(raw: socket.socket) -> dict:
 
 @pytest.mark.parametrize("stager", [True, False], ids=["stager", "handshake"])
 def test_signature_leaves_with_the_dial(ctx, listener, stager):
-    s = ctx.socket(zmq.DEALER)
-    s.linger = 0
-    s.rcvtimeo = int(TIMEOUT * 1000)
+    s = fz_socket(ctx)
     s._io_thread().stager = stager
-    gate = stall(s)
-    try:
+    with io_stalled(s):
         s.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}")
         raw = accept(listener)
         # the I/O thread is still stalled: these bytes came from connect() itself
         assert signature_now(raw) == encode_signature(b"")
-    finally:
-        gate.set()
     try:
         meta = peer_handshake(raw)
         assert meta["Socket-Type"] == b"DEALER"
@@ -98,18 +108,12 @@ def test_signature_leaves_with_the_dial(ctx, listener, stager):
 
 
 def test_a_routing_id_set_after_connect_applies_from_the_next_connection(ctx, listener):
-    s = ctx.socket(zmq.DEALER)
-    s.linger = 0
-    s.reconnect_ivl = 10
-    s.rcvtimeo = int(TIMEOUT * 1000)
-    gate = stall(s)
-    try:
+    s = fz_socket(ctx, reconnect_ivl=10)
+    with io_stalled(s):
         s.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}")
         first = accept(listener)
         assert signature_now(first) == encode_signature(b"")
         s.routing_id = b"abc"  # after connect(), before the I/O thread set the connection up
-    finally:
-        gate.set()
     second = None
     try:
         # the connection goes on with the routing id its dial saw: not dropped, not garbled
@@ -134,16 +138,13 @@ def test_ipc_connect_sends_its_signature_too(ctx, tmp_path):
     lsn.bind(path)
     lsn.listen(1)
     lsn.settimeout(TIMEOUT)
-    s = ctx.socket(zmq.DEALER)
-    s.linger = 0
-    s.rcvtimeo = int(TIMEOUT * 1000)
-    gate = stall(s)
+    s = fz_socket(ctx)
     try:
-        s.connect(f"ipc://{path}")
-        raw = accept(lsn)
-        assert signature_now(raw) == encode_signature(b"")
+        with io_stalled(s):
+            s.connect(f"ipc://{path}")
+            raw = accept(lsn)
+            assert signature_now(raw) == encode_signature(b"")
     finally:
-        gate.set()
         lsn.close()
     try:
         peer_handshake(raw)
@@ -155,15 +156,10 @@ def test_ipc_connect_sends_its_signature_too(ctx, tmp_path):
 
 
 def test_no_signature_to_a_stream_peer(ctx, listener):
-    s = ctx.socket(zmq.STREAM)
-    s.linger = 0
-    s.rcvtimeo = int(TIMEOUT * 1000)
-    gate = stall(s)
-    try:
+    s = fz_socket(ctx, zmq.STREAM)
+    with io_stalled(s):
         s.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}")
         raw = accept(listener)
-    finally:
-        gate.set()
     try:
         raw.settimeout(0.2)
         with pytest.raises(socket.timeout):

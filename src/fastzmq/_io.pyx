@@ -2088,7 +2088,8 @@ cdef class IOThread:
 
     # ---------------------------------------------------------------- API for sockets
     def bind(self, sock, ep):
-        listener = _transport().Listener(self, sock, ep)  # binds in the caller's thread: errors raise here
+        # (binds in the caller's thread: errors raise here)
+        listener = _transport().Listener(self, sock, ep)
         self.call(listener.start)
         self.by_socket.setdefault(sock, []).append(listener)
         return listener.resolved

@@ -1056,11 +1056,11 @@ class Connecter:
 
     def _connected(self, s: Any, sent: bytes = b"", identity: bytes | None = None) -> None:
         fd = s.fileno()
-        if self.socket.impl.raw:  # (STREAM: no ZMTP)
-            self.conn = RawConnection(self.io, self.socket, s, self, self.url, self.peer)
+        sock = self.socket
+        if sock.impl.raw:  # (STREAM: no ZMTP)
+            self.conn = RawConnection(self.io, sock, s, self, self.url, self.peer)
         else:
-            peer = self.peer
-            self.conn = Connection(self.io, self.socket, s, self, self.url, peer, sent, identity)
+            self.conn = Connection(self.io, sock, s, self, self.url, self.peer, sent, identity)
         emit(self.socket, _c.EVENT_CONNECTED, fd, self.url)
         self.conn.start()  # may die at once: on_dead clears self.conn and retries
 
