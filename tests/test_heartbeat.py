@@ -633,3 +633,35 @@ def test_heartbeats_under_curve_with_a_libzmq_peer(ctx):
         z.close()
     finally:
         zctx.destroy(linger=0)
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_commands_wait_for_the_end_of_a_body_sent_by_reference(ctx, tmpdir_ipc, transport):
+    """A big body goes to the kernel by reference, in pieces when the socket's buffer is
+    small (ipc). Its message ends at the same ring position as its header, so a PING or
+    PONG due then must wait for the body's last byte, not go right after its header (the
+    libzmq peer would read the command inside the body, and the stream after it as junk)."""
+    push = fsock(ctx, "PUSH", heartbeat_ivl=1, heartbeat_timeout=2000)
+    zctx = zmq.Context()
+    try:
+        pull = zctx.socket(zmq.PULL)
+        pull.linger = 0
+        pull.rcvtimeo = T_MS
+        pull.heartbeat_ivl = 1  # its PINGs: our PONGs are due often too
+        pull.heartbeat_timeout = 2000
+        if transport == "tcp":
+            port = pull.bind_to_random_port("tcp://127.0.0.1")
+            push.connect(f"tcp://127.0.0.1:{port}")
+        else:
+            pull.bind(f"ipc://{tmpdir_ipc}/big")
+            push.connect(f"ipc://{tmpdir_ipc}/big")
+        bodies = [bytes([i]) * (2 << 20) for i in range(12)]
+        for body in bodies:
+            push.send_multipart([b"head", body], copy=False)
+            time.sleep(0.002)  # heartbeat timers fire between and during the sends
+        got = [pull.recv_multipart() for _ in bodies]
+        assert [m[0] for m in got] == [b"head"] * len(bodies)
+        assert [m[1] == b for m, b in zip(got, bodies)] == [True] * len(bodies)
+        pull.close()
+    finally:
+        zctx.destroy(linger=0)

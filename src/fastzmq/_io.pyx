@@ -237,6 +237,7 @@ cdef enum:
     ERR_EOF = -100
 
 cdef size_t MAX_SEND_BYTES = 4 * 1024 * 1024
+cdef size_t LIMIT_BODY_ONLY = <size_t>-1  # _ctl_step: only a body by reference may go now
 cdef size_t BIG_FIRST_BYTES = 32 * 1024 * 1024  # a huge body's first allocation (then x2)
 cdef size_t CURVE_BATCH_BYTES = 256 * 1024  # sealed bytes staged per send (stays in cache)
 cdef enum:
@@ -583,6 +584,8 @@ cdef class Engine:
                     return rc
                 if limit == 0:
                     continue  # command bytes moved (or blocked): look again
+                if limit == LIMIT_BODY_ONLY:
+                    limit = 0  # _gather: no ring bytes, the body at the read position
             cnt = self._gather(iov, isref, limit)
             if cnt == 0:
                 return 0
@@ -932,7 +935,8 @@ cdef class Engine:
     cdef int _ctl_step(self, size_t* limit) noexcept nogil:
         """Move command bytes, or bound *limit so ring data stops at their boundary.
 
-        *limit is set to 0 when this step did the work (bytes sent, or queued).
+        *limit is set to 0 when this step did the work (bytes sent, or queued), and to
+        LIMIT_BODY_ONLY when only the rest of a body sent by reference may go before them.
         """
         cdef ssize_t n
         cdef uint64_t done
@@ -949,7 +953,11 @@ cdef class Engine:
                 self.ctl_off = self.ctl_len = 0
             return 0
         done = self.out.consumed_bytes()
-        if done >= self.ctl_at:
+        if done >= self.ctl_at and not scan_at_boundary(&self.out_scan):
+            # the message ends with a body sent by reference (it has no ring bytes, so its
+            # end and its header's end are one ring position): the rest of it goes first
+            limit[0] = LIMIT_BODY_ONLY
+        elif done >= self.ctl_at:
             self._build_ctl()
             limit[0] = 0
         elif self.ctl_at - done < limit[0]:
