@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import select
@@ -248,3 +249,21 @@ def recv_all(sock: Any, timeout_ms: int = 200) -> list:
     while sock.poll(timeout_ms, zmq.POLLIN):
         out.append(sock.recv_multipart())
     return out
+
+
+@contextlib.contextmanager
+def io_stalled(sock: Any, bound: float = 3.0):
+    """sock's I/O thread is kept busy inside the block (at most ``bound`` seconds), from
+    the moment the block starts: what moves meanwhile was moved by another thread."""
+    started, gate = threading.Event(), threading.Event()
+
+    def stall() -> None:
+        started.set()
+        gate.wait(bound)
+
+    sock._io_thread().call(stall)
+    assert started.wait(bound), "the I/O thread did not run the stall"
+    try:
+        yield
+    finally:
+        gate.set()

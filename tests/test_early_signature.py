@@ -8,14 +8,12 @@ its connect()."""
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import threading
 
 import pytest
 
 import fastzmq as zmq
-from conftest import recv_exactly
+from conftest import io_stalled, recv_exactly
 from fastzmq._frame import Decoder, encode_command
 from fastzmq.zmtp.commands import READY, decode_metadata, encode_metadata
 from fastzmq.zmtp.handshake import encode_greeting, encode_signature
@@ -58,17 +56,6 @@ def fz_socket(ctx, kind=zmq.DEALER, **options):
     for name, value in options.items():
         setattr(s, name, value)
     return s
-
-
-@contextlib.contextmanager
-def io_stalled(sock):
-    """sock's I/O thread is kept busy inside the block (at most TIMEOUT)."""
-    gate = threading.Event()
-    sock._io_thread().call(gate.wait, TIMEOUT)
-    try:
-        yield
-    finally:
-        gate.set()
 
 
 def peer_handshake(raw: socket.socket) -> dict:

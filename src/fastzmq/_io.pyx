@@ -84,6 +84,34 @@ must be the start of what the ``Handshake`` produced (checked; else the connecti
 and the rest of that is sent as usual. One slow-path round per side instead of three, and
 the protocol's rules stay in the handshake module.
 
+Direct sends and reads (REQ and REP on tcp/ipc, plain or PLAIN/NULL, edge-triggered
+poller; ``fastzmq.tuning.set_direct``). A request/reply round trip otherwise passes
+through four threads per direction pair: the socket's thread, its I/O thread, the peer's
+I/O thread, the peer socket's thread. On a 2-CPU machine the scheduler often keeps both
+socket threads on one CPU and both I/O threads on the other, and every hop is a wake-up
+(``bench/reqrep_harness.py``). Such a socket has one message in flight per peer, so there
+is no backlog to batch, and its own thread can do the engine's I/O:
+* send: ``Ring.publish`` finds the engine's waiter asleep (the engine wants data and the
+  I/O thread is not pumping it) and calls ``_direct_send``, which flushes the outbound
+  ring with the engine's own ``_flush_out`` in the socket's thread. Only what it could
+  not finish (a full socket buffer, a PING or PONG due) wakes the I/O thread.
+* read: a blocked recv on the socket's one connection spins watching the OS socket too
+  (``SocketCore._spin_direct``); when it turns readable, ``_direct_in`` runs the engine's
+  whole pump there (read, strip and answer PINGs, publish to the inbound ring). An error
+  or a timer to start (``hb_req``) signals the engine, so the I/O thread's slow path
+  ends the connection or arms the timer as usual; past the spin budget the socket
+  sleeps on its waiter and the I/O thread delivers, as for any socket.
+Who may touch the engine's pump state: ``xo``, a lock word. The I/O thread takes it for
+every pump (``_xo_lock``, which spins: the other holder is quick and never waits for
+anything) and a socket's thread only tries it (a failure means the I/O thread is
+pumping; it is woken as usual). Both direct paths run in a socket's thread holding the
+GIL, so none of the I/O thread's slow paths (which hold the GIL: the timers, death,
+``detach_rings``, ``set_closing``) runs meanwhile; those clear the ring's ``direct_fn``
+first, so a socket's thread never reaches an engine that is going or gone, nor an OS
+socket closed or reused. The engine keeps its edge-triggered readiness honest: the
+socket's thread reads until EAGAIN like the I/O thread would, and the I/O thread's
+event for the same bytes then finds nothing to read.
+
 epoll is edge-triggered: ``in_ready``/``out_blocked`` remember readiness across
 pumps, and both directions go on until EAGAIN (a short read is not proof of an
 empty kernel buffer: AF_UNIX streams return less than is queued). On the
@@ -124,8 +152,11 @@ from fastzmq._ring cimport BIG_FRAME_MIN, RefRing, Ring, ref_rec
 from fastzmq._waiter cimport (
     WakeGroup,
     Waiter,
+    fz_cas_acq_rel_int,
+    fz_cpu_relax,
     fz_exchange_acq_rel_int,
     fz_load_relaxed_int,
+    fz_store_seq_cst_int,
     fz_load_relaxed_ptr,
     fz_store_release_ptr,
     wake_group_take,
@@ -197,6 +228,9 @@ cdef extern from "sys/socket.h" nogil:
     enum:
         MSG_NOSIGNAL
         MSG_DONTWAIT
+
+cdef extern from "sched.h" nogil:
+    int sched_yield()
 
 cdef extern from "unistd.h" nogil:
     int close(int fd)
@@ -369,6 +403,9 @@ cdef class Engine:
     cdef uint64_t big_pos           # inbound-ring position just after its header
     cdef ref_rec* bigv              # finished bodies of the message being received (ours)
     cdef int nbig, capbig
+    # who owns the pump state: 1 while the I/O thread pumps us, or a socket's thread sends
+    # or reads for us (_direct_send, _direct_in: "Direct sends and reads" above)
+    cdef int xo
 
     def __cinit__(self):
         self.state = ST_HANDSHAKE
@@ -396,6 +433,13 @@ cdef class Engine:
 
     cdef int pump(self) noexcept nogil:
         """Move bytes both ways until nothing more can move; 0, or why it must die."""
+        cdef int rc
+        _xo_lock(&self.xo)
+        rc = self._pump_held()
+        fz_store_seq_cst_int(&self.xo, 0)
+        return rc
+
+    cdef int _pump_held(self) noexcept nogil:
         cdef uint64_t reads = self.rx_reads
         cdef int rc = self._pump()
         if self.rx_reads != reads:
@@ -1117,6 +1161,13 @@ cdef class Engine:
         # request/reply: each message handed in is soon followed by one going out (REQ/REP
         # strictly; CLIENT/SERVER (13/12) by their usual use: the spin ends at other events)
         self.expects_reply = stype == SOCK_REQ or stype == SOCK_REP or stype == 12 or stype == 13
+        if (_direct_on and (stype == SOCK_REQ or stype == SOCK_REP) and self.curve is None
+                and self.xmit == NULL and self.rcv == NULL and self.poller == NULL):
+            self.expects_reply = False  # the socket's thread sends: nothing to wait for here
+            self.out.direct_ctx = <void*>self
+            self.out.direct_fn = _direct_send
+            self.out.direct_in = _direct_in
+            self.out.direct_fd = self.fd
         self.state = ST_ACTIVE
         if self.slot >= 0:
             self._bind_wake()
@@ -1517,6 +1568,7 @@ cdef class Engine:
         self.poller = NULL  # our fd leaves the poller (and its number may be reused)
         if self.out is None:
             return
+        self.out.direct_fn = NULL  # (the GIL: no socket thread is in _direct_send)
         if self.wn != NULL:
             waiter_disarm(self.wn)
         self._skip_partial_out()
@@ -1730,6 +1782,8 @@ cdef class Engine:
 
     def set_closing(self):
         self.closing = True
+        if self.out is not None:
+            self.out.direct_fn = NULL
 
     def out_pending(self):
         return self.out is not None and self._out_ready()
@@ -2157,6 +2211,7 @@ cdef bint _fast_event(PyObject* obj, int kind, uint32_t mask) noexcept nogil:
         if (<Engine>obj).state == ST_HANDSHAKE and (<Engine>obj).hsc and kind == KIND_ENGINE:
             return (<Engine>obj)._hsc_run()  # False: the slow path takes the handshake over
         return False
+    _xo_lock(&(<Engine>obj).xo)  # (the readiness flags are pump state too)
     if kind != KIND_WAKE:
         # A hang-up is read like input: what the peer sent before closing is still in
         # the kernel, and recv() returning 0 (after it) is what ends the connection. An
@@ -2166,11 +2221,71 @@ cdef bint _fast_event(PyObject* obj, int kind, uint32_t mask) noexcept nogil:
             (<Engine>obj).in_ready = True
         if mask & EPOLLOUT and not (<Engine>obj).out_dead:
             (<Engine>obj).out_blocked = False
-    rc = (<Engine>obj).pump()
+    rc = (<Engine>obj)._pump_held()
+    fz_store_seq_cst_int(&(<Engine>obj).xo, 0)
     if rc != 0:
         (<Engine>obj).error = rc
         return False
     return not (<Engine>obj).hb_req  # a TTL watch to start: the slow path does it
+
+
+cdef inline void _xo_lock(int* xo) noexcept nogil:
+    """Own an engine's pump state; a socket's thread holds it for one send or read."""
+    cdef unsigned int i = 0
+    while not fz_cas_acq_rel_int(xo, 0, 1):
+        fz_cpu_relax()
+        i += 1
+        if (i & 63) == 0:
+            sched_yield()  # that thread may be on this CPU
+
+
+cdef bint _direct_send(void* ctx) noexcept nogil:
+    """Ring.publish's direct take, in a socket's thread holding the GIL (so no slow path of
+    the I/O thread runs meanwhile), the engine's waiter asleep: send what the socket just
+    published ourselves, unless the I/O thread pumps the engine now. True if nothing is
+    left for the I/O thread to do (then nobody is woken)."""
+    cdef bint done = False
+    if not fz_cas_acq_rel_int(&(<Engine>ctx).xo, 0, 1):
+        return False  # the I/O thread pumps it: its next look sees the bytes (we wake it)
+    if ((<Engine>ctx).state == ST_ACTIVE and not (<Engine>ctx).out_blocked
+            and not (<Engine>ctx).closing and not (<Engine>ctx).ctl_due
+            and (<Engine>ctx).ctl_off >= (<Engine>ctx).ctl_len):
+        done = ((<Engine>ctx)._flush_out() == 0 and not (<Engine>ctx).out_blocked
+                and not (<Engine>ctx)._out_ready() and not (<Engine>ctx).ctl_due)
+    fz_store_seq_cst_int(&(<Engine>ctx).xo, 0)
+    return done
+
+
+cdef int _direct_in(void* ctx) noexcept nogil:
+    """The socket's thread, holding the GIL, blocked in a read on this one connection,
+    the OS socket readable: pump it here (unless the I/O thread is doing so). -1 when the
+    I/O thread must take over (an error, a timer to start); the engine is signalled."""
+    cdef int rc = 0
+    if not fz_cas_acq_rel_int(&(<Engine>ctx).xo, 0, 1):
+        return 0
+    if ((<Engine>ctx).state == ST_ACTIVE and not (<Engine>ctx).closing
+            and (<Engine>ctx).poller == NULL):
+        (<Engine>ctx).in_ready = True
+        rc = (<Engine>ctx)._pump_held()
+        if rc != 0 or (<Engine>ctx).hb_req:
+            rc = -1
+    fz_store_seq_cst_int(&(<Engine>ctx).xo, 0)
+    if rc != 0 and (<Engine>ctx).wn != NULL:
+        waiter_signal((<Engine>ctx).wn)
+    return rc
+
+
+cdef bint _direct_on = True
+
+
+def set_direct(bint on):
+    """Direct I/O for REQ/REP connections activated from now on (fastzmq.tuning)."""
+    global _direct_on
+    _direct_on = on
+
+
+def get_direct():
+    return _direct_on
 
 
 cdef inline double _now() noexcept nogil:

@@ -10,6 +10,12 @@ from libc.stdint cimport uint64_t
 
 from fastzmq._waiter cimport waiter_t
 
+# A consumer's offer to take published bytes at once, in the producer's thread (see
+# Ring.publish): called when the reader is asleep; True if nothing is left to wake it for.
+ctypedef bint (*direct_fn_t)(void* ctx) noexcept nogil
+# Its input twin, for the socket's thread blocked in a read: 0, or -1 when it must stop.
+ctypedef int (*direct_in_t)(void* ctx) noexcept nogil
+
 
 cdef struct chunk_t:
     chunk_t* next       # written by the producer before any byte beyond this chunk is published
@@ -26,6 +32,10 @@ cdef class Ring:
     cdef object _reader_ref     # keeps the Waiter objects behind reader/writer alive
     cdef object _writer_ref
     cdef bint closed
+    cdef direct_fn_t direct_fn  # NULL, or the consumer's direct take (set/cleared with the GIL)
+    cdef void* direct_ctx
+    cdef direct_in_t direct_in
+    cdef int direct_fd          # the connection's OS socket (while direct_fn is set)
     cdef char _pad0[64]
     # ---- producer-private ----
     cdef chunk_t* wchunk        # chunk holding the write cursor
@@ -81,6 +91,7 @@ cdef class Ring:
     # Like publish, but only up to absolute position pos (<= the committed position): the
     # I/O thread publishes whole messages and keeps a partial one committed but invisible.
     cdef void publish_to(self, uint64_t pos, size_t nmsgs) noexcept nogil
+    cdef bint _taken_direct(self) noexcept nogil
     # Forget every committed byte that is not published (a connection died mid-message).
     cdef void rollback(self) noexcept nogil
 

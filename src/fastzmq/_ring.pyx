@@ -96,7 +96,9 @@ from posix.uio cimport iovec
 from fastzmq._waiter cimport (
     Waiter,
     fz_exchange_acq_rel_ptr,
+    fz_fence_seq_cst,
     fz_load_acquire_ptr,
+    fz_load_relaxed_int,
     fz_load_acquire_u64,
     fz_load_relaxed_u64,
     fz_store_release_u64,
@@ -349,7 +351,16 @@ cdef class Ring:
         self.pbase = self.wbase
         fz_store_release_u64(&self.published_pos, self.wpos)
         if self.reader != NULL:
+            if self.direct_fn != NULL and self._taken_direct():
+                return
             waiter_wake_if_asleep(self.reader)
+
+    cdef bint _taken_direct(self) noexcept nogil:
+        """The reader is asleep and its direct take left nothing to wake it for."""
+        fz_fence_seq_cst()
+        if fz_load_relaxed_int(&self.reader.asleep) != 1:
+            return False
+        return self.direct_fn(self.direct_ctx)
 
     cdef int put_word(self, void* w) noexcept nogil:
         cdef size_t avail
@@ -386,6 +397,8 @@ cdef class Ring:
         self.wpub = pos
         fz_store_release_u64(&self.published_pos, pos)
         if self.reader != NULL:
+            if self.direct_fn != NULL and self._taken_direct():
+                return
             waiter_wake_if_asleep(self.reader)
 
     cdef void rollback(self) noexcept nogil:

@@ -90,7 +90,8 @@ cdef class SocketCore:
     cdef Pipe _lb_pick(self)
     cdef Pipe _fq_pick(self)
     cdef int _wait(self, bint for_write, int timeout_ms, double deadline) except -1
-    cdef bint _spin(self, int remaining_ms)
+    cdef bint _spin(self, int remaining_ms, bint for_write=*)
+    cdef bint _spin_direct(self, Pipe p, long long spin_ns)
     cdef object _send(self, object data, int flags, bint track)
     cdef object _recv_frame(self, int flags)
     cdef list _recv_msg(self, int flags)

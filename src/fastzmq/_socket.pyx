@@ -45,6 +45,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from fastzmq._frame cimport FRAME_COMMAND, FRAME_MORE
 from fastzmq._pipe cimport PIPE_INPROC, Pipe
 from fastzmq._waiter cimport (
+    fz_load_relaxed_int,
     waiter_t,
     Waiter,
     waiter_arm,
@@ -61,6 +62,15 @@ from fastzmq.error import Again, ContextTerminated, ZMQError
 from fastzmq.message import Frame
 
 from fastzmq._pipe import _InprocCommand
+
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
+
+
+cdef inline long long _mono_ns() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec
+
 
 cdef enum:
     DONTWAIT = 1
@@ -428,7 +438,8 @@ cdef class SocketCore:
             remaining = <int>((deadline - time.monotonic()) * 1000.0 + 0.999)
             if remaining <= 0:
                 raise Again()
-        cdef bint woke = remaining != 0 and waiter_spin_budget() > 0 and self._spin(remaining)
+        cdef bint woke = (remaining != 0 and waiter_spin_budget() > 0
+                          and self._spin(remaining, for_write))
         if not woke:
             self.sig.wait_c(remaining)
         waiter_disarm(&self.ww)
@@ -445,7 +456,7 @@ cdef class SocketCore:
             return 1
         return 0
 
-    cdef bint _spin(self, int remaining_ms):
+    cdef bint _spin(self, int remaining_ms, bint for_write=False):
         """waiter_spin on both waiters; with one inproc peer, gated on its read waiter."""
         cdef long long spin_ns = waiter_spin_budget()
         cdef waiter_t* gate = NULL
@@ -462,8 +473,39 @@ cdef class SocketCore:
             p = self.pipes[0]
             if p.kind == PIPE_INPROC:
                 gate = p.out.reader
+            elif p.out.direct_in != NULL and p.out.direct_fn != NULL and not for_write:
+                return self._spin_direct(p, spin_ns)
         with nogil:
             return waiter_spin(&self.sig.w, &self.ww, gate, spin_ns, _gate_ns, -1)
+
+    cdef bint _spin_direct(self, Pipe p, long long spin_ns):
+        """_spin for a read on one connection whose engine lets us pump it: spin watching
+        its OS socket too, and when that turns readable, read it here (Ring.direct_in)
+        instead of waiting for the I/O thread to wake and hand the message over."""
+        cdef long long deadline = _mono_ns() + spin_ns
+        cdef long long left
+        cdef int fd
+        cdef bint woke
+        while True:
+            left = deadline - _mono_ns()
+            if left <= 0 or p.out.direct_fn == NULL:
+                return False
+            fd = p.out.direct_fd
+            with nogil:
+                woke = waiter_spin(&self.sig.w, &self.ww, NULL, left, 0, fd)
+            if woke:
+                return True
+            if fz_load_relaxed_int(&self.sig.w.asleep) != 1 or p.out.direct_fn == NULL:
+                return False  # signalled meanwhile (the caller's poll returns at once)
+            waiter_disarm(&self.sig.w)  # awake: our own publish must not signal us
+            if p.out.direct_in(p.out.direct_ctx) != 0:
+                waiter_arm(&self.sig.w)
+                return p.has_msg()
+            if p.has_msg():
+                return True
+            waiter_arm(&self.sig.w)
+            if p.has_msg():
+                return True
 
     cdef Pipe _wait_writable(self, int flags):
         """The load-balanced pipe for the next message, blocking per SNDTIMEO."""

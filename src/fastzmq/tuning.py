@@ -17,6 +17,16 @@ budget, the spin runs out and the wait costs a kernel wake-up as it would withou
 ``FASTZMQ_SPIN_US`` in the environment sets the budget when fastzmq is imported; 0 turns
 spinning off (sleep at once, as libzmq does).
 
+Direct I/O: a REQ or REP socket has one message in flight per peer, so on tcp and ipc
+(without CURVE) its own thread writes what it sends to the OS socket when the connection
+is idle, and a recv blocked on its one connection reads the OS socket itself while it
+spins, instead of handing each message to and from the I/O thread (two thread wake-ups
+per direction). Heartbeats are still answered by whichever thread reads; errors, timers
+and anything the socket's thread cannot finish (a full socket buffer) go to the I/O
+thread. ``set_direct(False)`` (or ``FASTZMQ_DIRECT=0`` in the environment) leaves every
+connection made afterwards to the I/O thread alone, as in libzmq. Other socket types
+always leave I/O to the I/O thread, which sends a backlog of messages in few syscalls.
+
 Chunk pool: the queues between sockets and the I/O thread grow and shrink in 64 KiB chunks.
 Each queue keeps a few spare chunks; beyond those, the process keeps up to
 ``get_chunk_pool()`` bytes of chunks (2 MiB by default) for any queue to reuse, so a stream
@@ -28,9 +38,9 @@ from __future__ import annotations
 
 import os
 
-from fastzmq import _ring, _waiter
+from fastzmq import _io, _ring, _waiter
 
-__all__ = ["get_chunk_pool", "get_spin", "set_chunk_pool", "set_spin"]
+__all__ = ["get_chunk_pool", "get_direct", "get_spin", "set_chunk_pool", "set_direct", "set_spin"]
 
 
 def set_spin(microseconds: int) -> None:
@@ -41,6 +51,19 @@ def set_spin(microseconds: int) -> None:
 def get_spin() -> int:
     """The current spin budget of blocking send/recv, in microseconds."""
     return int(_waiter.get_spin_budget())
+
+
+def set_direct(on: bool) -> None:
+    """Whether REQ and REP sockets do their own I/O on connections made from now on (True by
+    default): see "Direct I/O" above."""
+    if type(on) is not bool:
+        raise TypeError(f"set_direct takes True or False, not {on!r}")
+    _io.set_direct(on)
+
+
+def get_direct() -> bool:
+    """Whether new REQ/REP connections use direct I/O."""
+    return bool(_io.get_direct())
 
 
 def set_chunk_pool(max_bytes: int) -> None:
@@ -58,6 +81,11 @@ def get_chunk_pool() -> int:
 
 
 def _from_environment() -> None:
+    direct = os.environ.get("FASTZMQ_DIRECT", "").strip()
+    if direct:
+        if direct not in ("0", "1"):
+            raise ValueError(f"FASTZMQ_DIRECT must be 0 or 1, not {direct!r}")
+        set_direct(direct == "1")
     value = os.environ.get("FASTZMQ_SPIN_US")
     if value is None or value.strip() == "":
         return
