@@ -100,7 +100,10 @@ is no backlog to batch, and its own thread can do the engine's I/O:
   whole pump there (read, strip and answer PINGs, publish to the inbound ring). An error
   or a timer to start (``hb_req``) signals the engine, so the I/O thread's slow path
   ends the connection or arms the timer as usual; past the spin budget the socket
-  sleeps on its waiter and the I/O thread delivers, as for any socket.
+  sleeps on its waiter and the I/O thread delivers, as for any socket. Having handed a
+  message to a sleeping socket, the I/O thread still spins for its answer
+  (``_reply_expected``, ``IOThread._await_reply``): the socket, woken, will answer or
+  close through it soon (a REQ's close after its reply: churn-tcp lost ~6% without it).
 Who may touch the engine's pump state: ``xo``, a lock word. The I/O thread takes it for
 every pump (``_xo_lock``, which spins: the other holder is quick and never waits for
 anything) and a socket's thread only tries it (a failure means the I/O thread is
@@ -388,6 +391,7 @@ cdef class Engine:
     cdef object t_ivl, t_timeout, t_ttl, t_drain  # timer handles (IOThread.add_timer)
     cdef bint expects_reply         # REQ/REP: a message in is soon followed by one out
     cdef bint delivered             # _fill_in handed such a socket a message
+    cdef bint direct                # its socket's thread may pump it (direct I/O)
     cdef public CurveCodec curve    # CURVE traffic transform (None: plain frames on the wire)
     cdef double rx_at               # monotonic time of the last read that brought bytes
     cdef xmit_fn xmit               # not NULL: the outbound bytes go to this hook (PGM)
@@ -687,6 +691,17 @@ cdef class Engine:
         room[0] = avail - self.hold_len
         return p
 
+    cdef bint _reply_expected(self) noexcept nogil:
+        """Whether the I/O thread should spin for the answer to what it is about to hand
+        over (IOThread._await_reply): request/reply traffic; with direct I/O only when the
+        socket sleeps (else it reads and answers by itself; a sleeper, woken, answers or
+        closes through us soon)."""
+        if not self.expects_reply:
+            return False
+        if not self.direct:
+            return True
+        return self.inq.reader != NULL and fz_load_relaxed_int(&self.inq.reader.asleep) == 1
+
     cdef int _fill_in(self) noexcept nogil:
         cdef unsigned char tmp[TMP_IN]
         cdef unsigned char* p
@@ -765,8 +780,8 @@ cdef class Engine:
         if nmsgs:
             if self.nbig and self._big_publish() != 0:
                 return 12
+            self.delivered = self._reply_expected()
             self.inq.publish_to(base + <uint64_t>last_end, nmsgs)
-            self.delivered = self.expects_reply
         return 0
 
     # ---------------------------------------------------------------- huge frames
@@ -854,8 +869,8 @@ cdef class Engine:
         if nmsgs:  # the frame ended its message
             if self._big_publish() != 0:
                 return 12
+            self.delivered = self._reply_expected()
             self.inq.publish_to(self.inq.wpos, 1)
-            self.delivered = self.expects_reply
         return 0
 
     cdef int _big_publish(self) noexcept nogil:
@@ -1163,7 +1178,7 @@ cdef class Engine:
         self.expects_reply = stype == SOCK_REQ or stype == SOCK_REP or stype == 12 or stype == 13
         if (_direct_on and (stype == SOCK_REQ or stype == SOCK_REP) and self.curve is None
                 and self.xmit == NULL and self.rcv == NULL and self.poller == NULL):
-            self.expects_reply = False  # the socket's thread sends: nothing to wait for here
+            self.direct = True
             self.out.direct_ctx = <void*>self
             self.out.direct_fn = _direct_send
             self.out.direct_in = _direct_in
@@ -2259,20 +2274,22 @@ cdef bint _direct_send(void* ctx) noexcept nogil:
 cdef int _direct_in(void* ctx) noexcept nogil:
     """The socket's thread, holding the GIL, blocked in a read on this one connection,
     the OS socket readable: pump it here (unless the I/O thread is doing so). -1 when the
-    I/O thread must take over (an error, a timer to start); the engine is signalled."""
+    I/O thread must take over: an error (its own poller event for the EOF or error that
+    ended our read comes anyway: edge-triggered, it was raised when those arrived, and its
+    pump finds them again), or a timer to start (hb_req: the engine is signalled)."""
     cdef int rc = 0
+    cdef bint timer = False
     if not fz_cas_acq_rel_int(&(<Engine>ctx).xo, 0, 1):
         return 0
     if ((<Engine>ctx).state == ST_ACTIVE and not (<Engine>ctx).closing
             and (<Engine>ctx).poller == NULL):
         (<Engine>ctx).in_ready = True
         rc = (<Engine>ctx)._pump_held()
-        if rc != 0 or (<Engine>ctx).hb_req:
-            rc = -1
+        timer = rc == 0 and (<Engine>ctx).hb_req
     fz_store_seq_cst_int(&(<Engine>ctx).xo, 0)
-    if rc != 0 and (<Engine>ctx).wn != NULL:
+    if timer and (<Engine>ctx).wn != NULL:
         waiter_signal((<Engine>ctx).wn)
-    return rc
+    return -1 if rc != 0 or timer else 0
 
 
 cdef bint _direct_on = True
