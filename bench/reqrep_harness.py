@@ -41,6 +41,15 @@ does how often a spinner yields its CPU (``_SPIN_CHECK_MASK`` in ``_waiter``, ev
 pauses): every 16 gave 38-60 us in 8 runs; every 256, 25-27 us in 5 runs of 10 but 70-80
 us in the other 5 (slower than pyzmq); every 1024, 47-60 us; every 64 in the same set,
 26-28 us in 2 runs and 42-56 us in 8.
+
+What removed the modes (2026-12-05, same VM): fewer threads in a round trip. REQ and REP
+now do their connection's I/O in the socket's thread when they can (direct I/O: the send
+written by the socket's thread, the reply read by its blocked recv; ARCHITECTURE.md,
+"Threads and ownership"), so a round trip wakes two threads instead of six. Eight runs
+of each, alternated with the tree before and pyzmq: fastzmq 20.5-33.0 us (median 20.8),
+the tree before 39.8-56.7 (median 55.1), pyzmq 76.4-93.5 (median 77.7); with ``--idle
+sleep`` 29.2-34.8 against 75.8-79.9, with ``--idle none`` 20.6-20.8 against 74.4-75.0.
+``FASTZMQ_DIRECT=0`` gives the old behaviour back, to compare.
 """
 
 from __future__ import annotations
