@@ -33,7 +33,7 @@ edge_triggered = pytest.mark.skipif(
 @pytest.fixture
 def long_spin():
     """A blocked recv spins (reading its connection) for up to 1 s instead of 50 us: a
-    round trip with a peer in another process fits in one spin whatever the load."""
+    round trip with the libzmq peer fits in one spin whatever the machine's load."""
     old = tuning.get_spin()
     tuning.set_spin(1_000_000)
     yield
