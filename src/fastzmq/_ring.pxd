@@ -34,7 +34,7 @@ cdef class Ring:
     cdef bint closed
     cdef direct_fn_t direct_fn  # NULL, or the consumer's direct take (set/cleared with the GIL)
     cdef void* direct_ctx
-    cdef direct_in_t direct_in
+    cdef direct_in_t direct_in  # set with direct_fn (and left: direct_fn says if it is usable)
     cdef int direct_fd          # the connection's OS socket (while direct_fn is set)
     cdef char _pad0[64]
     # ---- producer-private ----

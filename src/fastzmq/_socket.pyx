@@ -63,15 +63,6 @@ from fastzmq.message import Frame
 
 from fastzmq._pipe import _InprocCommand
 
-from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
-
-
-cdef inline long long _mono_ns() noexcept nogil:
-    cdef timespec ts
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec
-
-
 cdef enum:
     DONTWAIT = 1
     SNDMORE = 2
@@ -473,7 +464,7 @@ cdef class SocketCore:
             p = self.pipes[0]
             if p.kind == PIPE_INPROC:
                 gate = p.out.reader
-            elif p.out.direct_in != NULL and p.out.direct_fn != NULL and not for_write:
+            elif p.out.direct_fn != NULL and not for_write:  # (direct_in with it)
                 return self._spin_direct(p, spin_ns)
         with nogil:
             return waiter_spin(&self.sig.w, &self.ww, gate, spin_ns, _gate_ns, -1)
@@ -482,12 +473,12 @@ cdef class SocketCore:
         """_spin for a read on one connection whose engine lets us pump it: spin watching
         its OS socket too, and when that turns readable, read it here (Ring.direct_in)
         instead of waiting for the I/O thread to wake and hand the message over."""
-        cdef long long deadline = _mono_ns() + spin_ns
+        cdef long long deadline = time.monotonic_ns() + spin_ns
         cdef long long left
         cdef int fd
         cdef bint woke
         while True:
-            left = deadline - _mono_ns()
+            left = deadline - time.monotonic_ns()
             if left <= 0 or p.out.direct_fn == NULL:
                 return False
             fd = p.out.direct_fd
