@@ -7,6 +7,9 @@ the I/O thread (a disconnection, heartbeats, big messages) and the sockets left 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -301,3 +304,17 @@ def test_poll_backend_leaves_io_to_the_io_thread(ctx, pctx, long_spin):
         req.send(b"queued")
         assert not rep.poll(300)
     assert rep.poll(int(TIMEOUT * 1000))
+
+
+@pytest.mark.parametrize(("value", "expect"), [("0", "False"), ("1", "True"), ("2", "ValueError")])
+def test_environment_switch(value, expect):
+    """FASTZMQ_DIRECT=0/1 sets direct I/O at import; any other value is refused there."""
+    code = (
+        "try:\n import fastzmq.tuning as t; print(t.get_direct())\n"
+        "except ValueError as e:\n print('ValueError', e)"
+    )
+    env = dict(os.environ, FASTZMQ_DIRECT=value)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    ).stdout
+    assert out.split()[0] == expect, out
